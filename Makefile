@@ -1,0 +1,35 @@
+# The two commands of the README: `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DB ?= sqlite:///ci-health.db
+PORT ?= 8080
+
+.PHONY: run test install services bench clean
+
+$(VENV)/.installed: requirements.txt test-requirements.txt setup.py
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r test-requirements.txt -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+# The dashboard on an embedded SQLite database, with demo data the first time.
+run: install
+	$(VENV)/bin/ci-health db upgrade --db $(DB)
+	$(VENV)/bin/ci-health demo-data --db $(DB) --if-empty --days 14 --jobs 12 --runs-per-day 8
+	$(VENV)/bin/ci-health serve --db $(DB) --port $(PORT)
+
+# Start PostgreSQL and MariaDB if they are down (they are on every machine here).
+services:
+	bash tools/services.sh
+
+test: install services
+	bash tools/compat-venv.sh
+	$(PY) -m pytest -n 2 tests
+
+bench: install services
+	$(PY) bench/ingest.py
+
+clean:
+	rm -rf $(VENV) .compat-venv ci-health.db ci-health.db-* ci-health.db.truth.json

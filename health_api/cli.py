@@ -1,0 +1,300 @@
+"""The ``ci-health`` command line.
+
+Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 duplicate run,
+4 database unreachable or not migrated. Errors are one line on stderr.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import ConfigError, load_config
+
+
+class CliError(click.ClickException):
+    """One-line error with a chosen exit code."""
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"ci-health: error: {self.message}", err=True)
+
+
+def fail_cleanly(func):
+    """Turn our domain errors into one-line CLI errors with their exit codes."""
+    from .db.session import DatabaseError
+    from .ingest.records import IngestError
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (IngestError, DatabaseError) as exc:
+            raise CliError(str(exc), exc.exit_code) from None
+        except ConfigError as exc:
+            raise CliError(str(exc), 2) from None
+    return wrapper
+
+
+def db_option(func):
+    """``--db URL`` on every command: default from the config file / CI_HEALTH_DB."""
+    return click.option("--db", "db_url", metavar="URL", default=None,
+                        help="Database URL (default: [database] url in etc/ci-health.conf, "
+                             "CI_HEALTH_DB, else sqlite:///ci-health.db).")(func)
+
+
+def open_engine(db_url: str | None, *, check: bool = True):
+    from .db.session import check_schema, get_engine
+    url = db_url or load_config().db_url
+    engine = get_engine(url)
+    if check:
+        check_schema(engine)
+    return engine
+
+
+@click.group()
+@click.version_option(__version__, prog_name="ci-health")
+def main() -> None:
+    """ci-health: CI health from subunit results and Gerrit CI verdicts."""
+
+
+# -- db ----------------------------------------------------------------------
+
+@main.group()
+def db() -> None:
+    """Schema management and data retention."""
+
+
+@db.command("upgrade")
+@db_option
+@click.option("--revision", default="head", show_default=True)
+@fail_cleanly
+def db_upgrade(db_url, revision):
+    """Create or upgrade the schema (adopts an existing subunit2sql database)."""
+    from .db.migrate import upgrade
+    report = upgrade(open_engine(db_url, check=False), revision)
+    if report.adopted_subunit2sql and report.before is None:
+        click.echo(f"adopted subunit2sql schema (revision {report.adopted_subunit2sql}); "
+                   f"its tables and alembic_version were left as they were")
+    if report.before == report.after:
+        click.echo(f"schema already at {report.after}; nothing to do")
+    else:
+        click.echo(f"schema upgraded from {report.before or 'empty'} to {report.after}")
+
+
+@db.command("current")
+@db_option
+@fail_cleanly
+def db_current(db_url):
+    """Print the schema revision."""
+    from .db.migrate import current_revision, head_revision
+    engine = open_engine(db_url, check=False)
+    click.echo(json.dumps({"current": current_revision(engine), "head": head_revision()}))
+
+
+@db.command("expire")
+@db_option
+@click.option("--days", type=click.IntRange(min=0), required=True,
+              help="Delete runs whose run_at is older than this many days.")
+@click.option("--batch-size", type=click.IntRange(min=1, max=100_000), default=500,
+              show_default=True, help="Runs deleted per transaction.")
+@fail_cleanly
+def db_expire(db_url, days, batch_size):
+    """Delete old runs with everything that belongs to them."""
+    from .ingest.expire import expire_runs
+    report = expire_runs(open_engine(db_url), days=days, batch_size=batch_size)
+    click.echo(json.dumps(report))
+
+
+@db.command("rebuild-rollups")
+@db_option
+@fail_cleanly
+def db_rebuild_rollups(db_url):
+    """Recompute the daily rollups from the raw tables (after subunit2sql wrote)."""
+    from .ingest.expire import rebuild_rollups
+    click.echo(json.dumps(rebuild_rollups(open_engine(db_url))))
+
+
+# -- ingest ------------------------------------------------------------------
+
+def _parse_time(value: str | None, name: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise CliError(f"{name}: not an ISO 8601 time: {value!r}") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
+def _parse_meta(pairs: tuple[str, ...]) -> list[tuple[str, str]]:
+    meta = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CliError(f"--run-meta: expected KEY=VALUE, got {pair!r}")
+        if len(key) > 255 or len(value) > 255:
+            raise CliError(f"--run-meta: key and value are limited to 255 characters ({key[:40]!r})")
+        meta.append((key, value))
+    return meta
+
+
+def ingest_options(func):
+    options = [
+        click.option("--run-meta", "run_meta", multiple=True, metavar="KEY=VALUE",
+                     help="Run metadata (repeatable), e.g. build_name=tempest-full."),
+        click.option("--artifacts", metavar="URL", help="Link to the run's logs."),
+        click.option("--run-id", metavar="UUID", help="The run's uuid (must be new)."),
+        click.option("--run-at", metavar="TIME", help="When the run happened (ISO 8601, UTC "
+                     "unless an offset is given); default: the stream's first timestamp."),
+        click.option("--attr-regex", metavar="RE", help="Regex whose first group is the "
+                     r"test's attrs, stripped from its id (default: \[(.*)\])."),
+        click.option("--test-attr-prefix", metavar="P",
+                     help="Also store attrs starting with P as test metadata."),
+        click.option("--store-attachments", is_flag=True,
+                     help="Store test attachments (tracebacks, logs)."),
+        click.option("--wall-time", is_flag=True,
+                     help="Run time = last stop - first start, not the sum of durations."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON line per run."),
+        click.argument("files", nargs=-1, required=True, metavar="FILE... | -"),
+        db_option,
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _run_ingest(db_url, files, parse, *, run_meta, artifacts, run_id, run_at, attr_regex,
+                test_attr_prefix, store_attachments, wall_time, as_json):
+    from .ingest.service import ingest_run
+    from .ingest.writer import RunOptions, TestIdCache
+    if run_id and len(files) > 1:
+        raise CliError("--run-id names one run, but several files were given")
+    if attr_regex:
+        try:
+            re.compile(attr_regex)
+        except re.error as exc:
+            raise CliError(f"--attr-regex: invalid regular expression: {exc}") from None
+    options = RunOptions(uuid=run_id, run_at=_parse_time(run_at, "--run-at"),
+                         artifacts=artifacts, metadata=_parse_meta(run_meta),
+                         attr_regex=attr_regex, test_attr_prefix=test_attr_prefix,
+                         store_attachments=store_attachments, wall_time=wall_time)
+    engine = open_engine(db_url)
+    cache = TestIdCache()
+    for name in files:
+        if name == "-":
+            summary = ingest_run(engine, sys.stdin.buffer, "<stdin>", parse, options,
+                                 cache=cache)
+        else:
+            path = Path(name)
+            try:
+                handle = path.open("rb")
+            except OSError as exc:
+                raise CliError(f"{name}: cannot read: {exc.strerror}") from None
+            with handle:
+                summary = ingest_run(engine, handle, name, parse, options, cache=cache)
+        if as_json:
+            click.echo(json.dumps(summary.as_json()))
+        else:
+            click.echo(f"{name}: run {summary.uuid} stored: {summary.tests} tests, "
+                       f"{summary.passes} passed, {summary.fails} failed, "
+                       f"{summary.skips} skipped")
+
+
+@main.group()
+def ingest() -> None:
+    """Store test results: one run per file."""
+
+
+@ingest.command("subunit")
+@ingest_options
+@click.option("--non-subunit-name", metavar="NAME",
+              help="Accept non-subunit bytes in the stream (wrapped as NAME) "
+                   "instead of failing.")
+@fail_cleanly
+def ingest_subunit(db_url, files, non_subunit_name, **kwargs):
+    """Ingest subunit v2 streams."""
+    from .ingest.service import subunit_parser
+    parse = subunit_parser(non_subunit_name, kwargs["store_attachments"])
+    _run_ingest(db_url, files, parse, **kwargs)
+
+
+@ingest.command("junit")
+@ingest_options
+@fail_cleanly
+def ingest_junit(db_url, files, **kwargs):
+    """Ingest JUnit XML files."""
+    from .ingest.service import junit_parser
+    parse = junit_parser(_parse_time(kwargs["run_at"], "--run-at"))
+    _run_ingest(db_url, files, parse, **kwargs)
+
+
+# -- serve -------------------------------------------------------------------
+
+@main.command("serve")
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="gunicorn workers (default: [api] workers, else 2).")
+@click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
+@fail_cleanly
+def serve(db_url, host, port, workers, dev):
+    """Serve the API and the dashboard."""
+    from .serve import run_server
+    config = load_config()
+    url = db_url or config.db_url
+    open_engine(url)  # fail fast, with the usual message, if the schema is missing
+    run_server(url, host=host, port=port,
+               workers=workers or config.get_int("api", "workers", 2), dev=dev)
+
+
+# -- demo data ---------------------------------------------------------------
+
+@main.command("demo-data")
+@db_option
+@click.option("--days", type=click.IntRange(1, 400), default=14, show_default=True)
+@click.option("--jobs", type=click.IntRange(1, 500), default=12, show_default=True)
+@click.option("--runs-per-day", type=click.IntRange(1, 2000), default=8, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--end", metavar="TIME", help="End of the history (ISO 8601, UTC); "
+              "default: the current hour, so the dashboard shows fresh data.")
+@click.option("--truth", "truth_path", type=click.Path(dir_okay=False), default=None,
+              help="Where to write what was planted (flaky/broken tests); default: "
+                   "next to a SQLite database file as <file>.truth.json.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("--if-empty", is_flag=True, help="Do nothing if the database has runs.")
+@fail_cleanly
+def demo_data(db_url, days, jobs, runs_per_day, seed, end, truth_path, quiet, if_empty):
+    """Write a deterministic synthetic gate history (runs, tests, flaky tests)."""
+    from .demo.gate import generate, has_runs
+    engine = open_engine(db_url)
+    if if_empty and has_runs(engine):
+        click.echo(json.dumps({"runs": 0, "skipped": "the database already has runs"}))
+        return
+    if truth_path is None and engine.dialect.name == "sqlite" and engine.url.database:
+        truth_path = engine.url.database + ".truth.json"
+
+    def progress(done: int, total: int) -> None:
+        if not quiet and (done % 500 == 0 or done == total):
+            click.echo(f"demo-data: {done}/{total} runs", err=True)
+    truth = generate(engine, days=days, jobs=jobs, runs_per_day=runs_per_day, seed=seed,
+                     end=_parse_time(end, "--end"),
+                     truth_path=Path(truth_path) if truth_path else None, progress=progress)
+    click.echo(json.dumps({"runs": truth.runs, "results": truth.results,
+                           "start": truth.start, "end": truth.end, "truth": truth_path}))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,199 @@
+"""Bulk writes at driver speed, one code path per engine.
+
+Ingest writes tens of thousands of rows per second. SQLAlchemy's per-row
+parameter processing costs more than the database itself at that rate, so
+these helpers hand rows (tuples) straight to the driver, still as bound
+parameters:
+
+* PostgreSQL: one statement per batch, the rows passed as arrays and
+  expanded with ``unnest`` (one round trip for thousands of rows);
+* SQLite: ``executemany`` (a C loop inside the sqlite3 module);
+* MySQL/MariaDB: ``executemany``, which PyMySQL folds into multi-row INSERTs.
+
+Table and column names come from our own models, never from input.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Sequence
+
+from sqlalchemy import Connection, Table
+
+Row = Sequence
+
+
+def _sqlite_datetime(value: dt.datetime | None) -> str | None:
+    # The format SQLAlchemy's SQLite DATETIME type writes and reads back.
+    return None if value is None else value.isoformat(" ", "microseconds")
+
+
+def _prepare_sqlite(table: Table, columns: Sequence[str], rows: Sequence[Row]) -> list:
+    datetime_positions = [i for i, c in enumerate(columns)
+                          if table.c[c].type.python_type is dt.datetime]
+    if not datetime_positions:
+        return list(map(tuple, rows))
+    prepared = []
+    for row in rows:
+        row = list(row)
+        for i in datetime_positions:
+            row[i] = _sqlite_datetime(row[i])
+        prepared.append(tuple(row))
+    return prepared
+
+
+def _pg_types(conn: Connection, table: Table, columns: Sequence[str]) -> list[str]:
+    return [table.c[c].type.compile(dialect=conn.dialect) for c in columns]
+
+
+def _pg_unnest(conn: Connection, table: Table, columns: Sequence[str],
+               rows: Sequence[Row]) -> tuple[str, list]:
+    """``SELECT * FROM unnest(%s::t1[], ...)`` and its array parameters."""
+    arrays = [list(col) for col in zip(*rows)] if rows else [[] for _ in columns]
+    casts = ", ".join(f"%b::{t}[]" for t in _pg_types(conn, table, columns))
+    return f"SELECT * FROM unnest({casts})", arrays
+
+
+def _names(columns: Sequence[str], quote) -> str:
+    return ", ".join(quote(c) for c in columns)
+
+
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
+                rows: Sequence[Row]) -> None:
+    """INSERT rows (tuples in ``columns`` order)."""
+    if not rows:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    target = f"{quote(table.name)} ({_names(columns, quote)})"
+    name = conn.dialect.name
+    if name == "postgresql":
+        select, arrays = _pg_unnest(conn, table, columns, rows)
+        conn.exec_driver_sql(f"INSERT INTO {target} {select}", tuple(arrays))
+    elif name == "sqlite":
+        marks = ", ".join("?" for _ in columns)
+        conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks})",
+                             _prepare_sqlite(table, columns, rows))
+    else:
+        marks = ", ".join("%s" for _ in columns)
+        conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks})", list(map(tuple, rows)))
+
+
+def upsert_add_rows(conn: Connection, table: Table, columns: Sequence[str],
+                    key_columns: Sequence[str], rows: Sequence[Row]) -> None:
+    """INSERT rows; where the key exists, add every non-key column to the stored value.
+
+    Used for counters and sums (rollups), so concurrent writers add up."""
+    if not rows:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    target = f"{quote(table.name)} ({_names(columns, quote)})"
+    add = [c for c in columns if c not in key_columns]
+    name = conn.dialect.name
+    if name in ("postgresql", "sqlite"):
+        sets = ", ".join(f"{quote(c)} = {quote(table.name)}.{quote(c)} + excluded.{quote(c)}"
+                         for c in add)
+        conflict = f"ON CONFLICT ({_names(key_columns, quote)}) DO UPDATE SET {sets}"
+        if name == "postgresql":
+            select, arrays = _pg_unnest(conn, table, columns, rows)
+            # Callers pass rows unique per key and sorted, so lock order is stable.
+            conn.exec_driver_sql(f"INSERT INTO {target} {select} {conflict}", tuple(arrays))
+        else:
+            marks = ", ".join("?" for _ in columns)
+            conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks}) {conflict}",
+                                 _prepare_sqlite(table, columns, rows))
+    else:
+        marks = ", ".join("%s" for _ in columns)
+        sets = ", ".join(f"{quote(c)} = {quote(c)} + VALUES({quote(c)})" for c in add)
+        conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks}) "
+                             f"ON DUPLICATE KEY UPDATE {sets}", list(map(tuple, rows)))
+
+
+def insert_ignore_rows(conn: Connection, table: Table, columns: Sequence[str],
+                       key_columns: Sequence[str], rows: Sequence[Row]) -> None:
+    """INSERT rows, skipping those whose unique key already exists (also when a
+    concurrent transaction inserts the same key: it waits, then skips)."""
+    if not rows:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    target = f"{quote(table.name)} ({_names(columns, quote)})"
+    name = conn.dialect.name
+    conflict = f"ON CONFLICT ({_names(key_columns, quote)}) DO NOTHING"
+    if name == "postgresql":
+        select, arrays = _pg_unnest(conn, table, columns, rows)
+        conn.exec_driver_sql(f"INSERT INTO {target} {select} {conflict}", tuple(arrays))
+    elif name == "sqlite":
+        marks = ", ".join("?" for _ in columns)
+        conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks}) {conflict}",
+                             _prepare_sqlite(table, columns, rows))
+    else:
+        marks = ", ".join("%s" for _ in columns)
+        # Not INSERT IGNORE: that would also swallow truncation and type errors.
+        first = quote(key_columns[0])
+        conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks}) "
+                             f"ON DUPLICATE KEY UPDATE {first} = {first}",
+                             list(map(tuple, rows)))
+
+
+def add_to_test_counters(conn: Connection, tests: Table, rows: Sequence[Row]) -> None:
+    """rows: (tests.id, passes, failures, timed passes, sum of their durations).
+
+    ``success = success + n`` in SQL, so concurrent ingesters lose nothing;
+    run_time stays the mean duration of timed passes (negative values remove
+    expired results from it; no pass left gives NULL). Rows must be sorted by
+    id so that concurrent writers lock rows in the same order.
+    """
+    if not rows:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    t = quote(tests.name)
+    name = conn.dialect.name
+    if name == "postgresql":
+        arrays = tuple(list(col) for col in zip(*rows))
+        conn.exec_driver_sql(
+            f"UPDATE {t} SET run_time = CASE WHEN d.timed = 0 THEN {t}.run_time "
+            f"WHEN COALESCE({t}.success, 0) + d.timed > 0 THEN "
+            f"(COALESCE({t}.run_time, 0) * COALESCE({t}.success, 0) + d.dur) / "
+            f"(COALESCE({t}.success, 0) + d.timed) END, "
+            f"success = COALESCE({t}.success, 0) + d.pass, "
+            f"failure = COALESCE({t}.failure, 0) + d.fail, "
+            f"run_count = COALESCE({t}.run_count, 0) + d.pass + d.fail "
+            f"FROM unnest(%b::bigint[], %b::int[], %b::int[], %b::int[], %b::float8[]) "
+            f"AS d(id, pass, fail, timed, dur) WHERE {t}.id = d.id", arrays)
+        return
+    mark = "?" if name == "sqlite" else "%s"
+    params = [(timed, timed, dur, timed, passes, fails, passes, fails, test_id)
+              for test_id, passes, fails, timed, dur in rows]
+    # MySQL evaluates SET left to right with updated values: run_time goes first.
+    conn.exec_driver_sql(
+        f"UPDATE {t} SET run_time = (CASE WHEN {mark} = 0 THEN {t}.run_time "
+        f"WHEN COALESCE({t}.success, 0) + {mark} > 0 THEN "
+        f"(COALESCE({t}.run_time, 0) * COALESCE({t}.success, 0) + {mark}) / "
+        f"(COALESCE({t}.success, 0) + {mark}) END), "
+        f"success = COALESCE({t}.success, 0) + {mark}, "
+        f"failure = COALESCE({t}.failure, 0) + {mark}, "
+        f"run_count = COALESCE({t}.run_count, 0) + {mark} + {mark} "
+        f"WHERE {t}.id = {mark}", params)
+
+
+def allocate_ids(conn: Connection, table: Table, count: int) -> list[int] | None:
+    """Reserve ``count`` primary keys of ``table`` for rows about to be inserted,
+    so child rows can reference them without RETURNING or a read back.
+
+    PostgreSQL draws them from the column's sequence; SQLite continues after
+    MAX(id), safe because our transactions hold the write lock (BEGIN
+    IMMEDIATE). Returns None on MySQL/MariaDB: the caller reads ids back.
+    """
+    if count <= 0:
+        return []
+    name = conn.dialect.name
+    if name == "postgresql":
+        seq = conn.exec_driver_sql("SELECT pg_get_serial_sequence(%s, 'id')",
+                                   (table.name,)).scalar()
+        if seq is None:
+            return None
+        return list(conn.exec_driver_sql(
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", (seq, count)).scalars())
+    if name == "sqlite":
+        quote = conn.dialect.identifier_preparer.quote
+        top = conn.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {quote(table.name)}").scalar()
+        return list(range(top + 1, top + 1 + count))
+    return None

@@ -1,0 +1,67 @@
+"""Schema upgrades through alembic, callable from the CLI and the tests."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import OperationalError
+
+from .session import VERSION_TABLE, DatabaseError, describe
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+SUBUNIT2SQL_VERSION_TABLE = "alembic_version"
+
+
+@dataclass
+class UpgradeReport:
+    before: str | None
+    after: str | None
+    adopted_subunit2sql: str | None  # subunit2sql's alembic revision, if found
+
+
+def alembic_config() -> AlembicConfig:
+    if not MIGRATIONS_DIR.is_dir():
+        raise DatabaseError(f"migrations directory {MIGRATIONS_DIR} is missing")
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+        return context.get_current_revision()
+
+
+def subunit2sql_revision(engine: Engine) -> str | None:
+    """subunit2sql's own alembic revision, or None if it never managed this database."""
+    with engine.connect() as conn:
+        if SUBUNIT2SQL_VERSION_TABLE not in inspect(conn).get_table_names():
+            return None
+        row = conn.execute(text(f"SELECT version_num FROM {SUBUNIT2SQL_VERSION_TABLE}")).first()
+        return row[0] if row else None
+
+
+def upgrade(engine: Engine, revision: str = "head") -> UpgradeReport:
+    try:
+        before = current_revision(engine)
+        adopted = subunit2sql_revision(engine)
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseError(f"cannot connect to {describe(engine)}: {reason}") from None
+    cfg = alembic_config()
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+        conn.commit()
+    return UpgradeReport(before=before, after=current_revision(engine),
+                         adopted_subunit2sql=adopted)

@@ -1,0 +1,136 @@
+"""The one engine and session factory.
+
+Every process part (CLI command, API worker, listener) gets its engine from
+``get_engine(url)`` and its sessions from ``session_scope(engine)``.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Iterator
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+VERSION_TABLE = "ci_health_alembic_version"
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+class DatabaseError(Exception):
+    """The database cannot be used; the message tells the user what to do."""
+
+    exit_code = 4
+
+
+def _normalise_url(url: str) -> str:
+    """Pick the drivers we ship for bare ``postgresql://`` / ``mysql://`` URLs."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"not a database URL: {url!r}") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif parsed.drivername in ("mysql", "mariadb"):
+        parsed = parsed.set(drivername=f"{parsed.drivername}+pymysql")
+    if parsed.get_backend_name() in ("mysql", "mariadb") and "charset" not in parsed.query:
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # WAL lets API readers work while an ingest writes; busy_timeout makes
+    # parallel ingesters queue instead of failing with "database is locked".
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.execute("PRAGMA foreign_keys=OFF")
+    # A bigger page cache and rarer checkpoints: ingest touches many index pages
+    # per run, and checkpointing after every commit dominated its time.
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute("PRAGMA wal_autocheckpoint=20000")
+    cursor.close()
+
+
+def _sqlite_begin(conn) -> None:
+    # pysqlite's implicit BEGIN is deferred; take the write lock up front so
+    # two writers never deadlock upgrading read locks.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """A new engine with this project's per-dialect settings."""
+    url = _normalise_url(url)
+    backend = make_url(url).get_backend_name()
+    options: dict = {"future": True}
+    if backend == "sqlite":
+        options["connect_args"] = {"timeout": 60, "check_same_thread": False}
+    elif backend in ("mysql", "mariadb"):
+        # Repeatable read would hide tests another ingester just committed.
+        options["isolation_level"] = "READ COMMITTED"
+        options["pool_recycle"] = 3600
+        options["pool_pre_ping"] = True
+    else:
+        options["pool_pre_ping"] = True
+    options.update(kwargs)
+    try:
+        engine = create_engine(url, **options)
+    except (NoSuchModuleError, ArgumentError, ImportError) as exc:
+        raise DatabaseError(f"cannot use database URL {url!r}: {exc}") from None
+    if backend == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # Take over transaction control from pysqlite (SQLAlchemy's documented recipe).
+        event.listen(engine, "connect",
+                     lambda dbapi_conn, _r: setattr(dbapi_conn, "isolation_level", None))
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def get_engine(url: str) -> Engine:
+    """The process-wide engine for ``url`` (created on first use)."""
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = make_engine(url)
+        return engine
+
+
+def dispose_engines() -> None:
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextlib.contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One session, one transaction: committed on success, rolled back on error."""
+    with session_factory(engine).begin() as session:
+        yield session
+
+
+def describe(engine: Engine) -> str:
+    """The URL without its password, for messages."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def check_schema(engine: Engine) -> None:
+    """Raise DatabaseError unless the database is reachable and migrated."""
+    try:
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseError(f"cannot connect to {describe(engine)}: {reason}") from None
+    if VERSION_TABLE not in tables or "test_runs" not in tables:
+        raise DatabaseError(
+            f"database {describe(engine)} has no ci-health schema; "
+            f"run `ci-health db upgrade --db URL` first")

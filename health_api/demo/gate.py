@@ -1,0 +1,259 @@
+"""A deterministic, realistic gate history written through the one bulk writer.
+
+Tempest-like jobs share one pool of ~1,500 tests (each job runs its own
+subset), unit jobs have their own tests. A few tests are flaky (they fail at
+random and pass on recheck of the same patch set), a few are broken for some
+days, one node provider has a bad spell, a few runs are empty (infra
+failures). Everything planted is written to a truth file so analytics can be
+checked against it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import Engine
+
+from ..ingest.records import TestResult
+from ..ingest.writer import RunOptions, RunWriter, TestIdCache
+
+PROVIDERS = ("rax-dfw", "rax-ord", "ovh-bhs1", "ovh-gra1", "vexxhost-ca-ymq-1",
+             "inmotion-iad3", "openmetal-iad3")
+TEMPEST_SERVICES = ("compute.servers", "compute.images", "compute.volumes", "network",
+                    "network.admin", "volume", "volume.admin", "image.v2", "identity.v3",
+                    "object_storage", "scenario")
+TEMPEST_JOBS = (("tempest-full-py3", "openstack/tempest", 1.0),
+                ("tempest-integrated-compute", "openstack/nova", 0.8),
+                ("tempest-integrated-networking", "openstack/neutron", 0.6),
+                ("tempest-integrated-storage", "openstack/cinder", 0.55),
+                ("tempest-slow-py3", "openstack/tempest", 0.25),
+                ("nova-next", "openstack/nova", 0.7),
+                ("nova-ceph-multistore", "openstack/nova", 0.5),
+                ("neutron-ovn-tempest-ovs-release", "openstack/neutron", 0.65),
+                ("neutron-tempest-plugin-api", "openstack/neutron", 0.4),
+                ("cinder-tempest-plugin-lvm-lio-barbican", "openstack/cinder", 0.45),
+                ("grenade", "openstack/grenade", 0.3),
+                ("devstack-platform-ubuntu-noble", "openstack/devstack", 0.35),
+                ("glance-multistore-cinder-import", "openstack/glance", 0.3),
+                ("keystone-dsvm-py3-functional", "openstack/keystone", 0.2),
+                ("swift-dsvm-functional", "openstack/swift", 0.15))
+UNIT_PROJECTS = ("nova", "neutron", "cinder", "glance", "keystone", "swift", "oslo.db",
+                 "ironic", "heat", "octavia", "manila", "designate", "placement", "horizon",
+                 "barbican")
+UNIT_TARGETS = ("py312", "py310", "pep8", "cover", "docs")
+# Consecutive runs dirty the same index pages (every run touches every test),
+# so committing a few dozen together writes a fraction of the pages. Real
+# ingest keeps one transaction per run.
+RUNS_PER_COMMIT = 25
+
+
+@dataclass
+class Job:
+    name: str
+    project: str
+    tests: list[str]
+    durations: list[float]
+    skipped: frozenset[int] = frozenset()
+    run_time_scale: float = 1.0
+
+
+@dataclass
+class Truth:
+    """What the generator planted, for checking analytics against."""
+
+    start: str
+    end: str
+    seed: int
+    jobs: list[str] = field(default_factory=list)
+    flaky_tests: list[dict] = field(default_factory=list)
+    broken_tests: list[dict] = field(default_factory=list)
+    bad_provider: dict = field(default_factory=dict)
+    runs: int = 0
+    results: int = 0
+
+
+def has_runs(engine: Engine) -> bool:
+    from sqlalchemy import select
+    from ..db import models as m
+    with engine.connect() as conn:
+        return conn.execute(select(m.runs.c.id).limit(1)).first() is not None
+
+
+def tempest_pool(rng: random.Random, size: int = 1500) -> list[str]:
+    ids = []
+    for i in range(size):
+        service = TEMPEST_SERVICES[i % len(TEMPEST_SERVICES)]
+        module = f"test_{service.split('.')[-1]}_{i // 25}"
+        kind = "scenario" if service == "scenario" else "api"
+        ids.append(f"tempest.{kind}.{service}.{module}.{module.title().replace('_', '')}"
+                   f"Test.test_{rng.choice(('create', 'list', 'show', 'delete', 'update', 'get'))}"
+                   f"_{i}")
+    return ids
+
+
+def build_jobs(rng: random.Random, count: int) -> list[Job]:
+    pool = tempest_pool(rng)
+    pool_durations = [round(rng.lognormvariate(0.8, 1.0), 3) for _ in pool]
+    jobs: list[Job] = []
+    n_tempest = max(1, math.ceil(count * 2 / 3)) if count > 1 else 1
+    for i in range(n_tempest):
+        name, project, share = TEMPEST_JOBS[i % len(TEMPEST_JOBS)]
+        if i >= len(TEMPEST_JOBS):
+            name = f"{name}-{i // len(TEMPEST_JOBS) + 1}"
+        chosen = sorted(rng.sample(range(len(pool)), max(50, int(len(pool) * share))))
+        skipped = frozenset(j for j in range(len(chosen)) if rng.random() < 0.04)
+        jobs.append(Job(name, project, [pool[k] for k in chosen],
+                        [pool_durations[k] for k in chosen], skipped))
+    for i in range(count - n_tempest):
+        project = UNIT_PROJECTS[i % len(UNIT_PROJECTS)]
+        target = UNIT_TARGETS[(i // len(UNIT_PROJECTS)) % len(UNIT_TARGETS)]
+        size = rng.randint(300, 900)
+        base = project.replace(".", "_")
+        tests = [f"{base}.tests.unit.test_{base}_{k // 30}.Test{k // 30}.test_case_{k}"
+                 for k in range(size)]
+        jobs.append(Job(f"openstack-tox-{target}-{project}", f"openstack/{project}", tests,
+                        [round(rng.lognormvariate(-3.0, 1.0), 4) for _ in tests],
+                        frozenset(j for j in range(size) if rng.random() < 0.01)))
+    return jobs
+
+
+def plant(rng: random.Random, jobs: list[Job], start: dt.datetime, days: int,
+          truth: Truth) -> tuple[dict, dict]:
+    """Choose flaky and broken tests; returns {(job, test): p} and {(job, test): (from, to)}."""
+    flaky: dict[tuple[str, str], float] = {}
+    broken: dict[tuple[str, str], tuple[dt.datetime, dt.datetime]] = {}
+    tempest_jobs = [j for j in jobs if j.name.startswith(("tempest", "nova", "neutron",
+                                                          "cinder", "grenade", "devstack",
+                                                          "glance", "keystone", "swift"))]
+    for n in range(min(8, len(jobs[0].tests) // 10)):
+        job = tempest_jobs[n % len(tempest_jobs)] if tempest_jobs else jobs[0]
+        test = job.tests[rng.randrange(len(job.tests))]
+        p = round(rng.uniform(0.05, 0.2), 3)
+        holders = [j.name for j in jobs if test in set(j.tests)]
+        for holder in holders:
+            flaky[(holder, test)] = p
+        truth.flaky_tests.append({"test_id": test, "jobs": holders, "failure_probability": p})
+    for n in range(min(3, len(jobs))):
+        job = jobs[(n * 5) % len(jobs)]
+        test = job.tests[rng.randrange(len(job.tests))]
+        first = start + dt.timedelta(days=rng.randint(0, max(0, days - 3)))
+        last = min(first + dt.timedelta(days=rng.randint(1, 3)), start + dt.timedelta(days=days))
+        broken[(job.name, test)] = (first, last)
+        truth.broken_tests.append({"test_id": test, "job": job.name,
+                                   "from": first.isoformat() + "Z", "to": last.isoformat() + "Z"})
+    return flaky, broken
+
+
+def generate(engine: Engine, *, days: int, jobs: int, runs_per_day: int, seed: int = 0,
+             end: dt.datetime | None = None, truth_path: Path | None = None,
+             progress: Callable[[int, int], None] | None = None) -> Truth:
+    rng = random.Random(seed)
+    if end is None:
+        end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, minute=0, second=0,
+                                                       microsecond=0)
+    start = end - dt.timedelta(days=days)
+    truth = Truth(start=start.isoformat() + "Z", end=end.isoformat() + "Z", seed=seed)
+    job_list = build_jobs(rng, jobs)
+    truth.jobs = [j.name for j in job_list]
+    flaky, broken = plant(rng, job_list, start, days, truth)
+    bad_provider = PROVIDERS[rng.randrange(len(PROVIDERS))]
+    bad_from = start + dt.timedelta(days=rng.randint(0, max(0, days - 2)))
+    bad_to = bad_from + dt.timedelta(hours=36)
+    truth.bad_provider = {"node_provider": bad_provider, "from": bad_from.isoformat() + "Z",
+                          "to": bad_to.isoformat() + "Z", "extra_failure_probability": 0.3}
+    cache = TestIdCache()
+    total_runs = days * len(job_list) * runs_per_day
+    change = 900_000 + rng.randrange(10_000)
+    recent: list[tuple[int, int]] = []
+    conn, pending = None, []
+    try:
+        for index in range(total_runs):
+            # Runs spread evenly over the window, jobs interleaved, deterministic jitter.
+            at = start + dt.timedelta(seconds=(index + rng.random()) * days * 86_400 / total_runs)
+            job = job_list[index % len(job_list)]
+            if recent and rng.random() < 0.25:  # a recheck of a recent patch set
+                change_no, patchset = recent[rng.randrange(len(recent))]
+            else:
+                change += 1
+                change_no, patchset = change, rng.randint(1, 6)
+                recent = (recent + [(change_no, patchset)])[-50:]
+            provider = PROVIDERS[rng.randrange(len(PROVIDERS))]
+            queue = "gate" if rng.random() < 0.3 else "check"
+            build_uuid = f"{rng.getrandbits(128):032x}"
+            results = _run_results(rng, job, at, flaky, broken,
+                                   provider == bad_provider and bad_from <= at < bad_to)
+            options = RunOptions(
+                uuid=build_uuid, run_at=at, store_attachments=True,
+                artifacts=f"https://logs.example.org/{change_no % 100:02d}/{change_no}/{patchset}/"
+                          f"{queue}/{job.name}/{build_uuid[:7]}/",
+                metadata=[("build_name", job.name), ("project", job.project),
+                          ("build_queue", queue), ("build_change", str(change_no)),
+                          ("build_patchset", str(patchset)), ("build_uuid", build_uuid),
+                          ("node_provider", provider), ("build_branch", "master")])
+            if conn is None:
+                conn = engine.connect()
+                conn.begin()
+            writer = RunWriter(conn, options, cache=cache)
+            writer.start()
+            writer.add_all(results)
+            writer.finish()
+            pending.append(writer)
+            if len(pending) >= RUNS_PER_COMMIT or index + 1 == total_runs:
+                conn.commit()
+                conn.close()
+                conn = None
+                for done in pending:
+                    done.committed()
+                pending.clear()
+            truth.runs += 1
+            truth.results += len(results)
+            if progress is not None:
+                progress(index + 1, total_runs)
+    finally:
+        if conn is not None:  # an error mid-group: roll the group back
+            conn.close()
+    if truth_path is not None:
+        truth_path.write_text(json.dumps(asdict(truth), indent=2) + "\n")
+    return truth
+
+
+def _run_results(rng: random.Random, job: Job, at: dt.datetime, flaky: dict, broken: dict,
+                 bad_node: bool) -> list[TestResult]:
+    if rng.random() < 0.005:
+        return []  # the node died before any test ran: an empty run
+    results = []
+    now = at
+    scale = rng.uniform(0.85, 1.3)
+    random_ = rng.random
+    infra_failure_at = int(len(job.tests) * random_()) if bad_node and random_() < 0.3 else -1
+    for i, test_id in enumerate(job.tests):
+        duration = job.durations[i] * scale
+        stop = now + dt.timedelta(seconds=duration)
+        if i in job.skipped:
+            status = "skip"
+        else:
+            status = "success"
+            key = (job.name, test_id)
+            window = broken.get(key)
+            if window is not None and window[0] <= at < window[1]:
+                status = "fail"
+            elif random_() < flaky.get(key, 0.00005):
+                status = "fail"
+            elif 0 <= infra_failure_at <= i < infra_failure_at + 40:
+                status = "fail"
+        attachments = []
+        if status == "fail":
+            attachments = [("traceback", (
+                f"Traceback (most recent call last):\n  File \"{test_id.rsplit('.', 1)[0]}\", "
+                f"line {40 + i % 300}, in {test_id.rsplit('.', 1)[-1]}\n"
+                f"    self.assertEqual(expected, observed)\n"
+                f"testtools.matchers._impl.MismatchError: 'ACTIVE' != 'ERROR'\n").encode())]
+        results.append(TestResult(test_id=test_id, status=status, start_time=now,
+                                  stop_time=stop, attachments=attachments))
+        now = stop
+    return results

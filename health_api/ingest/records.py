@@ -1,0 +1,96 @@
+"""Records that every parser (subunit, JUnit, demo data) hands to the writer.
+
+Parsers are push-based: they call ``sink(result)`` once per finished test, so
+a stream of any length is written in bounded memory.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+#: subunit2sql's default: the first ``[...]`` group of a test id holds its attrs
+DEFAULT_ATTR_REGEX = r"\[(.*)\]"
+
+
+class IngestError(Exception):
+    """A stream or file that cannot be ingested; the CLI prints it as one line.
+
+    ``exit_code`` follows the CLI contract: 2 bad input, 3 duplicate run,
+    4 database not ready.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class DuplicateRunError(IngestError):
+    exit_code = 3
+
+
+@dataclass(slots=True)
+class TestResult:
+    """One finished test as it will be stored in ``test_runs``.
+
+    ``test_id`` is the raw id from the stream; the writer strips attrs.
+    Times are naive UTC datetimes (or None when the stream had none).
+    """
+
+    __test__ = False  # not a pytest test class
+
+    test_id: str
+    status: str
+    start_time: dt.datetime | None = None
+    stop_time: dt.datetime | None = None
+    tags: frozenset[str] = frozenset()
+    metadata: dict[str, str] = field(default_factory=dict)
+    attachments: list[tuple[str, bytes]] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float | None:
+        if self.start_time is None or self.stop_time is None:
+            return None
+        return (self.stop_time - self.start_time).total_seconds()
+
+
+Sink = Callable[[TestResult], None]
+
+
+class TestIdNormalizer:
+    """Strips the attrs group from test ids, as subunit2sql does.
+
+    ``split(raw)`` returns ``(test_id, attrs or None)``. Results are cached:
+    the same few thousand ids recur in every run.
+    """
+
+    def __init__(self, attr_regex: str | None = None):
+        self.pattern = re.compile(attr_regex or DEFAULT_ATTR_REGEX)
+        self._cache: dict[str, tuple[str, str | None]] = {}
+
+    def split(self, raw: str) -> tuple[str, str | None]:
+        hit = self._cache.get(raw)
+        if hit is not None:
+            return hit
+        match = self.pattern.search(raw)
+        if match is None:
+            value = (raw, None)
+        else:
+            attrs = match.group(1) if match.groups() else match.group(0)
+            name = raw
+            if match.start(0) > 0 and match.end(0) > match.start(0):
+                name = raw[: match.start(0)] + raw[match.end(0):]
+            value = (name, attrs)
+        if len(self._cache) < 200_000:
+            self._cache[raw] = value
+        return value
+
+
+def to_naive_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """Naive UTC, the storage convention of subunit2sql's DATETIME columns."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)

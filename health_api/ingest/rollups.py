@@ -1,0 +1,76 @@
+"""Daily rollups per job and per test within a job.
+
+The API aggregates months of data from these instead of raw test_runs. The
+writer adds each run's contribution inside the run's own transaction; expiry
+subtracts it; ``rebuild`` recomputes everything from the raw tables.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable
+
+from .. import status as status_table
+from ..db import models as m
+from ..db.bulk import upsert_add_rows
+
+BUILD_NAME_KEY = "build_name"
+TEST_COLUMNS = ("day", "build_name", "test_id", "success", "failure", "skip", "timed",
+                "run_time_sum")
+JOB_COLUMNS = ("day", "build_name", "passed", "failed", "empty", "run_time_sum",
+               "run_time_sq_sum")
+
+
+def run_outcome(passes: int, fails: int) -> str:
+    """DESIGN.md section 4: failed if any failure, passed if any pass, else empty."""
+    if fails > 0:
+        return "failed"
+    if passes > 0:
+        return "passed"
+    return "empty"
+
+
+def build_name_of(metadata: Iterable[tuple[str, str]]) -> str:
+    for key, value in metadata:
+        if key == BUILD_NAME_KEY:
+            return value[:255]
+    return ""
+
+
+def job_row(day: dt.date, build_name: str, passes: int, fails: int, run_time: float,
+            sign: int = 1) -> dict:
+    outcome = run_outcome(passes, fails)
+    run_time = run_time or 0.0
+    return {"day": day, "build_name": build_name,
+            "passed": sign * (outcome == "passed"), "failed": sign * (outcome == "failed"),
+            "empty": sign * (outcome == "empty"), "run_time_sum": sign * run_time,
+            "run_time_sq_sum": sign * run_time * run_time}
+
+
+def tally(tests: Iterable[tuple[int, str, float | None]]) -> dict[int, list]:
+    """(tests.id, raw status, duration) -> {tests.id: [pass, fail, skip, timed, time]},
+    where ``timed``/``time`` count the passes that had a duration."""
+    per_test: dict[int, list] = {}
+    for test_db_id, raw_status, duration in tests:
+        klass = status_table.classify(raw_status)
+        row = per_test.setdefault(test_db_id, [0, 0, 0, 0, 0.0])
+        if klass == status_table.PASS:
+            row[0] += 1
+            if duration is not None:
+                row[3] += 1
+                row[4] += duration
+        elif klass == status_table.FAIL:
+            row[1] += 1
+        elif klass == status_table.SKIP:
+            row[2] += 1
+    return per_test
+
+
+def apply_run(conn, *, day: dt.date, build_name: str, passes: int, fails: int,
+              run_time: float, per_test: dict[int, list], sign: int = 1) -> None:
+    """Add (sign=1) or subtract (sign=-1) one run; ``per_test`` comes from ``tally``."""
+    job = job_row(day, build_name, passes, fails, run_time, sign)
+    upsert_add_rows(conn, m.job_daily, JOB_COLUMNS, ("day", "build_name"),
+                    [tuple(job[c] for c in JOB_COLUMNS)])
+    rows = [(day, build_name, test_db_id, sign * r[0], sign * r[1], sign * r[2],
+             sign * r[3], sign * r[4]) for test_db_id, r in sorted(per_test.items())]
+    upsert_add_rows(conn, m.test_daily, TEST_COLUMNS, ("day", "build_name", "test_id"), rows)

@@ -1,0 +1,45 @@
+"""Ingest one run per file: parse, write and commit in one transaction."""
+from __future__ import annotations
+
+from typing import BinaryIO, Callable
+
+from sqlalchemy import Engine
+
+from .records import Sink
+from .writer import RunOptions, RunSummary, RunWriter, TestIdCache
+
+#: parse(source, sink, source_name) -> number of tests
+Parser = Callable[[BinaryIO, Sink, str], int]
+
+
+def subunit_parser(non_subunit_name: str | None = None,
+                   store_attachments: bool = False) -> Parser:
+    from .subunit import parse_subunit
+
+    def parse(source: BinaryIO, sink: Sink, source_name: str) -> int:
+        return parse_subunit(source, sink, source_name=source_name,
+                             non_subunit_name=non_subunit_name,
+                             store_attachments=store_attachments)
+    return parse
+
+
+def junit_parser(run_start=None) -> Parser:
+    from .junit import parse_junit
+
+    def parse(source: BinaryIO, sink: Sink, source_name: str) -> int:
+        summary = parse_junit(source, sink, source_name=source_name, run_start=run_start)
+        return summary.tests
+    return parse
+
+
+def ingest_run(engine: Engine, source: BinaryIO, source_name: str, parse: Parser,
+               options: RunOptions, *, cache: TestIdCache | None = None) -> RunSummary:
+    """Store one run. On any error nothing of it is left in the database."""
+    with engine.connect() as conn:
+        with conn.begin():
+            writer = RunWriter(conn, options, cache=cache)
+            writer.start()
+            parse(source, writer.add, source_name)
+            summary = writer.finish()
+        writer.committed()
+    return summary

@@ -1,0 +1,147 @@
+"""subunit v2 streams -> TestResult records.
+
+python-subunit decodes the packets; this module only assembles the status
+events of each test into one record and turns parser complaints into one-line
+errors that name the byte offset of the bad packet.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import subunit
+
+from .. import status as status_table
+from .records import IngestError, Sink, TestResult, to_naive_utc
+
+#: pseudo-tests that are not tests (subunit2sql skips them too)
+_IGNORED_TEST_IDS = frozenset({"process-returncode"})
+_PARSER_TEST_ID = "subunit.parser"
+#: cap per attachment: a runaway log must not exhaust memory or a LONGBLOB
+MAX_ATTACHMENT_BYTES = 16 * 1024 * 1024
+
+
+class _CountingReader:
+    """Counts bytes read, and where the packet being parsed started.
+
+    python-subunit reads a packet's signature byte with read(1) and the rest
+    with larger reads, so the offset of the last read(1) is the packet start.
+    """
+
+    def __init__(self, raw: BinaryIO):
+        self.raw = raw
+        self.offset = 0
+        self.packet_start = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 1:
+            self.packet_start = self.offset
+        data = self.raw.read(size)
+        self.offset += len(data)
+        return data
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+
+@dataclass(slots=True)
+class _Pending:
+    start: dt.datetime | None
+    last: dt.datetime | None
+    tags: frozenset[str] = frozenset()
+    files: dict[str, list[bytes]] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+
+
+class _Assembler:
+    """A minimal StreamResult: collects events per test, emits finished tests."""
+
+    def __init__(self, sink: Sink, source_name: str, reader: _CountingReader,
+                 keep_files: bool):
+        self.sink = sink
+        self.source_name = source_name
+        self.reader = reader
+        self.keep_files = keep_files
+        self.pending: dict[tuple[str, str | None], _Pending] = {}
+        self.count = 0
+
+    def status(self, test_id=None, test_status=None, test_tags=None, runnable=True,
+               file_name=None, file_bytes=None, eof=False, mime_type=None,
+               route_code=None, timestamp=None) -> None:
+        if test_id is None:
+            return  # run-level output (stray bytes with --non-subunit-name): not a test
+        if test_id == _PARSER_TEST_ID:
+            if file_name == "Parser Error":
+                reason = file_bytes.decode("utf-8", "replace") if file_bytes else "parse error"
+                raise IngestError(f"{self.source_name}: corrupt subunit stream at byte "
+                                  f"{self.reader.packet_start}: {reason}")
+            return
+        key = (test_id, route_code)
+        timestamp = to_naive_utc(timestamp)
+        pending = self.pending.get(key)
+        if pending is None:
+            pending = self.pending[key] = _Pending(start=timestamp, last=timestamp)
+        elif timestamp is not None:
+            if pending.start is None:
+                pending.start = timestamp
+            pending.last = timestamp
+        if test_tags is not None:
+            pending.tags = frozenset(test_tags)
+        if file_name is not None and file_bytes and self.keep_files:
+            size = pending.sizes.get(file_name, 0)
+            if size < MAX_ATTACHMENT_BYTES:
+                pending.files.setdefault(file_name, []).append(
+                    file_bytes[:MAX_ATTACHMENT_BYTES - size])
+                pending.sizes[file_name] = size + len(file_bytes)
+        if test_status in status_table.FINAL_STATUSES:
+            del self.pending[key]
+            self._emit(test_id, test_status, pending, pending.last, {})
+        elif test_status == "exists":
+            del self.pending[key]  # an enumeration entry, not a result
+
+    def _emit(self, test_id: str, test_status: str, pending: _Pending,
+              stop_time: dt.datetime | None, metadata: dict[str, str]) -> None:
+        if test_id in _IGNORED_TEST_IDS:
+            return
+        attachments = [(name.split(":")[0], b"".join(chunks))
+                       for name, chunks in pending.files.items()]
+        self.count += 1
+        self.sink(TestResult(test_id=test_id, status=test_status, start_time=pending.start,
+                             stop_time=stop_time,
+                             tags=pending.tags, metadata=metadata, attachments=attachments))
+
+    def finish(self) -> None:
+        """Tests that started but never ended (a timed-out job) count as failed."""
+        for (test_id, _route), pending in sorted(self.pending.items(),
+                                                 key=lambda kv: kv[0][0]):
+            # No end time: the test never ended, so it has no duration either.
+            self._emit(test_id, "fail", pending, None, {"incomplete": "true"})
+        self.pending.clear()
+
+
+def parse_subunit(source: BinaryIO, sink: Sink, *, source_name: str,
+                  non_subunit_name: str | None = None,
+                  store_attachments: bool = False) -> int:
+    """Parse one subunit v2 stream, calling ``sink`` for each finished test.
+
+    Returns the number of tests emitted. Raises IngestError (one line, with
+    the byte offset) for anything that is not a well-formed stream; with
+    ``non_subunit_name`` stray non-subunit bytes are tolerated instead, as
+    subunit2sql does.
+    """
+    reader = _CountingReader(source)
+    assembler = _Assembler(sink, source_name, reader, keep_files=store_attachments)
+    parser = subunit.ByteStreamToStreamResult(reader, non_subunit_name=non_subunit_name)
+    try:
+        parser.run(assembler)
+    except Exception as exc:  # python-subunit signals stray bytes with a bare Exception
+        if exc.args and exc.args[0] == "Non subunit content":
+            bad = exc.args[1][:1] if len(exc.args) > 1 and exc.args[1] else b""
+            raise IngestError(
+                f"{source_name}: not a subunit v2 stream: unexpected byte "
+                f"0x{bad.hex() or '??'} at byte {reader.offset - 1} "
+                f"(use --non-subunit-name NAME to accept mixed streams)") from None
+        raise
+    assembler.finish()
+    return assembler.count

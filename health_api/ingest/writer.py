@@ -1,0 +1,344 @@
+"""The one bulk writer: every run, from any source, goes through ``RunWriter``.
+
+One transaction per run. Results are buffered and flushed in batches (bulk
+inserts, no per-row round trips), so memory stays flat in stream length. Test
+counters are updated at the end with relative SQL (``success = success + n``)
+in test-id order, so parallel ingesters neither lose updates nor deadlock.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuid_mod
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..db import bulk
+from ..db import models as m
+from .records import DuplicateRunError, TestIdNormalizer, TestResult, to_naive_utc
+from . import rollups
+
+_IN_CHUNK = 500  # ids per IN (...) list: well under every engine's bind limit
+_META_MAX = 255  # run_metadata / test_run_metadata value width
+_TEST_RUN_COLUMNS = ("test_id", "run_id", "status", "start_time", "stop_time",
+                     "start_time_microsecond", "stop_time_microsecond")
+
+
+@dataclass
+class RunOptions:
+    """Everything about a run that does not come from the stream itself."""
+
+    uuid: str | None = None
+    run_at: dt.datetime | None = None
+    artifacts: str | None = None
+    metadata: Sequence[tuple[str, str]] = ()
+    attr_regex: str | None = None
+    test_attr_prefix: str | None = None
+    store_attachments: bool = False
+    wall_time: bool = False
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    uuid: str
+    passes: int = 0
+    fails: int = 0
+    skips: int = 0
+    tests: int = 0
+    run_time: float = 0.0
+    run_at: dt.datetime | None = None
+
+    def as_json(self) -> dict:
+        return {"run_id": self.run_id, "uuid": self.uuid, "passes": self.passes,
+                "fails": self.fails, "skips": self.skips, "tests": self.tests}
+
+
+class TestIdCache:
+    """test_id -> tests.id, shared by the runs one process writes.
+
+    Ids learnt inside a transaction only become visible to later runs once it
+    commits: a rolled-back run may have inserted tests that no longer exist.
+    """
+
+    def __init__(self) -> None:
+        self.committed: dict[str, int] = {}
+
+    def view(self) -> "_PendingIds":
+        return _PendingIds(self)
+
+
+class _PendingIds(dict):
+    def __init__(self, cache: TestIdCache):
+        super().__init__()
+        self.cache = cache
+
+    def lookup(self, name: str) -> int | None:
+        hit = self.get(name)
+        return hit if hit is not None else self.cache.committed.get(name)
+
+    def commit(self) -> None:
+        self.cache.committed.update(self)
+
+
+@dataclass(slots=True)
+class _Stored:
+    """What the writer remembers of a test it already wrote in this run."""
+
+    test_db_id: int
+    test_run_id: int | None
+    status: str
+    duration: float | None
+    attempts: list[str] = field(default_factory=list)
+
+
+class RunWriter:
+    """Write one run. Use as ``with conn.begin(): w = RunWriter(conn, opts);
+    w.start(); for r in ...: w.add(r); summary = w.finish()``."""
+
+    def __init__(self, conn: Connection, options: RunOptions, *,
+                 cache: TestIdCache | None = None, batch_size: int = 5000):
+        self.conn = conn
+        self.options = options
+        self.batch_size = batch_size
+        self.normalizer = TestIdNormalizer(options.attr_regex)
+        self.ids = (cache or TestIdCache()).view()
+        self.buffer: list[TestResult] = []
+        self.stored: dict[str, _Stored] = {}
+        self._test_run_ids: dict[int, int] = {}  # tests.id -> test_runs.id, per batch
+        self.summary: RunSummary | None = None
+        self.first_start: dt.datetime | None = None
+        self.last_stop: dt.datetime | None = None
+        self.duration_sum = 0.0
+
+    # -- run row ---------------------------------------------------------
+    def start(self) -> RunSummary:
+        opts = self.options
+        run_uuid = opts.uuid or str(uuid_mod.uuid4())
+        if self.conn.execute(select(m.runs.c.id).where(m.runs.c.uuid == run_uuid)).first():
+            raise DuplicateRunError(f"a run with id {run_uuid} is already stored")
+        values = {"uuid": run_uuid, "passes": 0, "fails": 0, "skips": 0, "run_time": 0.0,
+                  "artifacts": opts.artifacts,
+                  "run_at": to_naive_utc(opts.run_at) or _utcnow()}
+        try:
+            run_id = self.conn.execute(insert(m.runs).values(values)).inserted_primary_key[0]
+        except IntegrityError:
+            raise DuplicateRunError(f"a run with id {run_uuid} is already stored") from None
+        pairs = list(dict.fromkeys((k, _clip(v)) for k, v in opts.metadata))
+        if pairs:
+            self.conn.execute(insert(m.run_metadata),
+                              [{"run_id": run_id, "key": k, "value": v} for k, v in pairs])
+        self.summary = RunSummary(run_id=run_id, uuid=run_uuid, run_at=values["run_at"])
+        return self.summary
+
+    # -- results ---------------------------------------------------------
+    def add(self, result: TestResult) -> None:
+        self.buffer.append(result)
+        if len(self.buffer) >= self.batch_size:
+            self.flush()
+
+    def add_all(self, results: Iterable[TestResult]) -> None:
+        for result in results:
+            self.add(result)
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        batch, self.buffer = self.buffer, []
+        run_id = self.summary.run_id
+        fresh: dict[str, tuple[TestResult, str | None]] = {}
+        for result in batch:
+            name, attrs = self.normalizer.split(result.test_id)
+            self._track_times(result)
+            if name in self.stored:
+                self._record_retry(name, result, attrs)
+                continue
+            previous = fresh.get(name)
+            if previous is not None:
+                # A retry inside the batch: keep the last result, as subunit2sql does.
+                earlier = previous[0].metadata.get("attempts", previous[0].status)
+                result.metadata["attempts"] = _clip(earlier + "," + result.status)
+            fresh[name] = (result, attrs)
+        if not fresh:
+            return
+        test_ids = self._resolve_test_ids(sorted(fresh))
+        rows, detailed = [], []
+        for name, (result, attrs) in fresh.items():
+            test_db_id = test_ids[name]
+            start, stop = result.start_time, result.stop_time
+            rows.append((test_db_id, run_id, result.status, start, stop,
+                         None if start is None else start.microsecond,
+                         None if stop is None else stop.microsecond))
+            self.stored[name] = _Stored(test_db_id, None, result.status, result.duration)
+            meta = self._test_run_metadata(result, attrs)
+            if meta or (self.options.store_attachments and result.attachments):
+                detailed.append((test_db_id, name, result, meta))
+        # No RETURNING: it goes row by row on SQLite and MariaDB. Where the engine
+        # lets us reserve ids, child rows need no read back.
+        ids = bulk.allocate_ids(self.conn, m.test_runs, len(rows)) if detailed else None
+        if ids is None:
+            bulk.insert_rows(self.conn, m.test_runs, _TEST_RUN_COLUMNS, rows)
+        else:
+            bulk.insert_rows(self.conn, m.test_runs, ("id",) + _TEST_RUN_COLUMNS,
+                             [(i,) + row for i, row in zip(ids, rows)])
+            for i, row in zip(ids, rows):
+                self._test_run_ids[row[0]] = i
+        if detailed:
+            self._write_details(detailed)
+        if self.options.test_attr_prefix:
+            self._store_test_attrs(fresh, test_ids)
+
+    def _write_details(self, detailed: list) -> None:
+        """test_run_metadata and attachments of the test_runs just written."""
+        run_id = self.summary.run_id
+        known = self._test_run_ids
+        wanted = [d[0] for d in detailed if d[0] not in known]
+        for i in range(0, len(wanted), _IN_CHUNK):
+            stmt = select(m.test_runs.c.test_id, m.test_runs.c.id).where(
+                m.test_runs.c.run_id == run_id,
+                m.test_runs.c.test_id.in_(wanted[i:i + _IN_CHUNK]))
+            known.update(self.conn.execute(stmt).all())
+        meta_rows, attach_rows = [], []
+        for test_db_id, name, result, meta in detailed:
+            test_run_id = known[test_db_id]
+            self.stored[name].test_run_id = test_run_id
+            meta_rows.extend((test_run_id, k, v) for k, v in meta.items())
+            if self.options.store_attachments:
+                attach_rows.extend((test_run_id, _clip(label), data)
+                                   for label, data in result.attachments)
+        bulk.insert_rows(self.conn, m.test_run_metadata, ("test_run_id", "key", "value"),
+                         meta_rows)
+        bulk.insert_rows(self.conn, m.attachments, ("test_run_id", "label", "attachment"),
+                         attach_rows)
+        known.clear()
+
+    def _track_times(self, result: TestResult) -> None:
+        start, stop = result.start_time, result.stop_time
+        if start is not None and (self.first_start is None or start < self.first_start):
+            self.first_start = start
+        if stop is not None and (self.last_stop is None or stop > self.last_stop):
+            self.last_stop = stop
+        duration = result.duration
+        if duration is not None:
+            self.duration_sum += duration
+
+    def _test_run_metadata(self, result: TestResult, attrs: str | None) -> dict[str, str]:
+        meta = {k: _clip(v) for k, v in result.metadata.items()}
+        if attrs:
+            meta["attrs"] = _clip(attrs)
+        if result.tags:
+            meta["tags"] = _clip(",".join(sorted(result.tags)))
+        return meta
+
+    def _record_retry(self, name: str, result: TestResult, attrs: str | None) -> None:
+        """The test ran again after its first result was flushed: the last
+        result wins, and the attempts are kept as test_run_metadata."""
+        stored = self.stored[name]
+        attempts = stored.attempts or [stored.status]
+        attempts.append(result.status)
+        stored.attempts, stored.status, stored.duration = attempts, result.status, result.duration
+        where = (m.test_runs.c.run_id == self.summary.run_id) & \
+                (m.test_runs.c.test_id == stored.test_db_id)
+        self.conn.execute(update(m.test_runs).where(where).values(
+            status=result.status, start_time=result.start_time, stop_time=result.stop_time,
+            start_time_microsecond=_micro(result.start_time),
+            stop_time_microsecond=_micro(result.stop_time)))
+        if stored.test_run_id is None:
+            stored.test_run_id = self.conn.execute(select(m.test_runs.c.id).where(where)).scalar_one()
+        trm = m.test_run_metadata
+        self.conn.execute(trm.delete().where((trm.c.test_run_id == stored.test_run_id)
+                                             & (trm.c.key == "attempts")))
+        self.conn.execute(insert(trm).values(test_run_id=stored.test_run_id, key="attempts",
+                                             value=_clip(",".join(attempts))))
+
+    def _resolve_test_ids(self, names: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        missing = []
+        for name in names:
+            hit = self.ids.lookup(name)
+            if hit is None:
+                missing.append(name)
+            else:
+                found[name] = hit
+        if missing:
+            self._select_test_ids(missing, found)
+            new = [n for n in missing if n not in found]
+            if new:
+                bulk.insert_ignore_rows(
+                    self.conn, m.tests, ("test_id", "run_count", "success", "failure"),
+                    ("test_id",), [(n, 0, 0, 0) for n in new])
+                self._select_test_ids(new, found)
+            for name in missing:
+                self.ids[name] = found[name]
+        return found
+
+    def _select_test_ids(self, names: list[str], found: dict[str, int]) -> None:
+        for i in range(0, len(names), _IN_CHUNK):
+            chunk = names[i:i + _IN_CHUNK]
+            stmt = select(m.tests.c.test_id, func.min(m.tests.c.id)).where(
+                m.tests.c.test_id.in_(chunk)).group_by(m.tests.c.test_id)
+            for test_id, db_id in self.conn.execute(stmt):
+                found[test_id] = db_id
+
+    def _store_test_attrs(self, fresh, test_ids) -> None:
+        prefix = self.options.test_attr_prefix
+        rows = sorted({(test_ids[name], "attr", _clip(attr))
+                       for name, (_result, attrs) in fresh.items()
+                       for attr in (attrs or "").split(",") if attr.startswith(prefix)})
+        bulk.insert_ignore_rows(self.conn, m.test_metadata, ("test_id", "key", "value"),
+                                ("test_id", "key", "value"), rows)
+
+    # -- totals ----------------------------------------------------------
+    def finish(self) -> RunSummary:
+        """Flush, update the run's and the tests' counters; return the summary.
+
+        The caller commits (or rolls back) the transaction."""
+        self.flush()
+        summary = self.summary
+        per_test = rollups.tally(
+            (s.test_db_id, s.status, s.duration) for s in self.stored.values())
+        for counts in per_test.values():
+            summary.passes += counts[0]
+            summary.fails += counts[1]
+            summary.skips += counts[2]
+        summary.tests = len(self.stored)
+        if self.options.wall_time:
+            summary.run_time = ((self.last_stop - self.first_start).total_seconds()
+                                if self.first_start and self.last_stop else 0.0)
+        else:
+            summary.run_time = self.duration_sum
+        if self.options.run_at is None and self.first_start is not None:
+            summary.run_at = self.first_start.replace(microsecond=0)
+        self._update_test_counters(per_test)
+        self.conn.execute(update(m.runs).where(m.runs.c.id == summary.run_id).values(
+            passes=summary.passes, fails=summary.fails, skips=summary.skips,
+            run_time=summary.run_time, run_at=summary.run_at))
+        rollups.apply_run(
+            self.conn, day=summary.run_at.date(),
+            build_name=rollups.build_name_of(self.options.metadata),
+            passes=summary.passes, fails=summary.fails, run_time=summary.run_time,
+            per_test=per_test)
+        return summary
+
+    def committed(self) -> None:
+        """Call after the transaction committed: share the learnt test ids."""
+        self.ids.commit()
+
+    def _update_test_counters(self, per_test: dict[int, list]) -> None:
+        rows = [(test_id, d[0], d[1], d[3], d[4])
+                for test_id, d in sorted(per_test.items()) if d[0] or d[1]]
+        bulk.add_to_test_counters(self.conn, m.tests, rows)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _micro(value: dt.datetime | None) -> int | None:
+    return None if value is None else value.microsecond
+
+
+def _clip(value: str) -> str:
+    return value if len(value) <= _META_MAX else value[:_META_MAX]

@@ -1,0 +1,36 @@
+"""Run the WSGI app under gunicorn (or Flask's dev server with --dev)."""
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+from gunicorn.app.base import BaseApplication
+
+GUNICORN_CONF = Path(__file__).resolve().parent.parent / "etc" / "gunicorn.conf.py"
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, db_url: str, options: dict):
+        self.db_url = db_url
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        settings = runpy.run_path(str(GUNICORN_CONF)) if GUNICORN_CONF.is_file() else {}
+        for key, value in settings.items():
+            if key in self.cfg.settings:
+                self.cfg.set(key, value)
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from .app import create_app
+        return create_app(db_url=self.db_url)
+
+
+def run_server(db_url: str, *, host: str, port: int, workers: int, dev: bool) -> None:
+    if dev:
+        from .app import create_app
+        create_app(db_url=db_url).run(host=host, port=port, debug=True)
+        return
+    _Gunicorn(db_url, {"bind": f"{host}:{port}", "workers": workers}).run()
