@@ -9,8 +9,13 @@ setup(
     name="ci-health",
     version="0.1.0",
     description="How healthy is our CI, at a glance: subunit results and Gerrit CI verdicts.",
-    packages=find_packages(include=["health_api", "health_api.*"]),
     python_requires=">=3.11",
+    # migrations/ sits at the top of the repository but installs inside the
+    # package, so an installed ci-health can upgrade its schema too.
+    packages=find_packages(include=["health_api", "health_api.*"])
+    + ["health_api.migrations", "health_api.migrations.versions"],
+    package_dir={"health_api.migrations": "migrations"},
+    package_data={"health_api.migrations": ["script.py.mako"]},
     install_requires=requirements,
     entry_points={"console_scripts": ["ci-health = health_api.cli:main"]},
 )

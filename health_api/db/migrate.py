@@ -13,7 +13,17 @@ from sqlalchemy.exc import OperationalError
 
 from .session import VERSION_TABLE, DatabaseError, describe
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+def _migrations_dir() -> Path:
+    # Installed: the package health_api.migrations (setup.py maps it onto the
+    # repository's migrations/); from a plain checkout: migrations/ itself.
+    try:
+        import health_api.migrations as package
+        return Path(package.__file__).resolve().parent
+    except ImportError:
+        return Path(__file__).resolve().parent.parent.parent / "migrations"
+
+
+MIGRATIONS_DIR = _migrations_dir()
 SUBUNIT2SQL_VERSION_TABLE = "alembic_version"
 
 

@@ -45,10 +45,20 @@ def _has_duplicates(bind, table: str, columns: tuple[str, ...]) -> bool:
     return bind.execute(query).first() is not None
 
 
+#: subunit2sql's alembic head; written on a schema we create from scratch so that
+#: subunit2sql-db-manage sees an up-to-date database rather than a foreign one
+SUBUNIT2SQL_HEAD = "10a2b6d4b06e"
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     inspector = sa.inspect(bind)
     present = set(inspector.get_table_names())
+    if not present.intersection(SUBUNIT2SQL_TABLES) and "alembic_version" not in present:
+        version = sa.Table("alembic_version", sa.MetaData(),
+                           sa.Column("version_num", sa.String(32), primary_key=True))
+        version.create(bind)
+        bind.execute(version.insert().values(version_num=SUBUNIT2SQL_HEAD))
     for name in SUBUNIT2SQL_TABLES:
         table = Base.metadata.tables[name]
         if name not in present:
