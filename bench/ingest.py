@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Ingest throughput: test results per second on SQLite, PostgreSQL and MariaDB.
+
+    python bench/ingest.py [--engines sqlite,postgresql,mysql] [--tests 10000]
+                           [--batch-runs 500] [--baseline] [--memory] [--gate-month]
+
+* one 10,000-test stream (tempest-like ids with attrs, 2% failures with
+  tracebacks), ingested three times into a fresh database (first = cold);
+* a 500-run batch (500 streams of 200 tests, one process, one transaction each);
+* --baseline: subunit2sql 1.10.0 from the compat venv (tools/compat-venv.sh)
+  on a 1,000-test slice of the same stream, and the ratio;
+* --memory: peak RSS of `ci-health ingest` on a 200,000-test stream;
+* --gate-month: wall time of `ci-health demo-data --days 30 --jobs 30
+  --runs-per-day 20` on SQLite (~14M results; takes minutes).
+
+Prints plain lines of figures. Servers: CI_HEALTH_TEST_PG / CI_HEALTH_TEST_MYSQL
+as in the tests (defaults 127.0.0.1).
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from health_api.db.migrate import upgrade  # noqa: E402
+from health_api.db.session import make_engine  # noqa: E402
+from health_api.demo.streams import tempest_like_ids, write_stream  # noqa: E402
+from health_api.ingest.service import ingest_run, subunit_parser  # noqa: E402
+from health_api.ingest.writer import RunOptions, TestIdCache  # noqa: E402
+
+PG = os.environ.get("CI_HEALTH_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+MYSQL = os.environ.get("CI_HEALTH_TEST_MYSQL", "mysql://root@127.0.0.1:3306")
+COMPAT = Path(os.environ.get("CI_HEALTH_COMPAT_VENV", REPO / ".compat-venv"))
+
+
+def fresh_url(kind: str, name: str, tmp: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp / (name + '.db')}"
+    server = PG if kind == "postgresql" else MYSQL
+    admin = make_engine(f"{server}/{'postgres' if kind == 'postgresql' else ''}",
+                        isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return f"{server}/{name}"
+
+
+def make_stream(count: int, seed: int = 0) -> bytes:
+    out = io.BytesIO()
+    write_stream(out, tempest_like_ids(count, seed=seed), seed=seed, fail_every=50,
+                 traceback=True)
+    return out.getvalue()
+
+
+def ingest_rate(url: str, streams: list[bytes], tests_per_stream: int,
+                meta=(("build_name", "bench"),)) -> float:
+    engine = make_engine(url)
+    parse = subunit_parser()
+    cache = TestIdCache()
+    start = time.perf_counter()
+    for data in streams:
+        ingest_run(engine, io.BytesIO(data), "bench", parse, RunOptions(metadata=list(meta)),
+                   cache=cache)
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return tests_per_stream * len(streams) / elapsed
+
+
+def baseline(kind: str, url: str, data: bytes, tests: int, tmp: Path) -> float | None:
+    exe = COMPAT / "bin" / "subunit2sql"
+    if not exe.exists():
+        print("baseline: compat venv missing; run tools/compat-venv.sh")
+        return None
+    if kind == "postgresql":
+        url = url.replace("postgresql://", "postgresql+psycopg2://")
+    elif kind == "mysql":
+        print("baseline: subunit2sql cannot build its schema on MariaDB 10.11; skipped")
+        return None
+    subprocess.run([str(COMPAT / "bin" / "subunit2sql-db-manage"), "--database-connection",
+                    url, "upgrade", "head"], check=True, capture_output=True)
+    path = tmp / "baseline.subunit"
+    path.write_bytes(data)
+    start = time.perf_counter()
+    subprocess.run([str(exe), "--database-connection", url, str(path)], check=True,
+                   capture_output=True)
+    return tests / (time.perf_counter() - start)
+
+
+def peak_rss_mb(url: str, tests: int, tmp: Path) -> float:
+    path = tmp / "huge.subunit"
+    with path.open("wb") as out:
+        write_stream(out, tempest_like_ids(tests, seed=7), fail_every=50, traceback=True)
+    size = path.stat().st_size / 1e6
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "health_api.cli", "ingest", "subunit", "--db", url,
+                    str(path)], check=True, capture_output=True)
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(f"memory: {tests} tests ({size:.0f} MB stream) peak RSS {peak / 1024:.0f} MB "
+          f"(max of children so far: {max(peak, before) / 1024:.0f} MB), "
+          f"{tests / elapsed:,.0f} results/s including start-up")
+    return peak / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--engines", default="sqlite,postgresql,mysql")
+    ap.add_argument("--tests", type=int, default=10_000)
+    ap.add_argument("--batch-runs", type=int, default=500)
+    ap.add_argument("--baseline", action="store_true")
+    ap.add_argument("--memory", action="store_true")
+    ap.add_argument("--gate-month", action="store_true")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="cih-bench-"))
+    big = make_stream(args.tests)
+    small = [make_stream(200, seed=s) for s in range(args.batch_runs)]
+    print(f"stream: {args.tests} tests, {len(big) / 1e6:.1f} MB; batch: {args.batch_runs} "
+          f"runs x 200 tests")
+    for kind in args.engines.split(","):
+        url = fresh_url(kind, "cih_bench", tmp)
+        upgrade(make_engine(url))
+        rates = [ingest_rate(url, [big], args.tests) for _ in range(3)]
+        batch = ingest_rate(url, small, 200)
+        line = (f"{kind:10s} 10k-stream: cold {rates[0]:8,.0f}/s  warm {max(rates[1:]):8,.0f}/s"
+                f"   500-run batch: {batch:8,.0f}/s")
+        if args.baseline:
+            slice_tests = 1000
+            b_url = fresh_url(kind, "cih_bench_s2s", tmp)
+            rate = baseline(kind, b_url, make_stream(slice_tests), slice_tests, tmp)
+            if rate:
+                line += f"   subunit2sql: {rate:,.0f}/s  ratio x{max(rates) / rate:,.0f}"
+        print(line, flush=True)
+        if args.memory and kind == "sqlite":
+            peak_rss_mb(url, 200_000, tmp)
+    if args.gate_month:
+        url = fresh_url("sqlite", "cih_gate_month", tmp)
+        upgrade(make_engine(url))
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-m", "health_api.cli", "demo-data", "--db", url,
+                              "--days", "30", "--jobs", "30", "--runs-per-day", "20",
+                              "--quiet"], check=True, capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+        print(f"gate-month demo-data on SQLite: {elapsed / 60:.1f} min  {out.stdout.strip()}")
+
+
+if __name__ == "__main__":
+    main()

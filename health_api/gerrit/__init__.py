@@ -1,0 +1,1 @@
+"""Gerrit collector: pure parsing of stream events and CI report comments."""
