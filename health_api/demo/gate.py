@@ -198,10 +198,10 @@ def generate(engine: Engine, *, days: int, jobs: int, runs_per_day: int, seed: i
             if conn is None:
                 conn = engine.connect()
                 conn.begin()
-            writer = RunWriter(conn, options, cache=cache)
-            writer.start()
-            writer.add_all(results)
-            writer.finish()
+            with RunWriter(conn, options, cache=cache) as writer:
+                writer.start()
+                writer.add_all(results)
+                writer.finish()
             pending.append(writer)
             if len(pending) >= RUNS_PER_COMMIT or index + 1 == total_runs:
                 conn.commit()

@@ -36,8 +36,8 @@ def ingest_run(engine: Engine, source: BinaryIO, source_name: str, parse: Parser
                options: RunOptions, *, cache: TestIdCache | None = None) -> RunSummary:
     """Store one run. On any error nothing of it is left in the database."""
     with engine.connect() as conn:
-        with conn.begin():
-            writer = RunWriter(conn, options, cache=cache)
+        # The writer closes (joins its worker) before the transaction ends.
+        with conn.begin(), RunWriter(conn, options, cache=cache) as writer:
             writer.start()
             parse(source, writer.add, source_name)
             summary = writer.finish()

@@ -7,13 +7,12 @@ errors that name the byte offset of the bad packet.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import subunit
 
 from .. import status as status_table
-from .records import IngestError, Sink, TestResult, to_naive_utc
+from .records import IngestError, Sink, TestResult
 
 #: pseudo-tests that are not tests (subunit2sql skips them too)
 _IGNORED_TEST_IDS = frozenset({"process-returncode"})
@@ -45,13 +44,15 @@ class _CountingReader:
         return self.raw.fileno()
 
 
-@dataclass(slots=True)
 class _Pending:
-    start: dt.datetime | None
-    last: dt.datetime | None
-    tags: frozenset[str] = frozenset()
-    files: dict[str, list[bytes]] = field(default_factory=dict)
-    sizes: dict[str, int] = field(default_factory=dict)
+    """What is known of a test that has started; files only with --store-attachments."""
+
+    __slots__ = ("start", "last", "tags", "files")
+
+    def __init__(self, timestamp: dt.datetime | None):
+        self.start = self.last = timestamp
+        self.tags: frozenset[str] = frozenset()
+        self.files: dict[str, list] | None = None  # name -> [size, chunks...]
 
 
 class _Assembler:
@@ -78,34 +79,41 @@ class _Assembler:
                                   f"{self.reader.packet_start}: {reason}")
             return
         key = (test_id, route_code)
-        timestamp = to_naive_utc(timestamp)
+        if timestamp is not None:
+            # python-subunit's timestamps are UTC; stored naive, as subunit2sql does
+            timestamp = timestamp.replace(tzinfo=None)
         pending = self.pending.get(key)
         if pending is None:
-            pending = self.pending[key] = _Pending(start=timestamp, last=timestamp)
+            pending = self.pending[key] = _Pending(timestamp)
         elif timestamp is not None:
             if pending.start is None:
                 pending.start = timestamp
             pending.last = timestamp
         if test_tags is not None:
             pending.tags = frozenset(test_tags)
-        if file_name is not None and file_bytes and self.keep_files:
-            size = pending.sizes.get(file_name, 0)
-            if size < MAX_ATTACHMENT_BYTES:
-                pending.files.setdefault(file_name, []).append(
-                    file_bytes[:MAX_ATTACHMENT_BYTES - size])
-                pending.sizes[file_name] = size + len(file_bytes)
+        if file_bytes and file_name is not None and self.keep_files:
+            self._keep_file(pending, file_name, file_bytes)
         if test_status in status_table.FINAL_STATUSES:
             del self.pending[key]
             self._emit(test_id, test_status, pending, pending.last, {})
         elif test_status == "exists":
             del self.pending[key]  # an enumeration entry, not a result
 
+    @staticmethod
+    def _keep_file(pending: _Pending, name: str, data: bytes) -> None:
+        if pending.files is None:
+            pending.files = {}
+        entry = pending.files.setdefault(name, [0])
+        if entry[0] < MAX_ATTACHMENT_BYTES:
+            entry.append(data[:MAX_ATTACHMENT_BYTES - entry[0]])
+            entry[0] += len(data)
+
     def _emit(self, test_id: str, test_status: str, pending: _Pending,
               stop_time: dt.datetime | None, metadata: dict[str, str]) -> None:
         if test_id in _IGNORED_TEST_IDS:
             return
-        attachments = [(name.split(":")[0], b"".join(chunks))
-                       for name, chunks in pending.files.items()]
+        attachments = [(name.split(":")[0], b"".join(entry[1:]))
+                       for name, entry in pending.files.items()] if pending.files else []
         self.count += 1
         self.sink(TestResult(test_id=test_id, status=test_status, start_time=pending.start,
                              stop_time=stop_time,

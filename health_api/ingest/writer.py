@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid as uuid_mod
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -95,11 +96,22 @@ class _Stored:
 
 
 class RunWriter:
-    """Write one run. Use as ``with conn.begin(): w = RunWriter(conn, opts);
-    w.start(); for r in ...: w.add(r); summary = w.finish()``."""
+    """Write one run inside the caller's transaction::
+
+        with conn.begin(), RunWriter(conn, options) as writer:
+            writer.start()
+            for result in results:
+                writer.add(result)
+            summary = writer.finish()
+
+    Full batches are written by a worker thread while the caller goes on
+    parsing: the database (and SQLite's C code) works while Python parses.
+    Only one batch is in flight, and the caller never touches the connection
+    while it is, so memory stays bounded and the connection is never shared.
+    """
 
     def __init__(self, conn: Connection, options: RunOptions, *,
-                 cache: TestIdCache | None = None, batch_size: int = 5000):
+                 cache: TestIdCache | None = None, batch_size: int = 2000):
         self.conn = conn
         self.options = options
         self.batch_size = batch_size
@@ -112,6 +124,14 @@ class RunWriter:
         self.first_start: dt.datetime | None = None
         self.last_stop: dt.datetime | None = None
         self.duration_sum = 0.0
+        self._worker: ThreadPoolExecutor | None = None
+        self._in_flight: Future | None = None
+
+    def __enter__(self) -> "RunWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(suppress=exc_type is not None)
 
     # -- run row ---------------------------------------------------------
     def start(self) -> RunSummary:
@@ -137,16 +157,42 @@ class RunWriter:
     def add(self, result: TestResult) -> None:
         self.buffer.append(result)
         if len(self.buffer) >= self.batch_size:
-            self.flush()
+            batch, self.buffer = self.buffer, []
+            self._wait()
+            if self._worker is None:
+                self._worker = ThreadPoolExecutor(1, thread_name_prefix="ci-health-writer")
+            self._in_flight = self._worker.submit(self._write_batch, batch)
 
     def add_all(self, results: Iterable[TestResult]) -> None:
         for result in results:
             self.add(result)
 
     def flush(self) -> None:
-        if not self.buffer:
-            return
+        """Write everything added so far (waits for the worker)."""
+        self._wait()
         batch, self.buffer = self.buffer, []
+        if batch:
+            self._write_batch(batch)
+
+    def close(self, suppress: bool = False) -> None:
+        """Wait for the batch in flight and stop the worker. With ``suppress``
+        (the caller is already failing) the batch's own error is dropped."""
+        try:
+            self._wait()
+        except Exception:
+            if not suppress:
+                raise
+        finally:
+            if self._worker is not None:
+                self._worker.shutdown(wait=True)
+                self._worker = None
+
+    def _wait(self) -> None:
+        if self._in_flight is not None:
+            in_flight, self._in_flight = self._in_flight, None
+            in_flight.result()  # re-raises the worker's error here, in the caller
+
+    def _write_batch(self, batch: list[TestResult]) -> None:
         run_id = self.summary.run_id
         fresh: dict[str, tuple[TestResult, str | None]] = {}
         for result in batch:
@@ -296,6 +342,7 @@ class RunWriter:
 
         The caller commits (or rolls back) the transaction."""
         self.flush()
+        self.close()
         summary = self.summary
         per_test = rollups.tally(
             (s.test_db_id, s.status, s.duration) for s in self.stored.values())
