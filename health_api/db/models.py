@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (BigInteger, Date, DateTime, Float, Index, Integer, LargeBinary,
+from sqlalchemy import (BigInteger, Date, DateTime, Double, Float, Index, Integer, LargeBinary,
                         MetaData, String, Text, UniqueConstraint)
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -159,8 +159,9 @@ class JobDaily(Base):
     passed: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
     empty: Mapped[int] = mapped_column(Integer, default=0)
-    run_time_sum: Mapped[float] = mapped_column(Float, default=0.0)
-    run_time_sq_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    # Double, not Float: MySQL's FLOAT is single precision, too coarse for sums
+    run_time_sum: Mapped[float] = mapped_column(Double, default=0.0)
+    run_time_sq_sum: Mapped[float] = mapped_column(Double, default=0.0)
     __table_args__ = (Index("ix_ch_job_daily_build_name", "build_name", "day"),)
 
 
@@ -175,9 +176,155 @@ class TestDaily(Base):
     failure: Mapped[int] = mapped_column(Integer, default=0)
     skip: Mapped[int] = mapped_column(Integer, default=0)
     timed: Mapped[int] = mapped_column(Integer, default=0)
-    run_time_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    run_time_sum: Mapped[float] = mapped_column(Double, default=0.0)
     __table_args__ = (Index("ix_ch_test_daily_test", "test_id", "day"),)
 
 
 job_daily = JobDaily.__table__
 test_daily = TestDaily.__table__
+
+
+# -- CI verdicts ---------------------------------------------------------------
+from sqlalchemy import Boolean  # noqa: E402  (this section is appended on its own)
+# From Gerrit (DESIGN.md section 3), written by health_api.gerrit.store.
+# Times are naive UTC. No foreign keys (like the results tables); the store
+# writes parents before children in one transaction. ``project`` (and the
+# CI system, pipeline and time) are copied onto the child rows the CI queries
+# filter on, so "by project and time" and "by CI system and time" are one
+# index range each. MySQL: every index stays under 3072 bytes in utf8mb4.
+
+# Comments reach 1 MB (and more): MySQL's TEXT stops at 64 KiB.
+LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+# Gerrit names (usernames, projects, jobs) are case-sensitive.
+NameString = String(255).with_variant(
+    mysql.VARCHAR(255, collation="utf8mb4_bin"), "mysql", "mariadb")
+
+
+class CiSystem(Base):
+    """A Gerrit account that reports CI results (declared or discovered)."""
+
+    __tablename__ = "ci_systems"
+    __table_args__ = (
+        UniqueConstraint("username", name="uq_ci_systems_username"),
+        Index("ix_ci_systems_account_id", "account_id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    # Gerrit username; "account-<id>" when Gerrit gave only the numeric id
+    username: Mapped[str] = mapped_column(NameString, nullable=False)
+    account_id: Mapped[int | None] = mapped_column(BigInteger)
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    first_seen: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_seen: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    declared: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class GerritChange(Base):
+    __tablename__ = "changes"
+    __table_args__ = (
+        UniqueConstraint("number", name="uq_changes_number"),
+        Index("ix_changes_project_branch", "project", "branch"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    project: Mapped[str | None] = mapped_column(NameString)
+    branch: Mapped[str | None] = mapped_column(NameString)
+    change_key: Mapped[str | None] = mapped_column(String(64))  # the I... Change-Id
+    subject: Mapped[str | None] = mapped_column(String(512))
+    status: Mapped[str | None] = mapped_column(String(32))  # NEW MERGED ABANDONED
+    status_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class PatchSet(Base):
+    __tablename__ = "patch_sets"
+    __table_args__ = (
+        UniqueConstraint("change_id", "number", name="uq_patch_sets_change_number"),
+        Index("ix_patch_sets_project_created", "project", "created_on"),
+        Index("ix_patch_sets_created", "created_on"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    change_id: Mapped[int] = mapped_column(BigInteger, nullable=False)  # -> changes.id
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    project: Mapped[str | None] = mapped_column(NameString)  # copy of changes.project
+    branch: Mapped[str | None] = mapped_column(NameString)   # copy of changes.branch
+    revision: Mapped[str | None] = mapped_column(String(64))
+    created_on: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    uploader: Mapped[str | None] = mapped_column(String(255))
+    kind: Mapped[str | None] = mapped_column(String(32))
+
+
+class CiComment(Base):
+    """One comment of a CI system on a patch set; ``parsed`` false when no
+    format was recognised (the text is kept either way).
+
+    ``comment_key`` is the idempotency key, the same for the stream event
+    and the REST message of one comment (see health_api.gerrit.store.comment_key)."""
+
+    __tablename__ = "ci_comments"
+    __table_args__ = (
+        UniqueConstraint("comment_key", name="uq_ci_comments_key"),
+        Index("ix_ci_comments_system_posted", "ci_system_id", "posted_at"),
+        Index("ix_ci_comments_project_posted", "project", "posted_at"),
+        Index("ix_ci_comments_patch_set", "patch_set_id", "ci_system_id"),
+        Index("ix_ci_comments_posted", "posted_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    comment_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    message_id: Mapped[str | None] = mapped_column(String(255))  # REST message id, if seen
+    patch_set_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    ci_system_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    project: Mapped[str | None] = mapped_column(NameString)
+    posted_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    pipeline: Mapped[str | None] = mapped_column(NameString)
+    overall: Mapped[str | None] = mapped_column(String(32))  # SUCCESS FAILURE ... or NULL
+    votes: Mapped[str | None] = mapped_column(Text)  # JSON {"Verified": 1}
+    raw_text: Mapped[str | None] = mapped_column(LongText)
+    parsed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class CiJobResult(Base):
+    """One job line of a CI comment. ``attempt`` counts the results of the
+    same (CI system, pipeline, patch set, job) in posted order from 1; the
+    highest attempt is the current result."""
+
+    __tablename__ = "ci_job_results"
+    __table_args__ = (
+        UniqueConstraint("comment_id", "position", name="uq_ci_job_results_comment_pos"),
+        Index("ix_ci_job_results_current", "patch_set_id", "ci_system_id", "pipeline", "job"),
+        Index("ix_ci_job_results_system_posted", "ci_system_id", "posted_at"),
+        Index("ix_ci_job_results_job_posted", "job", "posted_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    comment_id: Mapped[int] = mapped_column(BigInteger, nullable=False)  # -> ci_comments.id
+    position: Mapped[int] = mapped_column(Integer, nullable=False)  # line order in the comment
+    ci_system_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    patch_set_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    pipeline: Mapped[str | None] = mapped_column(NameString)
+    posted_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    job: Mapped[str] = mapped_column(NameString, nullable=False)
+    result: Mapped[str] = mapped_column(String(32), nullable=False)
+    url: Mapped[str | None] = mapped_column(Text)
+    duration: Mapped[int | None] = mapped_column(Integer)  # seconds
+    voting: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    detail: Mapped[str | None] = mapped_column(String(255))
+
+
+class CollectorState(Base):
+    """Small key/value state of the collector: the last stored event time,
+    replay checkpoints (journal byte offsets)."""
+
+    __tablename__ = "ci_collector_state"
+    key: Mapped[str] = mapped_column(String(191), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+ci_systems = CiSystem.__table__
+changes = GerritChange.__table__
+patch_sets = PatchSet.__table__
+ci_comments = CiComment.__table__
+ci_job_results = CiJobResult.__table__
+collector_state = CollectorState.__table__
+#: the tables ``ci-health gerrit replay --reset`` empties, children first
+CI_TABLES = ("ci_job_results", "ci_comments", "patch_sets", "changes", "ci_systems",
+             "ci_collector_state")

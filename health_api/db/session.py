@@ -62,8 +62,12 @@ def _sqlite_begin(conn) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """A new engine with this project's per-dialect settings."""
+def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
+    """A new engine with this project's per-dialect settings.
+
+    ``read_only`` (the API): SQLite transactions start deferred, so readers
+    run beside each other and beside an ingest instead of queueing for the
+    write lock."""
     url = _normalise_url(url)
     backend = make_url(url).get_backend_name()
     options: dict = {"future": True}
@@ -90,7 +94,8 @@ def make_engine(url: str, **kwargs) -> Engine:
         # Take over transaction control from pysqlite (SQLAlchemy's documented recipe).
         event.listen(engine, "connect",
                      lambda dbapi_conn, _r: setattr(dbapi_conn, "isolation_level", None))
-        event.listen(engine, "begin", _sqlite_begin)
+        if not read_only:
+            event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 

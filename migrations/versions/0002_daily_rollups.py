@@ -21,8 +21,8 @@ def upgrade() -> None:
         sa.Column("passed", sa.Integer, nullable=False, server_default="0"),
         sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
         sa.Column("empty", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("run_time_sum", sa.Float, nullable=False, server_default="0"),
-        sa.Column("run_time_sq_sum", sa.Float, nullable=False, server_default="0"),
+        sa.Column("run_time_sum", sa.Double, nullable=False, server_default="0"),
+        sa.Column("run_time_sq_sum", sa.Double, nullable=False, server_default="0"),
     )
     op.create_index("ix_ch_job_daily_build_name", "ch_job_daily", ["build_name", "day"])
     op.create_table(
@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("failure", sa.Integer, nullable=False, server_default="0"),
         sa.Column("skip", sa.Integer, nullable=False, server_default="0"),
         sa.Column("timed", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("run_time_sum", sa.Float, nullable=False, server_default="0"),
+        sa.Column("run_time_sum", sa.Double, nullable=False, server_default="0"),
     )
     op.create_index("ix_ch_test_daily_test", "ch_test_daily", ["test_id", "day"])
     if op.get_bind().dialect.name == "postgresql":

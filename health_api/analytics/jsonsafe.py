@@ -1,0 +1,44 @@
+"""Turn pandas/numpy values into plain JSON values: NaN and infinities become None."""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+
+import numpy as np
+import pandas as pd
+
+from .buckets import key
+
+
+def clean(value):
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, decimal.Decimal):
+        value = int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else key(value.to_pydatetime())
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return key(value)
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if value is pd.NaT:
+        return None
+    return value
+
+
+def records(frame: pd.DataFrame, columns=None) -> list[dict]:
+    columns = list(columns or frame.columns)
+    return [{c: clean(v) for c, v in zip(columns, row)}
+            for row in frame[columns].itertuples(index=False, name=None)]

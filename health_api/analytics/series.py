@@ -1,0 +1,217 @@
+"""pandas aggregation of what the queries return: bucketed counts, rates, run times.
+
+No SQL and no Flask here: inputs are rows (tuples), outputs are JSON-ready
+dicts/lists (NaN already turned into None).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from . import buckets
+from .jsonsafe import clean, records
+from .rates import rate, rate_columns
+from .runtime import moments, rolling
+from .. import status as status_table
+
+RUN_COUNTS = ("passed", "failed", "empty")
+
+
+def numeric(frame: pd.DataFrame, skip=("bucket", "value", "job", "test_id", "status",
+                                         "last_run_at")) -> pd.DataFrame:
+    """SUM() comes back as Decimal on MySQL: make every count/sum column numeric."""
+    for column in frame.columns:
+        if column not in skip and frame[column].dtype == object:
+            frame[column] = pd.to_numeric(frame[column].astype(float), errors="coerce")
+    return frame
+
+
+def _frame(rows, columns, resolution) -> pd.DataFrame:
+    frame = numeric(pd.DataFrame(rows, columns=columns))
+    frame["bucket"] = buckets.bucket_series(frame["bucket"].astype(str) if len(frame) else
+                                            frame["bucket"], resolution)
+    return frame
+
+
+def runs_by_value(rows, start, stop, resolution, max_groups: int) -> dict:
+    """rows: (bucket, value, passed, failed, empty, run_time_sum, runs) -> one series per value."""
+    cols = ["bucket", "value", "passed", "failed", "empty", "run_time_sum", "runs"]
+    frame = _frame(rows, cols, resolution)
+    index = buckets.grid(start, stop, resolution)
+    totals = frame.groupby("value")[["passed", "failed", "empty", "runs"]].sum()
+    totals = totals.sort_values(["runs"], ascending=False, kind="stable")
+    order = sorted(totals.index[:max_groups], key=lambda v: (-int(totals.loc[v, "runs"]), str(v)))
+    series = []
+    for value in order:
+        part = frame[frame["value"] == value].groupby("bucket")[cols[2:]].sum()
+        part = part.reindex(index, fill_value=0)
+        part = rate_columns(part)
+        part = moments(part, "runs", "run_time_sum")
+        part["bucket"] = buckets.keys(part.index)
+        t = totals.loc[value]
+        series.append({"value": value, "runs": int(t["runs"]),
+                       **{c: int(t[c]) for c in RUN_COUNTS}, **rate(t["failed"], t["passed"]),
+                       "points": records(part.rename(columns={"mean": "mean_run_time"}),
+                                         ["bucket", *RUN_COUNTS, "failure_rate", "n",
+                                          "ci_low", "ci_high", "mean_run_time"])})
+    return {"buckets": buckets.keys(index), "series": series,
+            "groups_total": int(len(totals)), "groups_truncated": len(totals) > max_groups}
+
+
+def job_summary(rows, times, names=None) -> list[dict]:
+    """rows: (build_name, period, passed, failed, empty, runs, mean, last); times: (name, run_time)."""
+    frame = numeric(pd.DataFrame(rows, columns=["job", "period", "passed", "failed", "empty",
+                                                "runs", "mean_run_time", "last_run_at"]))
+    cur = frame[frame["period"] == 1].set_index("job")
+    prev = frame[frame["period"] == 0].set_index("job")
+    tf = numeric(pd.DataFrame(times, columns=["job", "run_time"]))
+    p95 = tf.groupby("job")["run_time"].quantile(0.95) if len(tf) else pd.Series(dtype=float)
+    jobs = sorted(set(cur.index) | set(prev.index))
+    out = []
+    for job in jobs:
+        c = cur.loc[job] if job in cur.index else None
+        p = prev.loc[job] if job in prev.index else None
+        now = rate(c["failed"], c["passed"]) if c is not None else rate(0, 0)
+        before = rate(p["failed"], p["passed"]) if p is not None else rate(0, 0)
+        change = (now["failure_rate"] - before["failure_rate"]
+                  if now["failure_rate"] is not None and before["failure_rate"] is not None
+                  else None)
+        last = max([x["last_run_at"] for x in (c, p) if x is not None and
+                    x["last_run_at"] is not None and not pd.isna(x["last_run_at"])],
+                   default=None)
+        out.append(clean({
+            "job": job, "runs": int(c["runs"]) if c is not None else 0,
+            **{k: int(c[k]) if c is not None else 0 for k in RUN_COUNTS},
+            **now, "previous": before, "change": change,
+            "mean_run_time": c["mean_run_time"] if c is not None else None,
+            "p95_run_time": p95.get(job) if c is not None else None,
+            "last_run_at": pd.Timestamp(last) if last is not None else None}))
+    return out
+
+
+def job_series(rows, start, stop, resolution, window: int) -> list[dict]:
+    """rows: (bucket, passed, failed, empty, rt_sum, rt_sq_sum, runs) -> per-bucket points
+    with failure rate and run time mean/std plus rolling mean/std over buckets."""
+    frame = _frame(rows, ["bucket", "passed", "failed", "empty", "rt_sum", "rt_sq", "runs"],
+                   resolution)
+    index = buckets.grid(start, stop, resolution)
+    part = frame.groupby("bucket").sum().reindex(index, fill_value=0)
+    part = rate_columns(part)
+    part = moments(part, "runs", "rt_sum", "rt_sq")
+    part = rolling(part, window)
+    part["bucket"] = buckets.keys(part.index)
+    part = part.rename(columns={"mean": "mean_run_time", "std": "std_run_time"})
+    return records(part, ["bucket", *RUN_COUNTS, "runs", "failure_rate", "n", "ci_low",
+                          "ci_high", "mean_run_time", "std_run_time", "rolling_mean",
+                          "rolling_std"])
+
+
+def test_series_daily(rows, start, stop, window: int) -> list[dict]:
+    """rows: (day, success, failure, skip, timed, run_time_sum) from the rollups."""
+    frame = numeric(pd.DataFrame(rows, columns=["bucket", "success", "failure", "skip", "timed",
+                                                "rt_sum"]))
+    frame["bucket"] = pd.to_datetime(frame["bucket"].astype(str) if len(frame) else frame["bucket"])
+    return _test_points(frame.groupby("bucket").sum(), start, stop, "day", window)
+
+
+def test_series_raw(rows, start, stop, resolution, window: int) -> list[dict]:
+    """rows: (start_time, raw status, duration) of one test, classified by health_api.status."""
+    frame = pd.DataFrame(rows, columns=["bucket", "status", "duration"])
+    klass = frame["status"].map(status_table.STATUS_CLASS)
+    frame["success"] = (klass == status_table.PASS).astype(int)
+    frame["failure"] = (klass == status_table.FAIL).astype(int)
+    frame["skip"] = (klass == status_table.SKIP).astype(int)
+    timed = frame["success"].astype(bool) & frame["duration"].notna()
+    frame["timed"] = timed.astype(int)
+    frame["rt_sum"] = frame["duration"].where(timed, 0.0).astype(float)
+    frame["bucket"] = buckets.bucket_series(frame["bucket"], resolution)
+    grouped = frame.groupby("bucket")[["success", "failure", "skip", "timed", "rt_sum"]].sum()
+    return _test_points(grouped, start, stop, resolution, window)
+
+
+def _test_points(grouped, start, stop, resolution, window) -> list[dict]:
+    index = buckets.grid(start, stop, resolution)
+    part = grouped.reindex(index, fill_value=0)
+    part = rate_columns(part, failed="failure", passed="success")
+    part = moments(part, "timed", "rt_sum")
+    part = rolling(part, window)
+    part["bucket"] = buckets.keys(part.index)
+    part = part.rename(columns={"mean": "mean_run_time"})
+    return records(part, ["bucket", "success", "failure", "skip", "failure_rate", "n", "ci_low",
+                          "ci_high", "mean_run_time", "rolling_mean", "rolling_std"])
+
+
+def per_job_rates(rows) -> list[dict]:
+    return [clean({"job": job, "success": int(s or 0), "failure": int(f or 0), "skip": int(k or 0),
+                   **rate(f, s)}) for job, s, f, k in rows]
+
+
+def test_stat_rows(rows) -> list[dict]:
+    out = []
+    for r in rows:
+        s, f = int(r["success"] or 0), int(r["failure"] or 0)
+        out.append(clean({"test_id": r["test_id"], "success": s, "failure": f,
+                          "skip": int(r["skip"] or 0), **rate(f, s),
+                          "mean_run_time": r["mean_run_time"]}))
+    return out
+
+
+# -- openstack-health shapes --------------------------------------------------------------
+
+def compat_runs(rows, start, stop, resolution) -> dict:
+    """rows: (run_at, value, passes, fails, skips, run_time) -> {bucket: {value: [run...]}},
+    every bucket of the window present (empty ones as {})."""
+    out: dict[str, dict] = {}
+    if start is not None and stop is not None:
+        out = {k: {} for k in buckets.keys(buckets.grid(start, stop, resolution))}
+    frame = pd.DataFrame(rows, columns=["run_at", "value", "pass", "fail", "skip", "run_time"])
+    if len(frame):
+        frame["bucket"] = buckets.bucket_series(frame["run_at"], resolution)
+        for row in frame.itertuples(index=False):
+            k = buckets.key(row.bucket.to_pydatetime())
+            out.setdefault(k, {}).setdefault(row.value, []).append(clean(
+                {"pass": row._2 or 0, "fail": row.fail or 0, "skip": row.skip or 0,
+                 "run_time": row.run_time}))
+    return dict(sorted(out.items()))
+
+
+def compat_key_value(rows, start, stop, resolution) -> dict:
+    """rows as runs_by_value's -> {"numeric": {job: {bucket: mean}}, "data": {"timedelta": [...]}}."""
+    frame = _frame(rows, ["bucket", "value", "passed", "failed", "empty", "rt_sum", "runs"],
+                   resolution)
+    timedelta, numeric = [], {}
+    for bucket_ts, part in frame.groupby("bucket"):
+        k = buckets.key(bucket_ts.to_pydatetime())
+        job_data = []
+        for r in part.sort_values("value").itertuples(index=False):
+            mean = r.rt_sum / r.runs if r.runs else None
+            job_data.append(clean({"fail": r.failed, "pass": r.passed, "mean_run_time": mean,
+                                   "job_name": r.value}))
+            numeric.setdefault(r.value, {})[k] = clean(mean)
+        timedelta.append({"datetime": k, "job_data": job_data})
+    return {"numeric": numeric, "data": {"timedelta": timedelta}}
+
+
+def compat_test_daily(rows) -> dict:
+    out: dict[str, dict] = {}
+    for day, test_id, s, f, k, timed, rt in rows:
+        s, f, k, timed, rt = int(s), int(f), int(k), int(timed), float(rt or 0.0)
+        key = buckets.key(dt.datetime.combine(day, dt.time()) if isinstance(day, dt.date)
+                          and not isinstance(day, dt.datetime) else day)
+        out.setdefault(key, {})[test_id] = clean({"pass": s, "fail": f, "skip": k,
+                                                  "run_time": rt / timed if timed else 0.0})
+    return dict(sorted(out.items()))
+
+
+def compat_test_points(points, failures) -> dict:
+    numeric, data = {}, {}
+    for p in points:
+        data[p["bucket"]] = {"pass": p["success"], "fail": p["failure"], "skip": p["skip"]}
+        numeric[p["bucket"]] = {"avg_run_time": p["mean_run_time"],
+                                "run_time_rolling_mean": p["rolling_mean"],
+                                "run_time_rolling_std": p["rolling_std"]}
+    failed_runs = [{"provider": None, "job_name": f["job"], "run_at": f["run_at"],
+                    "artifacts": f["link"], "bugs": []} for f in failures]
+    return {"numeric": numeric, "data": data, "failed_runs": failed_runs}

@@ -1,0 +1,95 @@
+"""Response caching (Flask-Caching: SimpleCache, or Redis shared by all workers)
+with ETag / Cache-Control and 304 on If-None-Match.
+
+The cache key is the method, path and every query parameter (all values of
+repeated ones, order kept), under a prefix naming the database, so two apps
+on one Redis never share entries. Only 200 responses are stored.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from flask import Response, current_app, request
+from flask_caching import Cache
+
+from ..analytics.jsonsafe import clean
+
+cache = Cache()
+
+
+def init_cache(app, config) -> None:
+    redis_url = config.get("cache", "redis_url")
+    timeout = config.get_int("cache", "timeout", 60)
+    prefix = "ci-health:" + hashlib.sha256(app.config["CI_HEALTH_DB"].encode()).hexdigest()[:12] + ":"
+    settings = {"CACHE_DEFAULT_TIMEOUT": timeout, "CACHE_KEY_PREFIX": prefix}
+    if config.get_bool("cache", "disabled", False):
+        settings.update(CACHE_TYPE="NullCache", CACHE_NO_NULL_WARNING=True)
+    elif redis_url:
+        settings.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=redis_url)
+    else:
+        settings.update(CACHE_TYPE="SimpleCache",
+                        CACHE_THRESHOLD=config.get_int("cache", "max_entries", 2000))
+    app.config.update(settings)
+    app.config["CI_HEALTH_CACHE_BACKEND"] = {"NullCache": "none", "RedisCache": "redis",
+                                             "SimpleCache": "simple"}[settings["CACHE_TYPE"]]
+    cache.init_app(app, config=settings)
+
+
+def request_key() -> str:
+    items = sorted(request.args.items(multi=True), key=lambda kv: kv[0])
+    raw = json.dumps([request.method, request.path, items], ensure_ascii=True)
+    return "r:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _serialise(payload, media_type: str) -> bytes:
+    if isinstance(payload, (bytes, str)):
+        return payload.encode() if isinstance(payload, str) else payload
+    return json.dumps(clean(payload), allow_nan=False, separators=(",", ":")).encode()
+
+
+def _finish(body: bytes, media_type: str, etag: str, max_age: int) -> Response:
+    if request.if_none_match and request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+    else:
+        response = Response(body, mimetype=media_type)
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response
+
+
+def cached_response(spec, produce) -> Response:
+    max_age = current_app.config.get("CACHE_DEFAULT_TIMEOUT", 60)
+    if not spec.cache:
+        payload = produce()
+        if isinstance(payload, Response):
+            return payload
+        body = _serialise(payload, spec.media_type)
+        response = Response(body, mimetype=spec.media_type)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+    key = request_key()
+    bypass = "no-cache" in (request.headers.get("Cache-Control") or "")
+    hit = None if bypass else _get(key)
+    if hit is not None:
+        body, etag = hit
+    else:
+        body = _serialise(produce(), spec.media_type)
+        etag = hashlib.sha256(body).hexdigest()[:32]
+        _set(key, (body, etag))
+    return _finish(body, spec.media_type, etag, max_age)
+
+
+def _get(key):
+    try:
+        return cache.get(key)
+    except Exception:  # a cache outage must not take the API down
+        current_app.logger.warning("cache get failed", exc_info=True)
+        return None
+
+
+def _set(key, value) -> None:
+    try:
+        cache.set(key, value)
+    except Exception:
+        current_app.logger.warning("cache set failed", exc_info=True)

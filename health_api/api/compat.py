@@ -1,0 +1,197 @@
+"""openstack-health's route set with its JSON shapes, minus its faults: valid JSON
+(null, never NaN), cache keys with every parameter, bounded result sets."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint
+
+from . import reports
+from .db import connection
+from .errors import bad_request, not_found
+from .feeds import rss
+from .spec import (BOOL, INT, NNUM, NSTR, NTIME, OFFSET, STR, TIME, Param, arr, endpoint,
+                   limit, obj, time_window)
+
+bp = Blueprint("compat", __name__)
+TAG = "openstack-health"
+START = Param("start_date", "datetime", description="window start, ISO 8601")
+STOP = Param("stop_date", "datetime", description="window end, ISO 8601")
+
+
+def resolution(default: str) -> Param:
+    return Param("datetime_resolution", "enum", enum=("sec", "min", "hour", "day"),
+                 default=default)
+
+
+NUM_RUNS = Param("num_runs", "integer", default=10, minimum=1, maximum=100)
+ANY = {}
+
+
+def _window(a, res, span=dt.timedelta(days=7)):
+    args = {"start": a.get("start_date"), "stop": a.get("stop_date")}
+    try:
+        return time_window(args, res, span)
+    except Exception as exc:  # rename the fields to this API's names
+        if getattr(exc, "field", None) in ("start", "stop"):
+            exc.field = exc.field + "_date"
+        elif getattr(exc, "field", None) == "resolution":
+            exc.field = "datetime_resolution"
+        raise
+
+
+@endpoint(bp, "/status", tag=TAG, summary="openstack-health status", params=[], cache=False,
+          errors=(503,),
+          response=obj({"status": obj({"availability": obj({"database": BOOL,
+                                                             "elastic-recheck": STR})})}))
+def compat_status(a):
+    with connection() as conn:
+        return reports.compat_status(conn)
+
+
+@endpoint(bp, "/runs/metadata/keys", tag=TAG, summary="run metadata keys", params=[],
+          response=arr(STR))
+def compat_metadata_keys(a):
+    with connection() as conn:
+        return reports.metadata_keys(conn)["keys"]
+
+
+RUN_ITEM = obj({"pass": INT, "fail": INT, "skip": INT, "run_time": NNUM})
+
+
+@endpoint(bp, "/runs/group_by/<string:key>", tag=TAG, summary="runs per bucket and value",
+          params=[Param("key", where="path", max_length=255), START, STOP, resolution("sec")],
+          response=obj({"runs": {"type": "object", "additionalProperties": {
+              "type": "object", "additionalProperties": arr(RUN_ITEM)}}}))
+def compat_group_by(a):
+    start, stop = _window(a, a["datetime_resolution"], dt.timedelta(hours=1)
+                          if a["datetime_resolution"] == "sec" else dt.timedelta(days=7))
+    with connection() as conn:
+        return reports.compat_group_by(conn, a["key"], start, stop, a["datetime_resolution"])
+
+
+@endpoint(bp, "/build_name/<string:build_name>/test_runs", tag=TAG,
+          summary="per-test daily counts of a job (from the ch_test_daily rollup)",
+          params=[Param("build_name", where="path", max_length=255), START, STOP,
+                  resolution("day")],
+          response=obj({"tests": {"type": "object", "additionalProperties": {
+              "type": "object", "additionalProperties": RUN_ITEM}}}))
+def compat_job_test_runs(a):
+    if a["datetime_resolution"] != "day":
+        raise bad_request("datetime_resolution", "only datetime_resolution=day is served here "
+                                                 "(per-test data comes from daily rollups)")
+    start, stop = _window(a, "day", dt.timedelta(days=1))
+    if (stop - start) > dt.timedelta(days=31):
+        raise bad_request("start_date", "the window is limited to 31 days here")
+    with connection() as conn:
+        return reports.compat_job_test_runs(conn, a["build_name"], start, stop)
+
+
+@endpoint(bp, "/runs/key/<string:run_metadata_key>/<string:value>", tag=TAG,
+          summary="runs with key=value per bucket and job",
+          params=[Param("run_metadata_key", where="path", max_length=255),
+                  Param("value", where="path", max_length=255), START, STOP, resolution("day")],
+          response=obj({"numeric": {"type": "object", "additionalProperties": {
+                            "type": "object", "additionalProperties": NNUM}},
+                        "data": obj({"timedelta": arr(obj({"datetime": TIME, "job_data": arr(
+                            obj({"fail": INT, "pass": INT, "mean_run_time": NNUM,
+                                 "job_name": NSTR}))}))})}))
+def compat_key_value(a):
+    start, stop = _window(a, a["datetime_resolution"])
+    with connection() as conn:
+        return reports.compat_key_value(conn, a["run_metadata_key"], a["value"], start, stop,
+                                        a["datetime_resolution"])
+
+
+@endpoint(bp, "/runs/key/<string:run_metadata_key>/<string:value>/recent", tag=TAG,
+          summary="recent runs with key=value",
+          params=[Param("run_metadata_key", where="path", max_length=255),
+                  Param("value", where="path", max_length=255), NUM_RUNS],
+          response=arr(obj({"id": NSTR, "status": STR, "start_date": NTIME, "link": NSTR,
+                            "build_name": NSTR})))
+def compat_recent(a):
+    with connection() as conn:
+        return reports.compat_recent(conn, a["run_metadata_key"], a["value"], a["num_runs"])
+
+
+@endpoint(bp, "/runs/key/<string:run_metadata_key>/<string:value>/recent/rss", tag=TAG,
+          summary="RSS feed of failed runs with key=value",
+          params=[Param("run_metadata_key", where="path", max_length=255),
+                  Param("value", where="path", max_length=255)],
+          response={"type": "string"}, media_type="application/rss+xml")
+def compat_recent_rss(a):
+    from flask import request
+    with connection() as conn:
+        runs = reports.failed_runs_feed(conn, a["run_metadata_key"], a["value"], 25)
+    if runs is None:
+        raise not_found("value", f"no runs with {a['run_metadata_key']}={a['value']}")
+    return rss(runs, a["run_metadata_key"], a["value"], request.url)
+
+
+@endpoint(bp, "/tests/recent/<string:status>", tag=TAG,
+          summary="test results with this status in the most recent failed runs",
+          params=[Param("status", where="path", max_length=64), NUM_RUNS],
+          response=obj({"test_runs": arr(obj({"test_id": STR, "run_id": NSTR, "status": STR,
+                                              "start_time": NTIME, "stop_time": NTIME,
+                                              "job_name": NSTR})),
+                        "bugs": {"type": "object"}}))
+def compat_tests_recent(a):
+    with connection() as conn:
+        return reports.compat_tests_recent(conn, a["status"], a["num_runs"])
+
+
+@endpoint(bp, "/tests/prefix", tag=TAG, summary="first dotted components of test ids",
+          params=[limit(500, 5000)], response=arr(STR))
+def compat_prefixes(a):
+    with connection() as conn:
+        return reports.compat_prefixes(conn, a["limit"])
+
+
+TEST_ITEM = obj({"id": STR, "test_id": STR, "run_count": INT, "success": INT, "failure": INT,
+                 "run_time": NNUM})
+
+
+@endpoint(bp, "/tests/prefix/<path:prefix>", tag=TAG, summary="tests whose id starts with prefix",
+          params=[Param("prefix", where="path", max_length=256), limit(100, 500), OFFSET],
+          response=obj({"tests": arr(TEST_ITEM)}))
+def compat_tests_by_prefix(a):
+    with connection() as conn:
+        return reports.compat_tests_by_prefix(conn, a["prefix"], a["limit"], a["offset"])
+
+
+@endpoint(bp, "/test_runs/<path:test_id>", tag=TAG, summary="one test over time",
+          params=[Param("test_id", where="path", max_length=256), START, STOP, resolution("min")],
+          response=obj({"numeric": {"type": "object", "additionalProperties": obj(
+                            {"avg_run_time": NNUM, "run_time_rolling_mean": NNUM,
+                             "run_time_rolling_std": NNUM})},
+                        "data": {"type": "object", "additionalProperties": obj(
+                            {"pass": INT, "fail": INT, "skip": INT})},
+                        "failed_runs": arr(obj({"provider": NSTR, "job_name": NSTR,
+                                                "run_at": NTIME, "artifacts": NSTR,
+                                                "bugs": arr(ANY)}))}))
+def compat_test_runs(a):
+    res = a["datetime_resolution"]
+    start, stop = _window(a, res, dt.timedelta(hours=1) if res == "sec" else
+                          dt.timedelta(days=1) if res == "min" else dt.timedelta(days=7))
+    with connection() as conn:
+        return reports.compat_test_runs(conn, a["test_id"], start, stop, res)
+
+
+@endpoint(bp, "/runs", tag=TAG, summary="runs, newest first (paginated)",
+          params=[START, STOP, limit(100, 500), OFFSET],
+          response=obj({"runs": arr(obj({"id": NSTR, "skips": INT, "fails": INT, "passes": INT,
+                                         "run_time": NNUM, "artifacts": NSTR,
+                                         "run_at": NTIME}))}))
+def compat_runs(a):
+    with connection() as conn:
+        return reports.compat_runs(conn, a["start_date"], a["stop_date"], a["limit"], a["offset"])
+
+
+@endpoint(bp, "/run/<string:run_id>/test_runs", tag=TAG, summary="test results of a run",
+          params=[Param("run_id", where="path", max_length=255)],
+          response={"type": "object", "additionalProperties": obj(
+              {"status": NSTR, "start_time": NTIME, "stop_time": NTIME,
+               "metadata": {"type": "object"}})})
+def compat_run_test_runs(a):
+    with connection() as conn:
+        return reports.compat_run_test_runs(conn, a["run_id"])

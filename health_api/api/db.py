@@ -1,0 +1,31 @@
+"""The app's engine and a per-call connection."""
+from __future__ import annotations
+
+import contextlib
+
+from flask import Flask, current_app
+from sqlalchemy.engine.url import make_url
+from sqlalchemy.pool import NullPool
+
+from ..db.session import get_engine, make_engine
+
+
+def init_engine(app: Flask, url: str) -> None:
+    backend = make_url(url).get_backend_name() if "://" in url else ""
+    if backend == "sqlite":
+        # A fresh connection per request: a database file replaced or restored
+        # is seen at once, without restarting the workers.
+        engine = make_engine(url, read_only=True, poolclass=NullPool)
+    else:
+        engine = get_engine(url)  # pool_pre_ping drops connections a restart killed
+    app.extensions["ci_health_engine"] = engine
+
+
+def engine():
+    return current_app.extensions["ci_health_engine"]
+
+
+@contextlib.contextmanager
+def connection():
+    with engine().connect() as conn:
+        yield conn

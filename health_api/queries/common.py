@@ -1,0 +1,103 @@
+"""Shared SQL pieces: bucket truncation per dialect, run outcome, metadata filters.
+
+Everything here builds SQLAlchemy 2 expressions; values are always bound
+parameters.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Integer, and_, case, cast, exists, func, literal_column, select, String
+from sqlalchemy.sql import ColumnElement
+
+from ..db import models as m
+
+RUNS, META = m.runs, m.run_metadata
+
+# bucket truncation producing 'YYYY-mm-dd HH:MM:SS' text, one per dialect; the
+# grid itself (keys, empty buckets) is health_api.analytics.buckets
+_SQLITE = {"sec": "%Y-%m-%d %H:%M:%S", "min": "%Y-%m-%d %H:%M:00",
+           "hour": "%Y-%m-%d %H:00:00", "day": "%Y-%m-%d 00:00:00"}
+_MYSQL = {"sec": "%Y-%m-%d %H:%i:%s", "min": "%Y-%m-%d %H:%i:00",
+          "hour": "%Y-%m-%d %H:00:00", "day": "%Y-%m-%d 00:00:00"}
+_PG = {"sec": "second", "min": "minute", "hour": "hour", "day": "day"}
+
+
+def bucket(column, resolution: str, dialect: str) -> ColumnElement:
+    if dialect == "sqlite":
+        return func.strftime(_SQLITE[resolution], column)
+    if dialect in ("mysql", "mariadb"):
+        return func.date_format(column, literal_column(f"'{_MYSQL[resolution]}'"))
+    return func.to_char(func.date_trunc(_PG[resolution], column),
+                        literal_column("'YYYY-MM-DD HH24:MI:SS'"))
+
+
+def outcome_flags():
+    """(passed, failed, empty) 0/1 expressions: DESIGN.md section 4's run outcome."""
+    fails = func.coalesce(RUNS.c.fails, 0)
+    passes = func.coalesce(RUNS.c.passes, 0)
+    failed = case((fails > 0, 1), else_=0)
+    passed = case((and_(fails == 0, passes > 0), 1), else_=0)
+    empty = case((and_(fails == 0, passes <= 0), 1), else_=0)
+    return passed, failed, empty
+
+
+def outcome_filter(outcome: str) -> ColumnElement:
+    fails = func.coalesce(RUNS.c.fails, 0)
+    passes = func.coalesce(RUNS.c.passes, 0)
+    if outcome == "failed":
+        return fails > 0
+    if outcome == "passed":
+        return and_(fails == 0, passes > 0)
+    return and_(fails == 0, passes <= 0)
+
+
+def meta_filters(meta: list[tuple[str, str]]) -> list[ColumnElement]:
+    """One EXISTS per key:value (uses ix_run_key_value and ix_run_id)."""
+    out = []
+    for k, v in meta:
+        alias = META.alias()
+        out.append(exists(select(alias.c.id).where(
+            alias.c.run_id == RUNS.c.id, alias.c.key == k, alias.c.value == v)))
+    return out
+
+
+def window(column, start: dt.datetime | None, stop: dt.datetime | None) -> list[ColumnElement]:
+    out = []
+    if start is not None:
+        out.append(column >= start)
+    if stop is not None:
+        out.append(column < stop)
+    return out
+
+
+def dialect(conn) -> str:
+    return conn.engine.dialect.name
+
+
+def run_dict(row) -> dict:
+    passes, fails = row.passes or 0, row.fails or 0
+    outcome = "failed" if fails > 0 else "passed" if passes > 0 else "empty"
+    return {"id": row.id, "uuid": row.uuid, "run_at": row.run_at, "passes": passes,
+            "fails": fails, "skips": row.skips or 0, "run_time": row.run_time,
+            "artifacts": row.artifacts, "outcome": outcome}
+
+
+def metadata_of(conn, run_ids: list[int]) -> dict[int, dict[str, str]]:
+    out: dict[int, dict[str, str]] = {i: {} for i in run_ids}
+    for chunk_start in range(0, len(run_ids), 500):
+        chunk = run_ids[chunk_start:chunk_start + 500]
+        rows = conn.execute(select(META.c.run_id, META.c.key, META.c.value)
+                            .where(META.c.run_id.in_(chunk)).order_by(META.c.id))
+        for run_id, k, v in rows:
+            out[run_id][k] = v
+    return out
+
+
+def key_exists(conn, k: str) -> bool:
+    return conn.execute(select(META.c.id).where(META.c.key == k).limit(1)).first() is not None
+
+
+def value_exists(conn, k: str, v: str) -> bool:
+    return conn.execute(select(META.c.id).where(META.c.key == k, META.c.value == v)
+                        .limit(1)).first() is not None

@@ -1,0 +1,109 @@
+"""Job (run metadata build_name) queries; day-resolution stats come from ch_job_daily
+and ch_test_daily, finer ones from one GROUP BY over runs."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import case, desc, func, literal, select
+
+from ..db import models as m
+from .common import META, RUNS, bucket, dialect, outcome_flags, run_dict, window
+
+JD, TD = m.job_daily, m.test_daily
+
+
+def _job_runs(name: str | None = None):
+    """runs joined to their build_name metadata row."""
+    b = META.alias("b")
+    where = [b.c.key == "build_name"]
+    if name is not None:
+        where.append(b.c.value == name)
+    return b, RUNS.join(b, b.c.run_id == RUNS.c.id), where
+
+
+def job_exists(conn, name: str) -> bool:
+    return conn.execute(select(META.c.id).where(META.c.key == "build_name",
+                                                META.c.value == name).limit(1)).first() is not None
+
+
+def summary(conn, prev_start: dt.datetime, start: dt.datetime, stop: dt.datetime) -> list[tuple]:
+    """(build_name, period 0=previous/1=current, passed, failed, empty, runs, mean run time,
+    last run_at) for [prev_start, start) and [start, stop)."""
+    b, joined, where = _job_runs()
+    passed, failed, empty = outcome_flags()
+    period = case((RUNS.c.run_at >= start, 1), else_=0).label("period")
+    stmt = (select(b.c.value, period, func.sum(passed), func.sum(failed), func.sum(empty),
+                   func.count(), func.avg(RUNS.c.run_time), func.max(RUNS.c.run_at))
+            .select_from(joined).where(*where, *window(RUNS.c.run_at, prev_start, stop))
+            .group_by(b.c.value, period))
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+def run_times(conn, start: dt.datetime, stop: dt.datetime, name: str | None = None) -> list[tuple]:
+    """(build_name, run_time) of every run in the window: two columns, for percentiles."""
+    b, joined, where = _job_runs(name)
+    stmt = (select(b.c.value, RUNS.c.run_time).select_from(joined)
+            .where(*where, RUNS.c.run_time.is_not(None), *window(RUNS.c.run_at, start, stop)))
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+def counts_over_time(conn, name: str, start: dt.datetime, stop: dt.datetime,
+                     resolution: str) -> list[tuple]:
+    """(bucket, passed, failed, empty, run_time_sum, run_time_sq_sum, runs)."""
+    if resolution == "day":
+        stmt = (select(JD.c.day, JD.c.passed, JD.c.failed, JD.c.empty, JD.c.run_time_sum,
+                       JD.c.run_time_sq_sum, JD.c.passed + JD.c.failed + JD.c.empty)
+                .where(JD.c.build_name == name, JD.c.day >= start.date(), JD.c.day < stop.date()))
+        return [tuple(r) for r in conn.execute(stmt)]
+    b, joined, where = _job_runs(name)
+    bk = bucket(RUNS.c.run_at, resolution, dialect(conn)).label("bucket")
+    passed, failed, empty = outcome_flags()
+    rt = func.coalesce(RUNS.c.run_time, 0.0)
+    stmt = (select(bk, func.sum(passed), func.sum(failed), func.sum(empty), func.sum(rt),
+                   func.sum(rt * rt), func.count())
+            .select_from(joined).where(*where, *window(RUNS.c.run_at, start, stop))
+            .group_by(bk))
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+def recent_runs(conn, name: str, limit: int) -> list[dict]:
+    b, joined, where = _job_runs(name)
+    rows = conn.execute(select(RUNS).select_from(joined).where(*where)
+                        .order_by(desc(RUNS.c.run_at), desc(RUNS.c.id)).limit(limit)).all()
+    return [run_dict(r) for r in rows]
+
+
+TEST_SORTS = {"failure_rate", "failures", "runs", "mean_run_time", "test_id"}
+
+
+def test_stats(conn, name: str, start_day: dt.date, stop_day: dt.date, sort: str,
+               limit: int, offset: int) -> tuple[int, list[dict]]:
+    """Per-test pass/fail/skip within a job over whole days, from ch_test_daily."""
+    t = m.tests
+    success, failure, skip = func.sum(TD.c.success), func.sum(TD.c.failure), func.sum(TD.c.skip)
+    timed, time_sum = func.sum(TD.c.timed), func.sum(TD.c.run_time_sum)
+    runs = success + failure
+    rate = case((runs > 0, failure * literal(1.0) / func.nullif(runs, 0)), else_=None)
+    mean = case((timed > 0, time_sum / func.nullif(timed, 0)), else_=None)
+    where = [TD.c.build_name == name, TD.c.day >= start_day, TD.c.day < stop_day]
+    total = conn.execute(select(func.count(func.distinct(TD.c.test_id))).where(*where)).scalar() or 0
+    order = {"failure_rate": [desc(func.coalesce(rate, -1.0)), desc(failure)],
+             "failures": [desc(failure)], "runs": [desc(runs)],
+             "mean_run_time": [desc(func.coalesce(mean, -1.0))], "test_id": []}[sort]
+    stmt = (select(t.c.test_id, success.label("success"), failure.label("failure"),
+                   skip.label("skip"), mean.label("mean_run_time"))
+            .select_from(TD.join(t, t.c.id == TD.c.test_id)).where(*where)
+            .group_by(TD.c.test_id, t.c.test_id)
+            .order_by(*order, t.c.test_id).limit(limit).offset(offset))
+    rows = [dict(r._mapping) for r in conn.execute(stmt)]
+    return total, rows
+
+
+def test_daily_rows(conn, name: str, start_day: dt.date, stop_day: dt.date) -> list[tuple]:
+    """(day, test_id, success, failure, skip, timed, run_time_sum) of one job."""
+    t = m.tests
+    stmt = (select(TD.c.day, t.c.test_id, TD.c.success, TD.c.failure, TD.c.skip, TD.c.timed,
+                   TD.c.run_time_sum)
+            .select_from(TD.join(t, t.c.id == TD.c.test_id))
+            .where(TD.c.build_name == name, TD.c.day >= start_day, TD.c.day < stop_day))
+    return [tuple(r) for r in conn.execute(stmt)]

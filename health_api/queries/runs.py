@@ -1,0 +1,176 @@
+"""Run-level queries: time series grouped by a metadata key, run lists and details."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import desc, func, select
+
+from .. import status as status_table
+from ..db import models as m
+from .common import (META, RUNS, bucket, dialect, meta_filters, metadata_of, outcome_filter,
+                     outcome_flags, run_dict, window)
+
+TRACEBACK_LABELS = ("traceback",)
+
+
+def runs_over_time(conn, key: str, start: dt.datetime, stop: dt.datetime, resolution: str,
+                   meta: list[tuple[str, str]]) -> list[tuple]:
+    """(bucket text, value, passed, failed, empty, run_time_sum, runs) per bucket and value:
+    one SQL GROUP BY, nothing per run reaches Python."""
+    grouped = META.alias("g")
+    b = bucket(RUNS.c.run_at, resolution, dialect(conn)).label("bucket")
+    passed, failed, empty = outcome_flags()
+    stmt = (select(b, grouped.c.value, func.sum(passed), func.sum(failed), func.sum(empty),
+                   func.sum(func.coalesce(RUNS.c.run_time, 0.0)), func.count())
+            .select_from(RUNS.join(grouped, grouped.c.run_id == RUNS.c.id))
+            .where(grouped.c.key == key, *window(RUNS.c.run_at, start, stop),
+                   *meta_filters(meta))
+            .group_by(b, grouped.c.value))
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+def list_runs(conn, *, meta, start, stop, outcome, limit: int, offset: int) -> tuple[int, list[dict]]:
+    where = [*window(RUNS.c.run_at, start, stop), *meta_filters(meta)]
+    if outcome:
+        where.append(outcome_filter(outcome))
+    total = conn.execute(select(func.count()).select_from(RUNS).where(*where)).scalar() or 0
+    rows = conn.execute(select(RUNS).where(*where)
+                        .order_by(desc(RUNS.c.run_at), desc(RUNS.c.id))
+                        .limit(limit).offset(offset)).all()
+    runs = [run_dict(r) for r in rows]
+    metas = metadata_of(conn, [r["id"] for r in runs])
+    for run in runs:
+        run["metadata"] = metas[run["id"]]
+    return total, runs
+
+
+def find_run(conn, ref: str):
+    row = conn.execute(select(RUNS).where(RUNS.c.uuid == ref)).first()
+    if row is None and ref.isdigit() and len(ref) < 19:
+        row = conn.execute(select(RUNS).where(RUNS.c.id == int(ref))).first()
+    return row
+
+
+def duration(start, stop, start_us, stop_us) -> float | None:
+    if start is None or stop is None:
+        return None
+    seconds = (stop.replace(microsecond=0) - start.replace(microsecond=0)).total_seconds()
+    us = (stop_us if stop_us is not None else stop.microsecond) - \
+        (start_us if start_us is not None else start.microsecond)
+    return seconds + us / 1e6
+
+
+def tracebacks(conn, test_run_ids: list[int], max_bytes: int | None = None) -> dict[int, str]:
+    out: dict[int, str] = {}
+    a = m.attachments
+    for i in range(0, len(test_run_ids), 500):
+        chunk = test_run_ids[i:i + 500]
+        rows = conn.execute(select(a.c.test_run_id, a.c.label, a.c.attachment)
+                            .where(a.c.test_run_id.in_(chunk)).order_by(a.c.id))
+        for test_run_id, label, data in rows:
+            if (label or "").lower() in TRACEBACK_LABELS or test_run_id not in out:
+                text = bytes(data or b"")
+                if max_bytes:
+                    text = text[:max_bytes]
+                out[test_run_id] = text.decode("utf-8", "replace")
+    return out
+
+
+def run_detail(conn, ref: str) -> dict | None:
+    row = find_run(conn, ref)
+    if row is None:
+        return None
+    run = run_dict(row)
+    run["metadata"] = metadata_of(conn, [row.id])[row.id]
+    tr, t = m.test_runs, m.tests
+    rows = conn.execute(select(tr.c.id, t.c.test_id, tr.c.status, tr.c.start_time, tr.c.stop_time,
+                               tr.c.start_time_microsecond, tr.c.stop_time_microsecond)
+                        .join(t, t.c.id == tr.c.test_id).where(tr.c.run_id == row.id)
+                        .order_by(tr.c.start_time, tr.c.id)).all()
+    tests, failed_ids = [], []
+    for r in rows:
+        tests.append({"test_id": r.test_id, "status": r.status, "start_time": r.start_time,
+                      "stop_time": r.stop_time,
+                      "duration": duration(r.start_time, r.stop_time,
+                                           r.start_time_microsecond, r.stop_time_microsecond)})
+        if r.status in status_table.FAIL_STATUSES:
+            failed_ids.append((r.id, r.test_id, r.status))
+    tb = tracebacks(conn, [i for i, _, _ in failed_ids])
+    run["tests"] = tests
+    run["failed_tests"] = [{"test_id": name, "status": st, "traceback": tb.get(i)}
+                           for i, name, st in failed_ids]
+    return run
+
+
+def failed_tests_of(conn, run_ids: list[int]) -> dict[int, list[dict]]:
+    tr, t = m.test_runs, m.tests
+    out: dict[int, list[dict]] = {i: [] for i in run_ids}
+    if not run_ids:
+        return out
+    rows = conn.execute(select(tr.c.run_id, t.c.test_id, tr.c.status, tr.c.start_time,
+                               tr.c.stop_time)
+                        .join(t, t.c.id == tr.c.test_id)
+                        .where(tr.c.run_id.in_(run_ids),
+                               tr.c.status.in_(status_table.FAIL_STATUSES))
+                        .order_by(tr.c.run_id, t.c.test_id))
+    for r in rows:
+        out[r.run_id].append({"test_id": r.test_id, "status": r.status,
+                              "start_time": r.start_time, "stop_time": r.stop_time})
+    return out
+
+
+def recent_failed_runs(conn, limit: int, meta: list[tuple[str, str]] = (),
+                       with_tests: bool = True) -> list[dict]:
+    rows = conn.execute(select(RUNS).where(outcome_filter("failed"), *meta_filters(list(meta)))
+                        .order_by(desc(RUNS.c.run_at), desc(RUNS.c.id)).limit(limit)).all()
+    runs = [run_dict(r) for r in rows]
+    ids = [r["id"] for r in runs]
+    metas = metadata_of(conn, ids)
+    failed = failed_tests_of(conn, ids) if with_tests else {}
+    for run in runs:
+        run["metadata"] = metas[run["id"]]
+        run["build_name"] = run["metadata"].get("build_name")
+        if with_tests:
+            run["failed_tests"] = failed[run["id"]]
+    return runs
+
+
+def recent_runs(conn, meta: list[tuple[str, str]], limit: int) -> list[dict]:
+    rows = conn.execute(select(RUNS).where(*meta_filters(meta))
+                        .order_by(desc(RUNS.c.run_at), desc(RUNS.c.id)).limit(limit)).all()
+    runs = [run_dict(r) for r in rows]
+    metas = metadata_of(conn, [r["id"] for r in runs])
+    for run in runs:
+        run["metadata"] = metas[run["id"]]
+        run["build_name"] = run["metadata"].get("build_name")
+    return runs
+
+
+def metadata_keys(conn) -> list[str]:
+    return [k for (k,) in conn.execute(select(META.c.key).distinct().order_by(META.c.key))
+            if k is not None]
+
+
+def metadata_values(conn, key: str, limit: int, offset: int) -> tuple[int, list[tuple[str, int]]]:
+    total = conn.execute(select(func.count(func.distinct(META.c.value)))
+                         .where(META.c.key == key)).scalar() or 0
+    rows = conn.execute(select(META.c.value, func.count().label("runs"))
+                        .where(META.c.key == key).group_by(META.c.value)
+                        .order_by(desc("runs"), META.c.value).limit(limit).offset(offset))
+    return total, [(v, int(n)) for v, n in rows]
+
+
+def newest_run_at(conn):
+    return conn.execute(select(func.max(RUNS.c.run_at))).scalar()
+
+
+def runs_with_meta_time_series(conn, key: str, start, stop, limit: int) -> list[tuple]:
+    """(run_at, value, passes, fails, skips, run_time) for openstack-health's group_by;
+    at most ``limit`` rows (the caller rejects wider windows)."""
+    g = META.alias("g")
+    stmt = (select(RUNS.c.run_at, g.c.value, RUNS.c.passes, RUNS.c.fails, RUNS.c.skips,
+                   RUNS.c.run_time)
+            .join(g, g.c.run_id == RUNS.c.id)
+            .where(g.c.key == key, *window(RUNS.c.run_at, start, stop))
+            .order_by(RUNS.c.run_at, RUNS.c.id).limit(limit))
+    return [tuple(r) for r in conn.execute(stmt)]

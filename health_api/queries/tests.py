@@ -1,0 +1,119 @@
+"""Test queries: search through the tests.test_id index, per-test series and failures."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import desc, func, select
+
+from .. import status as status_table
+from ..db import models as m
+from .common import META, RUNS
+from .runs import duration, tracebacks
+
+T, TR, TD = m.tests, m.test_runs, m.test_daily
+
+
+def _successor(prefix: str) -> str | None:
+    last = ord(prefix[-1])
+    if last >= 0x10FFFF:
+        return None
+    nxt = last + 1
+    if 0xD800 <= nxt <= 0xDFFF:
+        nxt = 0xE000
+    return prefix[:-1] + chr(nxt)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(conn, q: str, mode: str, limit: int, offset: int) -> tuple[int, list[dict]]:
+    """prefix: a range on tests.test_id, which every engine answers from its index
+    (binary collation on MySQL, C collation or byte order elsewhere).
+    substring: LIKE '%q%', which scans the tests table (one row per distinct test)."""
+    if mode == "prefix" and q:
+        where = [T.c.test_id >= q]
+        upper = _successor(q)
+        where.append(T.c.test_id < upper if upper is not None
+                     else T.c.test_id.like(_like_escape(q) + "%", escape="\\"))
+    elif q:
+        where = [T.c.test_id.like("%" + _like_escape(q) + "%", escape="\\")]
+        if conn.engine.dialect.name == "sqlite":  # SQLite's LIKE ignores case
+            where.append(func.instr(T.c.test_id, q) > 0)
+    else:
+        where = []
+    total = conn.execute(select(func.count()).select_from(T).where(*where)).scalar() or 0
+    rows = conn.execute(select(T).where(*where).order_by(T.c.test_id).limit(limit).offset(offset))
+    return total, [test_dict(r) for r in rows]
+
+
+def test_dict(row) -> dict:
+    return {"test_id": row.test_id, "run_count": row.run_count or 0,
+            "success": row.success or 0, "failure": row.failure or 0,
+            "mean_run_time": row.run_time}
+
+
+def find_test(conn, test_id: str):
+    return conn.execute(select(T).where(T.c.test_id == test_id)).first()
+
+
+def daily(conn, test_db_id: int, start_day: dt.date, stop_day: dt.date) -> list[tuple]:
+    """(day, success, failure, skip, timed, run_time_sum) summed over jobs."""
+    stmt = (select(TD.c.day, func.sum(TD.c.success), func.sum(TD.c.failure), func.sum(TD.c.skip),
+                   func.sum(TD.c.timed), func.sum(TD.c.run_time_sum))
+            .where(TD.c.test_id == test_db_id, TD.c.day >= start_day, TD.c.day < stop_day)
+            .group_by(TD.c.day))
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+def raw_results(conn, test_db_id: int, start: dt.datetime, stop: dt.datetime) -> list[tuple]:
+    """(start_time, status, duration) of one test in a window the caller bounded
+    (ix_test_id_start_time)."""
+    stmt = (select(TR.c.start_time, TR.c.status, TR.c.stop_time, TR.c.start_time_microsecond,
+                   TR.c.stop_time_microsecond)
+            .where(TR.c.test_id == test_db_id, TR.c.start_time >= start, TR.c.start_time < stop))
+    return [(r[0], r[1], duration(r[0], r[2], r[3], r[4])) for r in conn.execute(stmt)]
+
+
+def per_job(conn, test_db_id: int, start_day: dt.date, stop_day: dt.date) -> list[tuple]:
+    """(build_name, success, failure, skip) from ch_test_daily."""
+    stmt = (select(TD.c.build_name, func.sum(TD.c.success), func.sum(TD.c.failure),
+                   func.sum(TD.c.skip))
+            .where(TD.c.test_id == test_db_id, TD.c.day >= start_day, TD.c.day < stop_day)
+            .group_by(TD.c.build_name).order_by(TD.c.build_name))
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+def recent_failures(conn, test_db_id: int, limit: int, traceback_bytes: int = 4000) -> list[dict]:
+    b = META.alias("b")
+    stmt = (select(TR.c.id, TR.c.status, TR.c.start_time, RUNS.c.uuid, RUNS.c.run_at,
+                   RUNS.c.artifacts, b.c.value.label("build_name"))
+            .select_from(TR.join(RUNS, RUNS.c.id == TR.c.run_id)
+                         .outerjoin(b, (b.c.run_id == RUNS.c.id) & (b.c.key == "build_name")))
+            .where(TR.c.test_id == test_db_id, TR.c.status.in_(status_table.FAIL_STATUSES))
+            .order_by(desc(TR.c.start_time), desc(TR.c.id)).limit(limit))
+    rows = conn.execute(stmt).all()
+    tb = tracebacks(conn, [r.id for r in rows], traceback_bytes)
+    return [{"run_id": r.uuid, "job": r.build_name, "run_at": r.run_at,
+             "start_time": r.start_time, "status": r.status, "link": r.artifacts,
+             "traceback": tb.get(r.id)} for r in rows]
+
+
+def prefixes(conn, limit: int) -> list[str]:
+    """The distinct first dotted components of test ids (openstack-health /tests/prefix)."""
+    seen: list[str] = []
+    last = None
+    # walk the index: jump from one prefix to the next instead of reading every row
+    while len(seen) < limit:
+        stmt = select(T.c.test_id).order_by(T.c.test_id).limit(1)
+        if last is not None:
+            # past `last` and everything under `last.`; '/' follows '.' in byte order
+            stmt = stmt.where(((T.c.test_id > last) & (T.c.test_id < last + "."))
+                              | (T.c.test_id >= last + "/"))
+        row = conn.execute(stmt).first()
+        if row is None:
+            break
+        last = row[0].split(".", 1)[0]
+        if last not in seen:
+            seen.append(last)
+    return seen

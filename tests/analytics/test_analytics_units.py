@@ -1,0 +1,77 @@
+"""Unit tests of the pandas layer: buckets, Wilson intervals, rolling stats, JSON cleaning."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from health_api.analytics import buckets, rates, runtime, series
+from health_api.analytics.jsonsafe import clean
+
+
+def test_floor_and_keys():
+    ts = dt.datetime(2026, 10, 1, 13, 45, 12, 999)
+    assert buckets.key(buckets.floor(ts, "sec")) == "2026-10-01T13:45:12Z"
+    assert buckets.key(buckets.floor(ts, "min")) == "2026-10-01T13:45:00Z"
+    assert buckets.key(buckets.floor(ts, "hour")) == "2026-10-01T13:00:00Z"
+    assert buckets.key(buckets.floor(ts, "day")) == "2026-10-01T00:00:00Z"
+    assert buckets.ceil(dt.datetime(2026, 10, 1), "day") == dt.datetime(2026, 10, 1)
+    assert buckets.ceil(ts, "day") == dt.datetime(2026, 10, 2)
+
+
+def test_grid_has_every_bucket():
+    start, stop = dt.datetime(2026, 10, 1, 0, 30), dt.datetime(2026, 10, 1, 3, 0)
+    assert buckets.keys(buckets.grid(start, stop, "hour")) == [
+        "2026-10-01T00:00:00Z", "2026-10-01T01:00:00Z", "2026-10-01T02:00:00Z"]
+    assert len(buckets.grid(dt.datetime(2026, 10, 1), dt.datetime(2026, 10, 31), "day")) == 30
+
+
+@pytest.mark.parametrize("failed,n,low,high", [
+    (0, 10, 0.0, 0.2775), (5, 10, 0.2366, 0.7634), (10, 10, 0.7225, 1.0), (1, 100, 0.0018, 0.0545)])
+def test_wilson_known_values(failed, n, low, high):
+    lo, hi = rates.wilson(failed, n)
+    assert lo == pytest.approx(low, abs=1e-4) and hi == pytest.approx(high, abs=1e-4)
+
+
+def test_rate_without_runs_is_null():
+    assert rates.rate(0, 0) == {"failure_rate": None, "n": 0, "ci_low": None, "ci_high": None}
+    frame = rates.rate_columns(pd.DataFrame({"failed": [0, 3], "passed": [0, 1]}))
+    assert math.isnan(frame["failure_rate"][0]) and frame["failure_rate"][1] == 0.75
+    assert frame["ci_low"][1] == pytest.approx(rates.wilson(3, 4)[0])
+
+
+def test_rolling_skips_empty_buckets():
+    frame = pd.DataFrame({"mean": [1.0, np.nan, 3.0, 5.0]})
+    out = runtime.rolling(frame, 2)
+    assert out["rolling_mean"].tolist()[0] == 1.0 and math.isnan(out["rolling_mean"][1])
+    assert out["rolling_mean"][2] == 2.0 and out["rolling_mean"][3] == 4.0
+    assert out["rolling_std"][3] == pytest.approx(np.std([3.0, 5.0], ddof=1))
+
+
+def test_moments_from_sums():
+    values = [2.0, 4.0, 9.0]
+    frame = pd.DataFrame({"n": [3], "s": [sum(values)], "sq": [sum(v * v for v in values)]})
+    out = runtime.moments(frame, "n", "s", "sq")
+    assert out["mean"][0] == pytest.approx(5.0)
+    assert out["std"][0] == pytest.approx(np.std(values, ddof=1))
+
+
+def test_clean_never_leaves_nan():
+    data = clean({"a": float("nan"), "b": [np.float64("inf"), np.int64(3)], "c": pd.NaT,
+                  "d": pd.Timestamp("2026-10-01 12:00")})
+    assert json.loads(json.dumps(data, allow_nan=False)) == {
+        "a": None, "b": [None, 3], "c": None, "d": "2026-10-01T12:00:00Z"}
+
+
+def test_runs_by_value_fills_empty_buckets():
+    rows = [("2026-10-01 00:00:00", "job-a", 1, 1, 0, 20.0, 2),
+            ("2026-10-03 00:00:00", "job-a", 0, 0, 1, 0.0, 1)]
+    out = series.runs_by_value(rows, dt.datetime(2026, 10, 1), dt.datetime(2026, 10, 4), "day", 10)
+    points = out["series"][0]["points"]
+    assert [p["bucket"] for p in points] == out["buckets"]
+    assert [(p["passed"], p["failed"], p["empty"]) for p in points] == [(1, 1, 0), (0, 0, 0), (0, 0, 1)]
+    assert points[0]["failure_rate"] == 0.5 and points[1]["failure_rate"] is None
