@@ -51,7 +51,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=OFF")
     # A bigger page cache and rarer checkpoints: ingest touches many index pages
     # per run, and checkpointing after every commit dominated its time.
-    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute("PRAGMA cache_size=-32768")
     cursor.execute("PRAGMA wal_autocheckpoint=20000")
     cursor.close()
 

@@ -22,23 +22,56 @@ MAX_ATTACHMENT_BYTES = 16 * 1024 * 1024
 
 
 class _CountingReader:
-    """Counts bytes read, and where the packet being parsed started.
+    """Buffers the source in 64 KiB blocks and counts bytes consumed.
 
-    python-subunit reads a packet's signature byte with read(1) and the rest
-    with larger reads, so the offset of the last read(1) is the packet start.
+    python-subunit reads a few bytes at a time. On a file object each read is
+    an I/O call that lets go of the GIL, and with the writer thread busy each
+    such call then waits for the GIL: reading blocks here makes that rare.
+    It also remembers where the packet being parsed started: python-subunit
+    reads a packet's signature byte with read(1) and the rest with larger reads.
     """
+
+    BLOCK = 65536
 
     def __init__(self, raw: BinaryIO):
         self.raw = raw
+        self._read_block = getattr(raw, "read1", raw.read)
+        self.buf = b""
+        self.pos = 0
         self.offset = 0
         self.packet_start = 0
 
     def read(self, size: int = -1) -> bytes:
         if size == 1:
             self.packet_start = self.offset
-        data = self.raw.read(size)
+        buf, pos = self.buf, self.pos
+        end = pos + size
+        if 0 <= size and end <= len(buf):
+            self.pos = end
+            data = buf[pos:end]
+        else:
+            data = self._refill(size)
         self.offset += len(data)
         return data
+
+    def _refill(self, size: int) -> bytes:
+        chunks = [self.buf[self.pos:]]
+        have = len(chunks[0])
+        self.buf, self.pos = b"", 0
+        while size < 0 or have < size:
+            block = self.raw.read() if size < 0 else self._read_block(max(size - have,
+                                                                          self.BLOCK))
+            if not block:
+                break
+            if size >= 0 and have + len(block) > size:
+                cut = size - have
+                chunks.append(block[:cut])
+                self.buf, self.pos = block, cut
+                have = size
+                break
+            chunks.append(block)
+            have += len(block)
+        return b"".join(chunks)
 
     def fileno(self) -> int:
         return self.raw.fileno()

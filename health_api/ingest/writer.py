@@ -62,10 +62,14 @@ class TestIdCache:
 
     Ids learnt inside a transaction only become visible to later runs once it
     commits: a rolled-back run may have inserted tests that no longer exist.
+    Bounded: past ``limit`` names, further ones are looked up in the database.
     """
 
-    def __init__(self) -> None:
+    __test__ = False
+
+    def __init__(self, limit: int = 50_000) -> None:
         self.committed: dict[str, int] = {}
+        self.limit = limit
 
     def view(self) -> "_PendingIds":
         return _PendingIds(self)
@@ -80,15 +84,19 @@ class _PendingIds(dict):
         hit = self.get(name)
         return hit if hit is not None else self.cache.committed.get(name)
 
+    def remember(self, name: str, test_db_id: int) -> None:
+        if len(self) + len(self.cache.committed) < self.cache.limit:
+            self[name] = test_db_id
+
     def commit(self) -> None:
         self.cache.committed.update(self)
 
 
 @dataclass(slots=True)
 class _Stored:
-    """What the writer remembers of a test it already wrote in this run."""
+    """What the writer remembers of a test it already wrote in this run
+    (keyed by tests.id, so test names need not stay in memory)."""
 
-    test_db_id: int
     test_run_id: int | None
     status: str
     duration: float | None
@@ -118,7 +126,7 @@ class RunWriter:
         self.normalizer = TestIdNormalizer(options.attr_regex)
         self.ids = (cache or TestIdCache()).view()
         self.buffer: list[TestResult] = []
-        self.stored: dict[str, _Stored] = {}
+        self.stored: dict[int, _Stored] = {}
         self._test_run_ids: dict[int, int] = {}  # tests.id -> test_runs.id, per batch
         self.summary: RunSummary | None = None
         self.first_start: dt.datetime | None = None
@@ -198,29 +206,29 @@ class RunWriter:
         for result in batch:
             name, attrs = self.normalizer.split(result.test_id)
             self._track_times(result)
-            if name in self.stored:
-                self._record_retry(name, result, attrs)
-                continue
             previous = fresh.get(name)
             if previous is not None:
                 # A retry inside the batch: keep the last result, as subunit2sql does.
                 earlier = previous[0].metadata.get("attempts", previous[0].status)
                 result.metadata["attempts"] = _clip(earlier + "," + result.status)
             fresh[name] = (result, attrs)
-        if not fresh:
-            return
         test_ids = self._resolve_test_ids(sorted(fresh))
         rows, detailed = [], []
         for name, (result, attrs) in fresh.items():
             test_db_id = test_ids[name]
+            if test_db_id in self.stored:
+                self._record_retry(test_db_id, result)
+                continue
             start, stop = result.start_time, result.stop_time
             rows.append((test_db_id, run_id, result.status, start, stop,
                          None if start is None else start.microsecond,
                          None if stop is None else stop.microsecond))
-            self.stored[name] = _Stored(test_db_id, None, result.status, result.duration)
+            self.stored[test_db_id] = _Stored(None, result.status, result.duration)
             meta = self._test_run_metadata(result, attrs)
             if meta or (self.options.store_attachments and result.attachments):
-                detailed.append((test_db_id, name, result, meta))
+                detailed.append((test_db_id, result, meta))
+        if not rows:
+            return
         # No RETURNING: it goes row by row on SQLite and MariaDB. Where the engine
         # lets us reserve ids, child rows need no read back.
         ids = bulk.allocate_ids(self.conn, m.test_runs, len(rows)) if detailed else None
@@ -247,9 +255,9 @@ class RunWriter:
                 m.test_runs.c.test_id.in_(wanted[i:i + _IN_CHUNK]))
             known.update(self.conn.execute(stmt).all())
         meta_rows, attach_rows = [], []
-        for test_db_id, name, result, meta in detailed:
+        for test_db_id, result, meta in detailed:
             test_run_id = known[test_db_id]
-            self.stored[name].test_run_id = test_run_id
+            self.stored[test_db_id].test_run_id = test_run_id
             meta_rows.extend((test_run_id, k, v) for k, v in meta.items())
             if self.options.store_attachments:
                 attach_rows.extend((test_run_id, _clip(label), data)
@@ -278,15 +286,15 @@ class RunWriter:
             meta["tags"] = _clip(",".join(sorted(result.tags)))
         return meta
 
-    def _record_retry(self, name: str, result: TestResult, attrs: str | None) -> None:
+    def _record_retry(self, test_db_id: int, result: TestResult) -> None:
         """The test ran again after its first result was flushed: the last
         result wins, and the attempts are kept as test_run_metadata."""
-        stored = self.stored[name]
+        stored = self.stored[test_db_id]
         attempts = stored.attempts or [stored.status]
         attempts.append(result.status)
         stored.attempts, stored.status, stored.duration = attempts, result.status, result.duration
         where = (m.test_runs.c.run_id == self.summary.run_id) & \
-                (m.test_runs.c.test_id == stored.test_db_id)
+                (m.test_runs.c.test_id == test_db_id)
         self.conn.execute(update(m.test_runs).where(where).values(
             status=result.status, start_time=result.start_time, stop_time=result.stop_time,
             start_time_microsecond=_micro(result.start_time),
@@ -317,7 +325,7 @@ class RunWriter:
                     ("test_id",), [(n, 0, 0, 0) for n in new])
                 self._select_test_ids(new, found)
             for name in missing:
-                self.ids[name] = found[name]
+                self.ids.remember(name, found[name])
         return found
 
     def _select_test_ids(self, names: list[str], found: dict[str, int]) -> None:
@@ -345,7 +353,7 @@ class RunWriter:
         self.close()
         summary = self.summary
         per_test = rollups.tally(
-            (s.test_db_id, s.status, s.duration) for s in self.stored.values())
+            (test_db_id, s.status, s.duration) for test_db_id, s in self.stored.items())
         for counts in per_test.values():
             summary.passes += counts[0]
             summary.fails += counts[1]
