@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 DB ?= sqlite:///ci-health.db
 PORT ?= 8080
 
-.PHONY: run test install services bench clean
+.PHONY: run test install services frontend browser-deps bench clean
 
 $(VENV)/.installed: requirements.txt test-requirements.txt setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -14,8 +14,19 @@ $(VENV)/.installed: requirements.txt test-requirements.txt setup.py
 
 install: $(VENV)/.installed
 
+# d3 and NVD3, pinned by frontend/package-lock.json
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+frontend: frontend/node_modules/.package-lock.json
+
+# Debian's chromium for the browser tests, and the frontend's packages
+browser-deps:
+	bash tools/browser-deps.sh
+
 # The dashboard on an embedded SQLite database, with demo data the first time.
-run: install
+run: install frontend
 	$(VENV)/bin/ci-health db upgrade --db $(DB)
 	$(VENV)/bin/ci-health demo-data --db $(DB) --if-empty --days 14 --jobs 12 --runs-per-day 8
 	$(VENV)/bin/ci-health serve --db $(DB) --port $(PORT)
@@ -24,9 +35,10 @@ run: install
 services:
 	bash tools/services.sh
 
-test: install services
+# Every test; browser tests fail (never skip) when chromium or node_modules is missing.
+test: install services browser-deps
 	bash tools/compat-venv.sh
-	$(PY) -m pytest -n 2 tests
+	CI_HEALTH_BROWSER_REQUIRED=1 $(PY) -m pytest -n 2 tests
 
 bench: install services
 	$(PY) bench/ingest.py

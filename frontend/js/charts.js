@@ -1,0 +1,166 @@
+// NVD3 charts. d3 3 and NVD3 are classic scripts (index.html loads them
+// from /vendor/); this module reads their globals `d3` and `nv`.
+//
+// Escaping: NVD3's default tooltip builds HTML from series keys (job names)
+// and sets innerHTML. Every chart here replaces it with tooltipContent(),
+// which builds the tooltip with textContent and returns false, so NVD3
+// never writes markup. Legends and axes use d3's .text().
+//
+// Readiness markers: see components.js markChart(); a chart is marked
+// `ready` on the animation frame after NVD3 has drawn it.
+
+import { h, replace } from './dom.js';
+import { markChart } from './components.js';
+import { formatPercent, formatTick, formatDateTime, formatRate, formatCount } from './format.js';
+import { timeTicks } from './resolution.js';
+
+const HEIGHT = 260;
+const active = new Set(); // resize handlers of the charts on the page
+
+function libs() {
+  const { d3, nv } = globalThis;
+  if (!d3 || !nv) throw new Error('d3/NVD3 did not load: is /vendor/ served (npm ci in frontend/)?');
+  return { d3, nv };
+}
+
+/** Drops the charts of the previous page: resize handlers and NVD3 tooltips left on <body>. */
+export function disposeCharts() {
+  for (const clear of active) clear();
+  active.clear();
+  for (const node of document.querySelectorAll('.nvtooltip')) node.remove();
+}
+
+function tooltipContent({ xFormat, yFormat }) {
+  return (d, elem) => {
+    if (!d || !elem) return false;
+    const series = Array.isArray(d.series) ? d.series : d.series ? [d.series] : [];
+    const table = h('table', {},
+      h('thead', {}, h('tr', {}, h('td', { colspan: '3' }, h('strong', { class: 'x-value' }, xFormat(d.value))))),
+      h('tbody', {}, series.map((s) => h('tr', { class: s.highlight ? 'highlight' : null },
+        h('td', { class: 'legend-color-guide' }, h('div', { style: { backgroundColor: s.color } })),
+        h('td', { class: 'key' }, String(s.key ?? '')),
+        h('td', { class: 'value' }, yFormat(s.value, s.data))))));
+    replace(elem, table);
+    return false; // tell NVD3 the content is in place: it must not set innerHTML
+  };
+}
+
+function timeFormatter(resolution) {
+  return (value) => formatTick(value, resolution);
+}
+
+function finish(el, chart, { d3, nv }, after = null) {
+  const redraw = () => {
+    chart.update();
+    if (after) after();
+  };
+  const handler = nv.utils.windowResize(redraw);
+  active.add(() => handler.clear());
+  if (after) after();
+  requestAnimationFrame(() => markChart(el, 'ready'));
+}
+
+function mount(el, height) {
+  const { d3 } = libs();
+  replace(el);
+  const svg = d3.select(el).append('svg').attr('class', 'nvd3-svg').style('height', `${height}px`);
+  return svg;
+}
+
+/**
+ * A time-series line chart. series: [{key, color, values: [{x: ms, y}], disabled}]
+ * (y null = gap). options: resolution (tick format), yFormat (tick and
+ * tooltip), yDomain, band (draw each point's rate.low..rate.high as a shaded
+ * 95% interval), height, legend.
+ */
+export function lineChart(el, series, { resolution = 'day', yFormat = (v) => formatPercent(v, 0), tooltipY = null, yDomain = null, band = false, height = HEIGHT, legend = true } = {}) {
+  const L = libs();
+  const { d3, nv } = L;
+  const svg = mount(el, height);
+  const chart = nv.models.lineChart()
+    .margin({ top: 8, right: 24, bottom: 32, left: 56 })
+    .height(height)
+    .duration(0)
+    .useInteractiveGuideline(true)
+    .showLegend(legend)
+    .x((p) => p.x)
+    .y((p) => p.y)
+    .xScale(d3.time.scale.utc());
+  if (yDomain) chart.forceY(yDomain);
+  const ticks = xTicks(series, resolution);
+  chart.xAxis.tickFormat(timeFormatter(resolution)).showMaxMin(false).tickValues(ticks);
+  chart.yAxis.tickFormat(yFormat).ticks(5).showMaxMin(false);
+  if (chart.legend && chart.legend.maxKeyLength) chart.legend.maxKeyLength(32);
+  chart.interactiveLayer.tooltip.contentGenerator(tooltipContent({
+    xFormat: formatDateTime,
+    yFormat: tooltipY || ((v, p) => (p && p.rate ? formatRate(p.rate) : yFormat(v))),
+  }));
+  svg.datum(series).call(chart);
+  const drawBand = band ? () => drawInterval(el, chart, series, d3) : null;
+  if (drawBand) chart.dispatch.on('renderEnd.band', drawBand);
+  finish(el, chart, L, drawBand);
+  return chart;
+}
+
+/** Aligned time ticks over the x values of the series (see timeTicks). */
+function xTicks(series, resolution, count = 8) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of series) {
+    for (const p of s.values) {
+      if (Number.isFinite(p.x)) {
+        lo = Math.min(lo, p.x);
+        hi = Math.max(hi, p.x);
+      }
+    }
+  }
+  return Number.isFinite(lo) ? timeTicks(lo, hi, resolution, count) : [];
+}
+
+/** The 95% interval of each visible series' points, under the lines. */
+function drawInterval(el, chart, series, d3) {
+  const wrap = d3.select(el).select('.nv-linesWrap');
+  if (wrap.empty()) return;
+  const x = chart.xAxis.scale();
+  const y = chart.yAxis.scale();
+  const visible = series.filter((s) => !s.disabled);
+  const bands = wrap.selectAll('path.ci-band').data(visible, (s) => s.key);
+  bands.enter().insert('path', ':first-child').attr('class', 'ci-band');
+  bands.exit().remove();
+  const ok = (p) => p.rate && Number.isFinite(p.rate.low) && Number.isFinite(p.rate.high) && Number.isFinite(p.x);
+  const area = d3.svg.area().defined(ok).x((p) => x(p.x)).y0((p) => y(p.rate.low)).y1((p) => y(p.rate.high));
+  bands.style('fill', (s) => s.color).attr('d', (s) => area(s.values));
+}
+
+/** Stacked bars of counts per bucket. series: [{key, color, values: [{x: ms, y}]}] */
+export function stackedBars(el, series, { resolution = 'day', height = HEIGHT, legend = true } = {}) {
+  const L = libs();
+  const { nv } = L;
+  const svg = mount(el, height);
+  const chart = nv.models.multiBarChart()
+    .margin({ top: legend ? 34 : 8, right: 24, bottom: 32, left: 56 })
+    .height(height)
+    .duration(0)
+    .stacked(true)
+    .showControls(false)
+    .showLegend(legend)
+    .groupSpacing(0.15)
+    .useInteractiveGuideline(true)
+    .x((p) => p.x)
+    .y((p) => p.y)
+    .forceY([0]);
+  // an ordinal axis: the ticks must be x values of the data
+  const present = new Set(series.flatMap((s) => s.values.map((p) => p.x)));
+  const ticks = xTicks(series, resolution, 7).filter((t) => present.has(t));
+  chart.reduceXTicks(ticks.length < 2);
+  chart.xAxis.tickFormat(timeFormatter(resolution)).showMaxMin(false);
+  if (ticks.length >= 2) chart.xAxis.tickValues(ticks);
+  chart.yAxis.tickFormat((v) => (Number.isInteger(v) ? formatCount(v) : '')).ticks(5).showMaxMin(false);
+  chart.interactiveLayer.tooltip.contentGenerator(tooltipContent({
+    xFormat: formatDateTime,
+    yFormat: (v) => formatCount(v),
+  }));
+  svg.datum(series).call(chart);
+  finish(el, chart, L);
+  return chart;
+}

@@ -1,0 +1,139 @@
+// Overview: the health of the whole CI over the period: summary tiles,
+// failure rate per group (grouping key from the header), run outcomes,
+// recent failures and the jobs table with sparklines.
+
+import { h, replace } from '../dom.js';
+import { panel, load, dataTable, statTiles, sparkline, link } from '../components.js';
+import { lineChart, stackedBars } from '../charts.js';
+import { colorFor } from '../colors.js';
+import {
+  timelineRateSeries, timelineOutcomeSeries, timelineIsEmpty, sparklineValues, summariseJobs, rateValue,
+  rollingWindow, rollingLabel, rollingLeadMs, trimTimeline,
+} from '../series.js';
+import { formatCount, formatDuration, formatInterval, formatPercent, formatRelative, splitTestId } from '../format.js';
+import { pageHeader, rateCell, timeCell, swatchLabel, grid, noData } from './common.js';
+
+export async function render(ctx) {
+  const { state, api, signal, root } = ctx;
+  const { start, stop } = ctx.window;
+  const resolution = ctx.resolution.resolution;
+  ctx.setTitle('Overview');
+
+  const span = rollingWindow(resolution, ctx.window.periodMs);
+  // the rolling rates need `span - 1` buckets before the period
+  const from = start.getTime();
+  const leadStart = new Date(from - rollingLeadMs(resolution, span));
+  const jobsP = api.listJobs({ start, stop, signal });
+  const fullP = api.getRunsTimeline({ groupBy: state.groupBy, start: leadStart, stop, resolution, signal });
+  const timelineP = fullP.then((t) => trimTimeline(t, from));
+  const byJobP = state.groupBy === 'build_name'
+    ? timelineP
+    : api.getRunsTimeline({ groupBy: 'build_name', start, stop, resolution, signal });
+  // sparklines are an extra: the jobs table renders without them
+  const sparkP = byJobP.catch(() => null);
+
+  const tiles = panel({ title: 'Summary', className: 'panel-tiles' });
+  const rate = panel({
+    title: state.groupBy === 'build_name' ? 'Failure rate by job' : `Failure rate by ${state.groupBy}`,
+    subtitle: `Failed / decided runs ${rollingLabel(resolution, span)}. The 8 with most failed runs are shown: click the legend for the others.`,
+    chart: 'failure-rate',
+  });
+  const outcomes = panel({ title: 'Runs', subtitle: `Run outcomes ${rollingLabel(resolution, 1)}`, chart: 'run-outcomes' });
+  const failures = panel({ title: 'Recent failures', subtitle: 'The newest failed tests', className: 'panel-list' });
+  const jobs = panel({ title: 'Jobs', subtitle: 'Click a header to sort; a job opens its page' });
+
+  replace(root,
+    pageHeader(ctx, { title: 'CI health overview', kicker: 'Overview' }),
+    tiles.el, rate.el, grid(outcomes.el, failures.el), jobs.el);
+
+  const empty = noData(ctx, 'runs');
+  return Promise.all([
+    load(tiles.body, {
+      what: 'the summary', signal, fetch: () => jobsP,
+      isEmpty: (d) => !d.jobs || d.jobs.length === 0,
+      empty,
+      render: (body, data) => renderTiles(body, data.jobs),
+    }),
+    load(rate.body, {
+      what: 'the failure rate', signal, fetch: () => fullP,
+      isEmpty: (t) => timelineIsEmpty(trimTimeline(t, from)), empty,
+      render: (body, timeline) => lineChart(body, timelineRateSeries(timeline, { window: span, from }), {
+        resolution, yDomain: [0, 1],
+      }),
+    }),
+    load(outcomes.body, {
+      what: 'the run outcomes', signal, fetch: () => timelineP,
+      isEmpty: timelineIsEmpty, empty,
+      render: (body, timeline) => stackedBars(body, timelineOutcomeSeries(timeline), { resolution }),
+    }),
+    load(failures.body, {
+      what: 'the recent failures', signal, fetch: () => api.listRecentFailures({ limit: 5, signal }),
+      isEmpty: (d) => !d.failures || d.failures.length === 0,
+      empty: 'No recent failure.',
+      render: (body, data) => renderFailures(ctx, body, data.failures),
+    }),
+    load(jobs.body, {
+      what: 'the jobs', signal, fetch: async () => [await jobsP, await sparkP],
+      isEmpty: ([d]) => !d.jobs || d.jobs.length === 0, empty,
+      render: (body, [data, timeline]) => renderJobs(ctx, body, data.jobs, timeline),
+    }),
+  ]);
+}
+
+function renderTiles(body, jobs) {
+  const sum = summariseJobs(jobs);
+  const value = rateValue(sum.failure_rate);
+  replace(body, statTiles([
+    { label: 'Runs', value: formatCount(sum.runs), sub: `${formatCount(sum.jobs)} job${sum.jobs === 1 ? '' : 's'}` },
+    { label: 'Failed runs', value: formatCount(sum.failed), sub: `${formatCount(sum.passed)} passed, ${formatCount(sum.empty)} without result`, tone: sum.failed ? 'bad' : null },
+    { label: 'Failure rate', value: formatPercent(value), sub: sum.failure_rate.n ? `95% interval ${formatInterval(sum.failure_rate.low, sum.failure_rate.high)}, n=${formatCount(sum.failure_rate.n)}` : 'no decided run', tone: value >= 0.2 ? 'bad' : value !== null && value < 0.05 ? 'good' : null },
+    worstJob(jobs),
+  ]));
+}
+
+function worstJob(jobs) {
+  const ranked = [...jobs].filter((j) => rateValue(j.failure_rate) !== null)
+    .sort((a, b) => rateValue(b.failure_rate) - rateValue(a.failure_rate));
+  if (!ranked.length) return { label: 'Least stable job', value: '\u2014' };
+  const worst = ranked[0];
+  return {
+    label: 'Least stable job',
+    value: h('span', { class: 'tile-text', title: worst.name }, worst.name),
+    sub: `${formatPercent(rateValue(worst.failure_rate))} of ${formatCount(worst.failure_rate.n)} decided runs failed`,
+  };
+}
+
+function renderFailures(ctx, body, failures) {
+  replace(body, h('ul', { class: 'failure-list' }, failures.map((f) => h('li', {},
+    h('a', { class: 'failure-test', href: ctx.href('test', { testId: f.test_id }), title: String(f.test_id) },
+      splitTestId(f.test_id).name),
+    h('div', { class: 'failure-meta' },
+      f.build_name ? link(ctx.href('job', { name: f.build_name }), f.build_name, { className: 'job-link' }) : null,
+      f.run_id !== undefined && f.run_id !== null ? link(ctx.href('run', { runId: String(f.run_id) }), 'run', { title: `Run ${f.run_id}` }) : null,
+      h('time', { datetime: String(f.run_at ?? '') }, formatRelative(f.run_at)))))));
+}
+
+function renderJobs(ctx, body, jobs, timeline) {
+  // about two points a day: finer is noise for a job that runs a few times an hour
+  const sparkSegments = Math.max(7, Math.min(28, Math.round((ctx.window.periodMs / 86400e3) * 2)));
+  const columns = [
+    {
+      key: 'name', label: 'Job',
+      render: (j) => h('a', { href: ctx.href('job', { name: j.name }), class: 'job-link' }, swatchLabel(j.name, colorFor(j.name))),
+    },
+    { key: 'runs', label: 'Runs', numeric: true, render: (j) => formatCount(j.runs) },
+    { key: 'failed', label: 'Failed', numeric: true, render: (j) => formatCount(j.failed) },
+    { key: 'failure_rate', label: 'Failure rate', numeric: true, sortValue: (j) => rateValue(j.failure_rate), render: (j) => rateCell(j.failure_rate) },
+    {
+      key: 'trend', label: 'Trend', sortable: false, className: 'cell-spark',
+      render: (j) => (timeline ? sparkline(sparklineValues(timeline, j.name, { segments: sparkSegments }), { label: `Failure rate of ${j.name} over the period` }) : ''),
+    },
+    { key: 'mean_run_time', label: 'Mean time', numeric: true, render: (j) => formatDuration(j.mean_run_time) },
+    { key: 'last_run_at', label: 'Last run', numeric: true, sortValue: (j) => (j.last_run_at ? Date.parse(j.last_run_at) : null), render: (j) => timeCell(j.last_run_at) },
+  ];
+  const draw = () => replace(body, dataTable({
+    columns, rows: jobs, sort: ctx.state.sort, rowKey: (j) => j.name,
+    onSort: (sort) => { ctx.replaceState({ sort }); draw(); },
+  }));
+  draw();
+}

@@ -1,0 +1,74 @@
+// Run: one run: counts, metadata, and its test results (failures first).
+
+import { h, replace } from '../dom.js';
+import { panel, load, dataTable, statTiles, badge, link } from '../components.js';
+import { formatCount, formatDuration, formatDateTime, safeHref } from '../format.js';
+import { runOutcome } from './runs.js';
+import { pageHeader, testIdNode } from './common.js';
+
+/** Failures first, then unexpected passes, skips, passes; unknown statuses after failures. */
+const STATUS_ORDER = { fail: 0, uxsuccess: 1, inprogress: 2, skip: 4, xfail: 5, success: 6 };
+
+export async function render(ctx) {
+  const { state, api, signal, root } = ctx;
+  ctx.setTitle(`Run ${state.runId}`);
+  const runP = api.getRun(state.runId, { signal });
+
+  const tiles = panel({ title: 'Summary', className: 'panel-tiles' });
+  const meta = panel({ title: 'Metadata', className: 'panel-meta' });
+  const tests = panel({ title: 'Test results', subtitle: 'Failures first' });
+  replace(root, pageHeader(ctx, { kicker: 'Run', title: state.runId, subtitle: null }), tiles.el, meta.el, tests.el);
+
+  return Promise.all([
+    load(tiles.body, {
+      what: 'the run', signal, fetch: () => runP, isEmpty: (d) => !d.run,
+      empty: 'This run does not exist.',
+      render: (body, d) => {
+        const r = d.run;
+        const outcome = runOutcome(r);
+        replace(body, statTiles([
+          { label: 'Outcome', value: badge(outcome, { passed: 'Passed', failed: 'Failed', empty: 'No result' }[outcome]), sub: formatDateTime(r.run_at) },
+          { label: 'Passed', value: formatCount(r.passes) },
+          { label: 'Failed', value: formatCount(r.fails), tone: r.fails ? 'bad' : null },
+          { label: 'Skipped', value: formatCount(r.skips) },
+          { label: 'Run time', value: formatDuration(r.run_time) },
+        ]));
+      },
+    }),
+    load(meta.body, {
+      what: 'the run metadata', signal, fetch: () => runP,
+      isEmpty: (d) => !d.run || (!d.run.artifacts && Object.keys(d.run.metadata || {}).length === 0),
+      empty: 'This run has no metadata.',
+      render: (body, d) => {
+        const entries = Object.entries(d.run.metadata || {}).sort(([a], [b]) => a.localeCompare(b));
+        const href = safeHref(d.run.artifacts);
+        replace(body, h('dl', { class: 'meta-list' },
+          d.run.artifacts ? [h('dt', {}, 'artifacts'), h('dd', {}, href
+            ? h('a', { href, rel: 'noopener noreferrer', target: '_blank', class: 'ext' }, d.run.artifacts)
+            : String(d.run.artifacts))] : null,
+          entries.map(([k, v]) => [
+            h('dt', {}, k),
+            h('dd', {}, k === 'build_name' ? link(ctx.href('job', { name: String(v) }), String(v))
+              : link(ctx.href('runs', { meta: [{ key: k, value: String(v) }] }), String(v), { title: `Runs with ${k}=${v}` })),
+          ])));
+      },
+    }),
+    load(tests.body, {
+      what: 'the test results', signal, fetch: () => runP, isEmpty: (d) => !d.tests || d.tests.length === 0,
+      empty: 'This run has no test result.',
+      render: (body, d) => {
+        const columns = [
+          { key: 'status', label: 'Status', sortValue: (t) => STATUS_ORDER[t.status] ?? 3, render: (t) => badge(t.status) },
+          { key: 'test_id', label: 'Test', className: 'cell-test', render: (t) => testIdNode(t.test_id, ctx.href('test', { testId: t.test_id })) },
+          { key: 'start_time', label: 'Started', sortValue: (t) => Date.parse(t.start_time) || null, render: (t) => formatDateTime(t.start_time) },
+          { key: 'run_time', label: 'Run time', numeric: true, render: (t) => formatDuration(t.run_time) },
+        ];
+        const draw = () => replace(body, dataTable({
+          columns, rows: d.tests, sort: ctx.state.sort, rowKey: (t) => t.test_id,
+          onSort: (sort) => { ctx.replaceState({ sort }); draw(); },
+        }));
+        draw();
+      },
+    }),
+  ]);
+}

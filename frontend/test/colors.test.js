@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { colorFor, seriesStyles, hashString, rateColor, PALETTE, STATUS_COLORS } from '../js/colors.js';
+
+test('a name always gets the same colour', () => {
+  for (const name of ['tempest-full-py3', 'nova-grenade-multinode', '', '<script>', '\u00e9l\u00e8ve']) {
+    assert.equal(colorFor(name), colorFor(String(name)));
+    assert.ok(PALETTE.includes(colorFor(name)));
+  }
+  // known values: changing the hash or palette changes every user's colours
+  assert.equal(hashString(''), 0x811c9dc5);
+  assert.equal(hashString('a'), 0xe40c292c);
+  assert.equal(colorFor('tempest-full-py3'), PALETTE[hashString('tempest-full-py3') % PALETTE.length]);
+});
+
+test('the palette is distinct and avoids the outcome colours', () => {
+  assert.equal(new Set(PALETTE).size, PALETTE.length);
+  for (const c of [STATUS_COLORS.passed, STATUS_COLORS.failed, STATUS_COLORS.empty]) assert.ok(!PALETTE.includes(c));
+});
+
+test('seriesStyles keeps every colour and varies the line of a shared colour', () => {
+  // find two names with the same colour
+  const byColor = new Map();
+  let pair = null;
+  for (let i = 0; !pair; i += 1) {
+    const name = `job-${i}`;
+    const c = colorFor(name);
+    if (byColor.has(c)) pair = [byColor.get(c), name];
+    else byColor.set(c, name);
+  }
+  const styles = seriesStyles([pair[0], 'other', pair[1], pair[0]]);
+  assert.equal(styles.size, 3);
+  assert.deepEqual(styles.get(pair[0]), { color: colorFor(pair[0]), variant: 0 });
+  assert.deepEqual(styles.get(pair[1]), { color: colorFor(pair[1]), variant: 1 });
+  // many names on one colour cycle through the variants
+  const same = [];
+  for (let i = 0; same.length < 5; i += 1) if (colorFor(`n${i}`) === PALETTE[0]) same.push(`n${i}`);
+  assert.deepEqual([...seriesStyles(same).values()].map((v) => v.variant), [0, 1, 2, 3, 1]);
+  assert.equal(styles.get('other').color, colorFor('other'));
+  assert.equal(seriesStyles(null).size, 0);
+});
+
+test('rateColor', () => {
+  assert.equal(rateColor(0), 'rgb(253, 243, 242)');
+  assert.equal(rateColor(1), 'rgb(214, 69, 69)');
+  assert.equal(rateColor(2), rateColor(1));
+  assert.equal(rateColor(null), null);
+  assert.equal(rateColor(NaN), null);
+});

@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chooseResolution, effectiveResolution, bucketCount, timeTicks, MAX_POINTS, RESOLUTIONS } from '../js/resolution.js';
+
+const DAY = 86400e3;
+
+test('auto picks a readable resolution for every period from 1 day to 6 months', () => {
+  assert.equal(chooseResolution(1 * DAY), 'hour');
+  assert.equal(chooseResolution(7 * DAY), 'hour');
+  assert.equal(chooseResolution(23 * DAY), 'hour');
+  assert.equal(chooseResolution(24 * DAY), 'day');
+  assert.equal(chooseResolution(30 * DAY), 'day');
+  assert.equal(chooseResolution(183 * DAY), 'day');
+});
+
+test('auto never exceeds the point cap', () => {
+  for (let days = 1; days <= 183; days += 1) {
+    const r = chooseResolution(days * DAY);
+    assert.ok(bucketCount(days * DAY, r) <= MAX_POINTS, `${days}d -> ${r}`);
+  }
+  // whatever the caps
+  for (const maxPoints of [10, 100, 500]) {
+    for (const days of [1, 3, 30, 180]) {
+      const r = chooseResolution(days * DAY, { maxPoints });
+      assert.ok(RESOLUTIONS.includes(r));
+      if (r !== 'day') assert.ok(bucketCount(days * DAY, r) <= maxPoints);
+    }
+  }
+});
+
+test('short periods get finer buckets', () => {
+  assert.equal(chooseResolution(3600e3), 'min'); // an hour -> 60 minutes
+  assert.equal(chooseResolution(60e3), 'sec');
+  assert.equal(chooseResolution(2 * DAY, { minPoints: 1 }), 'day');
+});
+
+test('bad periods fall back to day', () => {
+  for (const bad of [0, -1, NaN, Infinity, undefined, null, '7d']) assert.equal(chooseResolution(bad), 'day');
+  assert.equal(bucketCount(DAY, 'week'), 0);
+});
+
+test('an explicit resolution is kept when it fits', () => {
+  assert.deepEqual(effectiveResolution('min', DAY), { resolution: 'min', auto: false, coarsened: false, points: 1440 });
+  assert.deepEqual(effectiveResolution('day', 7 * DAY), { resolution: 'day', auto: false, coarsened: false, points: 7 });
+});
+
+test('an explicit resolution over the cap is coarsened', () => {
+  assert.deepEqual(effectiveResolution('sec', DAY), { resolution: 'min', auto: false, coarsened: true, points: 1440 });
+  assert.deepEqual(effectiveResolution('min', 7 * DAY), { resolution: 'hour', auto: false, coarsened: true, points: 168 });
+  assert.deepEqual(effectiveResolution('hour', 183 * DAY), { resolution: 'day', auto: false, coarsened: true, points: 183 });
+});
+
+test('auto or unknown -> chooseResolution', () => {
+  for (const r of ['auto', 'week', '', undefined]) {
+    const eff = effectiveResolution(r, 7 * DAY);
+    assert.equal(eff.resolution, 'hour');
+    assert.equal(eff.auto, true);
+  }
+});
+
+test('time ticks: at most count, aligned, never finer than the bucket', () => {
+  const d = Date.UTC(2026, 8, 30);
+  assert.deepEqual(timeTicks(d, d + 2 * DAY, 'day'), [d, d + DAY, d + 2 * DAY]);
+  for (const [days, res] of [[1, 'hour'], [7, 'hour'], [23, 'hour'], [30, 'day'], [183, 'day'], [1, 'min']]) {
+    const ticks = timeTicks(d + 3600e3 * 5, d + days * DAY, res, 8);
+    assert.ok(ticks.length >= 2 && ticks.length <= 8, `${days}d ${res}: ${ticks.length}`);
+    const step = ticks[1] - ticks[0];
+    assert.ok(step >= { min: 60e3, hour: 3600e3, day: DAY }[res]);
+    assert.ok(ticks.every((t) => t % step === 0));
+  }
+  assert.deepEqual(timeTicks(d, d, 'day'), [d]);
+  assert.deepEqual(timeTicks(NaN, d, 'day'), []);
+  assert.deepEqual(timeTicks(d + 1, d + 2, 'day'), [d + 1]);
+});
