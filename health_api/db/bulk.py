@@ -15,6 +15,7 @@ Table and column names come from our own models, never from input.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from typing import Sequence
 
 from sqlalchemy import Connection, Table
@@ -22,23 +23,20 @@ from sqlalchemy import Connection, Table
 Row = Sequence
 
 
-def _sqlite_datetime(value: dt.datetime | None) -> str | None:
+def _sqlite_datetime(value: dt.datetime) -> str:
     # The format SQLAlchemy's SQLite DATETIME type writes and reads back.
-    return None if value is None else value.isoformat(" ", "microseconds")
+    return value.isoformat(" ", "microseconds")
 
 
-def _prepare_sqlite(table: Table, columns: Sequence[str], rows: Sequence[Row]) -> list:
-    datetime_positions = [i for i, c in enumerate(columns)
-                          if table.c[c].type.python_type is dt.datetime]
-    if not datetime_positions:
-        return list(map(tuple, rows))
-    prepared = []
-    for row in rows:
-        row = list(row)
-        for i in datetime_positions:
-            row[i] = _sqlite_datetime(row[i])
-        prepared.append(tuple(row))
-    return prepared
+# sqlite3 converts our raw parameters in C through these adapters (its own
+# defaults are deprecated and drop zero microseconds).
+sqlite3.register_adapter(dt.datetime, _sqlite_datetime)
+sqlite3.register_adapter(dt.date, dt.date.isoformat)
+
+
+def _prepare_sqlite(rows: Sequence[Row]) -> list:
+    return rows if isinstance(rows, list) and (not rows or isinstance(rows[0], tuple)) \
+        else list(map(tuple, rows))
 
 
 def _pg_types(conn: Connection, table: Table, columns: Sequence[str]) -> list[str]:
@@ -71,7 +69,7 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
     elif name == "sqlite":
         marks = ", ".join("?" for _ in columns)
         conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks})",
-                             _prepare_sqlite(table, columns, rows))
+                             _prepare_sqlite(rows))
     else:
         marks = ", ".join("%s" for _ in columns)
         conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks})", list(map(tuple, rows)))
@@ -99,7 +97,7 @@ def upsert_add_rows(conn: Connection, table: Table, columns: Sequence[str],
         else:
             marks = ", ".join("?" for _ in columns)
             conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks}) {conflict}",
-                                 _prepare_sqlite(table, columns, rows))
+                                 _prepare_sqlite(rows))
     else:
         marks = ", ".join("%s" for _ in columns)
         sets = ", ".join(f"{quote(c)} = {quote(c)} + VALUES({quote(c)})" for c in add)
@@ -123,7 +121,7 @@ def insert_ignore_rows(conn: Connection, table: Table, columns: Sequence[str],
     elif name == "sqlite":
         marks = ", ".join("?" for _ in columns)
         conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks}) {conflict}",
-                             _prepare_sqlite(table, columns, rows))
+                             _prepare_sqlite(rows))
     else:
         marks = ", ".join("%s" for _ in columns)
         # Not INSERT IGNORE: that would also swallow truncation and type errors.

@@ -197,6 +197,9 @@ def generate(engine: Engine, *, days: int, jobs: int, runs_per_day: int, seed: i
                           ("node_provider", provider), ("build_branch", "master")])
             if conn is None:
                 conn = engine.connect()
+                if conn.dialect.name == "sqlite":
+                    # A bulk load: a big page cache keeps the growing indexes in memory.
+                    conn.connection.driver_connection.execute("PRAGMA cache_size=-524288")
                 conn.begin()
             with RunWriter(conn, options, cache=cache) as writer:
                 writer.start()

@@ -258,7 +258,8 @@ class RunWriter:
         for test_db_id, result, meta in detailed:
             test_run_id = known[test_db_id]
             self.stored[test_db_id].test_run_id = test_run_id
-            meta_rows.extend((test_run_id, k, v) for k, v in meta.items())
+            if meta:
+                meta_rows.extend((test_run_id, k, v) for k, v in meta.items())
             if self.options.store_attachments:
                 attach_rows.extend((test_run_id, _clip(label), data)
                                    for label, data in result.attachments)
@@ -278,7 +279,9 @@ class RunWriter:
         if duration is not None:
             self.duration_sum += duration
 
-    def _test_run_metadata(self, result: TestResult, attrs: str | None) -> dict[str, str]:
+    def _test_run_metadata(self, result: TestResult, attrs: str | None) -> dict[str, str] | None:
+        if not (result.metadata or attrs or result.tags):
+            return None
         meta = {k: _clip(v) for k, v in result.metadata.items()}
         if attrs:
             meta["attrs"] = _clip(attrs)
