@@ -37,11 +37,14 @@ services:
 
 # Every test; browser tests fail (never skip) when chromium or node_modules is missing.
 test: install services browser-deps
+	bash tools/sshd-deps.sh
 	bash tools/compat-venv.sh
 	CI_HEALTH_BROWSER_REQUIRED=1 $(PY) -m pytest -n 2 tests
 
 bench: install services
-	$(PY) bench/ingest.py
+	$(PY) bench/ingest.py --baseline --memory
+	$(PY) bench/gerrit.py
+	$(PY) bench/comment_parse.py
 
 clean:
 	rm -rf $(VENV) .compat-venv ci-health.db ci-health.db-* ci-health.db.truth.json

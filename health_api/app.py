@@ -3,12 +3,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, send_from_directory
+from flask import Flask, abort, send_from_directory
 
 from . import __version__
 from .config import load_config
 
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
+#: /vendor/<lib>/<file> -> the directory under frontend/ it is served from; nothing
+#: else of node_modules/ is reachable
+VENDOR = {"d3": Path("node_modules") / "d3", "nvd3": Path("node_modules") / "nvd3" / "build"}
+VENDOR_SUFFIXES = (".js", ".css", ".map")
+FRONTEND_DIRS = ("js", "css")
+_MIMETYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
+              ".map": "application/json", ".html": "text/html", ".svg": "image/svg+xml"}
 
 
 def create_app(db_url: str | None = None, config=None) -> Flask:
@@ -28,13 +35,37 @@ def create_app(db_url: str | None = None, config=None) -> Flask:
 
     frontend = Path(config.get("api", "frontend_dir", str(FRONTEND)))
     if frontend.is_dir() and (frontend / "index.html").is_file():
-        @app.get("/")
-        def index():
-            return send_from_directory(frontend, "index.html")
-
-        @app.get("/<path:filename>")
-        def frontend_file(filename):
-            return send_from_directory(frontend, filename)
+        _frontend_routes(app, frontend)
 
     app.config["CI_HEALTH_VERSION"] = __version__
     return app
+
+
+def _send(directory: Path, filename: str):
+    """A static file with an explicit type (the platform's mimetypes table may
+    lack .js or map it to text/plain, which browsers refuse for modules)."""
+    mimetype = _MIMETYPES.get(Path(filename).suffix.lower())
+    response = send_from_directory(directory, filename, mimetype=mimetype)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _frontend_routes(app: Flask, frontend: Path) -> None:
+    @app.get("/")
+    def index():
+        return _send(frontend, "index.html")
+
+    @app.get("/vendor/<string:lib>/<path:filename>")
+    def vendor_file(lib, filename):
+        if (lib not in VENDOR or Path(filename).suffix.lower() not in VENDOR_SUFFIXES
+                or any(p in ("", ".", "..") for p in filename.split("/"))):
+            abort(404)
+        return _send(frontend / VENDOR[lib], filename)
+
+    @app.get("/<path:filename>")
+    def frontend_file(filename):
+        # the page's own files only: not node_modules/, test/, package.json ...
+        parts = filename.split("/")
+        if parts[0] not in FRONTEND_DIRS or any(p in ("", ".", "..") for p in parts):
+            abort(404)
+        return _send(frontend, filename)

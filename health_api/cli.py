@@ -275,8 +275,11 @@ def serve(db_url, host, port, workers, dev):
                    "next to a SQLite database file as <file>.truth.json.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @click.option("--if-empty", is_flag=True, help="Do nothing if the database has runs.")
+@click.option("--changes-per-day", type=click.IntRange(0, 5000), default=40, show_default=True,
+              help="Gerrit changes per day for the CI verdict history (0: none).")
 @fail_cleanly
-def demo_data(db_url, days, jobs, runs_per_day, seed, end, truth_path, quiet, if_empty):
+def demo_data(db_url, days, jobs, runs_per_day, seed, end, truth_path, quiet, if_empty,
+              changes_per_day):
     """Write a deterministic synthetic gate history (runs, tests, flaky tests)."""
     from .demo.gate import generate, has_runs
     engine = open_engine(db_url)
@@ -290,10 +293,19 @@ def demo_data(db_url, days, jobs, runs_per_day, seed, end, truth_path, quiet, if
         if not quiet and (done % 500 == 0 or done == total):
             click.echo(f"demo-data: {done}/{total} runs", err=True)
     truth = generate(engine, days=days, jobs=jobs, runs_per_day=runs_per_day, seed=seed,
-                     end=_parse_time(end, "--end"),
-                     truth_path=Path(truth_path) if truth_path else None, progress=progress)
+                     end=_parse_time(end, "--end"), progress=progress,
+                     changes_per_day=changes_per_day)
+    if truth_path:
+        truth.write(Path(truth_path))
     click.echo(json.dumps({"runs": truth.runs, "results": truth.results,
+                           "changes": truth.gerrit.get("changes", 0),
+                           "ci_comments": truth.gerrit.get("ci_comments", 0),
                            "start": truth.start, "end": truth.end, "truth": truth_path}))
+
+
+from .gerrit.cli import gerrit  # noqa: E402  (the gerrit group lives with its collector)
+
+main.add_command(gerrit)
 
 
 if __name__ == "__main__":  # pragma: no cover

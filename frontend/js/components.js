@@ -108,9 +108,11 @@ export async function load(body, { fetch, render, isEmpty = () => false, empty =
  * sort: '-key' | 'key'; onSort(newSort) is called on header click (the page
  * puts the sort in the URL and re-renders).
  */
-export function dataTable({ columns, rows, sort, onSort = null, rowKey = null, caption = null, className = '' }) {
+export function dataTable({ columns, rows, sort, onSort = null, rowKey = null, caption = null, className = '', maxRows = Infinity }) {
   const { key: sortKey, desc } = parseSort(sort);
-  const sorted = onSort ? sortRows(rows, columns, sort) : rows;
+  const all = onSort ? sortRows(rows, columns, sort) : rows;
+  // long tables (a run's 1,500 results) show their first rows and a button for the rest
+  const sorted = all.length > maxRows ? all.slice(0, maxRows) : all;
   const thead = h('thead', {}, h('tr', {}, columns.map((col) => {
     const sortable = onSort && col.sortable !== false;
     const active = sortable && col.key === sortKey;
@@ -130,8 +132,17 @@ export function dataTable({ columns, rows, sort, onSort = null, rowKey = null, c
   const tbody = h('tbody', {}, sorted.map((row) => h('tr', { dataset: rowKey ? { key: String(rowKey(row)) } : undefined },
     columns.map((col) => h('td', { class: [col.numeric ? 'num' : '', col.className || ''] },
       col.render ? col.render(row) : row[col.key] ?? '')))));
-  return h('div', { class: 'table-wrap' }, h('table', { class: ['data', className] },
+  const wrap = h('div', { class: 'table-wrap' }, h('table', { class: ['data', className] },
     caption ? h('caption', {}, caption) : null, thead, tbody));
+  if (sorted.length < all.length) {
+    const more = h('button', {
+      type: 'button', class: 'button table-more',
+      onclick: () => wrap.replaceWith(dataTable({ columns, rows, sort, onSort, rowKey, caption, className })),
+    }, `Show all ${formatCount(all.length)} rows`);
+    append(wrap, h('div', { class: 'table-foot' },
+      h('span', { class: 'muted' }, `${formatCount(sorted.length)} of ${formatCount(all.length)} shown`), more));
+  }
+  return wrap;
 }
 
 /** A text link to an in-app route (the href is a serialised state). */

@@ -8,6 +8,7 @@ import {
   PAGES, PERIOD_PRESETS, RESOLUTION_CHOICES, normaliseInstant,
 } from './state.js';
 import { effectiveResolution } from './resolution.js';
+import { rollingLeadMs, rollingWindow } from './series.js';
 import { parseAge, staleness, ageLabel } from './status.js';
 import { formatRelative, formatDateTime } from './format.js';
 import { h, byId, replace } from './dom.js';
@@ -187,7 +188,9 @@ export async function route() {
 
   const spec = PAGES[state.page];
   const timeWin = spec.params.includes('period') ? timeWindow(state) : null;
-  const resolution = timeWin && spec.params.includes('resolution') ? effectiveResolution(state.resolution, timeWin.periodMs) : null;
+  // the pages ask for the period plus the lead-in of their trailing windows
+  const leadMs = (r) => (timeWin ? rollingLeadMs(r, rollingWindow(r, timeWin.periodMs)) : 0);
+  const resolution = timeWin && spec.params.includes('resolution') ? effectiveResolution(state.resolution, timeWin.periodMs, { leadMs }) : null;
   renderNav(state);
   renderControls(state, resolution);
   refreshStatus(signal);
@@ -231,8 +234,19 @@ export async function route() {
   main.dataset.pageReady = String(Math.round(performance.now()));
 }
 
+/** The group-by suggestions: the run metadata keys the database has. */
+async function loadGroupKeys() {
+  try {
+    const { keys } = await api.listMetadataKeys();
+    if (keys.length) replace(byId('group-keys'), keys.map((k) => h('option', { value: k })));
+  } catch {
+    // the list in index.html stays
+  }
+}
+
 function start() {
   bindControls();
+  loadGroupKeys();
   window.addEventListener('hashchange', route);
   route();
 }

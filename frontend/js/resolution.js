@@ -19,6 +19,30 @@ export const BUCKET_MS = Object.freeze({
 /** Upper bound on points per chart series. */
 export const MAX_POINTS = 2000;
 
+/**
+ * The widest window (stop - start) the API serves at each resolution
+ * (health_api/analytics/buckets.py MAX_WINDOW): a wider one is a 400.
+ */
+export const MAX_WINDOW_MS = Object.freeze({
+  sec: 3600 * 1000,
+  min: 2 * 24 * 3600 * 1000,
+  hour: 31 * 24 * 3600 * 1000,
+  day: 3660 * 24 * 3600 * 1000,
+});
+
+const noLead = () => 0;
+
+/**
+ * True when a period can be drawn at a resolution: at most `maxPoints`
+ * buckets, and the window asked of the API (the period plus the lead-in
+ * `leadMs(resolution)` that trailing windows need) within MAX_WINDOW_MS.
+ */
+export function fits(periodMs, resolution, { maxPoints = MAX_POINTS, leadMs = noLead } = {}) {
+  if (!RESOLUTIONS.includes(resolution)) return false;
+  return bucketCount(periodMs, resolution) <= maxPoints
+    && periodMs + (leadMs(resolution) || 0) <= MAX_WINDOW_MS[resolution];
+}
+
 /** Below this many buckets a trend is hard to read, so auto picks finer. */
 export const MIN_POINTS = 24;
 
@@ -38,9 +62,9 @@ export function bucketCount(periodMs, resolution) {
  * fits is used. Examples with the defaults: 1 day -> hour (24), 7 days ->
  * hour (168), 30 days -> day (30), 6 months -> day (183).
  */
-export function chooseResolution(periodMs, { maxPoints = MAX_POINTS, minPoints = MIN_POINTS } = {}) {
+export function chooseResolution(periodMs, { maxPoints = MAX_POINTS, minPoints = MIN_POINTS, leadMs = noLead } = {}) {
   if (!Number.isFinite(periodMs) || periodMs <= 0) return 'day';
-  const fitting = RESOLUTIONS.filter((r) => bucketCount(periodMs, r) <= maxPoints);
+  const fitting = RESOLUTIONS.filter((r) => fits(periodMs, r, { maxPoints, leadMs }));
   if (fitting.length === 0) return 'day';
   // coarsest first
   for (const r of [...fitting].reverse()) {
@@ -54,25 +78,31 @@ export function chooseResolution(periodMs, { maxPoints = MAX_POINTS, minPoints =
  *
  * `requested` is the URL's value: 'auto' (or anything unknown) means
  * chooseResolution(); an explicit resolution is kept unless it would exceed
- * `maxPoints`, in which case the next coarser one that fits is used and
- * `coarsened` is true so the page can say so.
+ * `maxPoints` or the API's widest window for it (MAX_WINDOW_MS, counting
+ * the lead-in `leadMs(resolution)`), in which case the next coarser one that
+ * fits is used, `coarsened` is true so the page can say so, and `reason` is
+ * 'points' or 'window'.
  */
-export function effectiveResolution(requested, periodMs, { maxPoints = MAX_POINTS, minPoints = MIN_POINTS } = {}) {
+export function effectiveResolution(requested, periodMs, { maxPoints = MAX_POINTS, minPoints = MIN_POINTS, leadMs = noLead } = {}) {
   if (!RESOLUTIONS.includes(requested)) {
-    const resolution = chooseResolution(periodMs, { maxPoints, minPoints });
+    const resolution = chooseResolution(periodMs, { maxPoints, minPoints, leadMs });
     return { resolution, auto: true, coarsened: false, points: bucketCount(periodMs, resolution) };
   }
   let index = RESOLUTIONS.indexOf(requested);
-  while (index < RESOLUTIONS.length - 1 && bucketCount(periodMs, RESOLUTIONS[index]) > maxPoints) {
+  let reason = null;
+  while (index < RESOLUTIONS.length - 1 && !fits(periodMs, RESOLUTIONS[index], { maxPoints, leadMs })) {
+    reason = reason || (bucketCount(periodMs, RESOLUTIONS[index]) > maxPoints ? 'points' : 'window');
     index += 1;
   }
   const resolution = RESOLUTIONS[index];
-  return {
+  const out = {
     resolution,
     auto: false,
     coarsened: resolution !== requested,
     points: bucketCount(periodMs, resolution),
   };
+  if (out.coarsened) out.reason = reason;
+  return out;
 }
 
 const TICK_STEPS = {

@@ -302,3 +302,58 @@ export function summariseJobs(jobs) {
   }
   return { ...total, jobs: (jobs || []).length, failure_rate: wilson(total.failed, total.failed + total.passed) };
 }
+
+const BAR_FACTORS = {
+  sec: [1, 2, 5, 10, 15, 30, 60, 300, 600, 900, 1800, 3600],
+  min: [1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 720, 1440],
+  hour: [1, 2, 3, 4, 6, 8, 12, 24],
+  day: [1, 7, 14, 28],
+};
+
+/**
+ * How many buckets one bar of a stacked count chart merges: a 7-day period
+ * at hourly resolution is 168 bars of zero or one run, unreadable; merged by
+ * 4 it is 42 bars of a few runs. The factors divide a day (or are weeks), so
+ * bars stay aligned on midnight UTC.
+ */
+export function barFactor(resolution, periodMs, maxBars = 48) {
+  const size = (BUCKET_SECONDS[resolution] || 0) * 1000;
+  const factors = BAR_FACTORS[resolution];
+  if (!size || !factors || !Number.isFinite(periodMs) || periodMs <= 0) return 1;
+  const buckets = Math.ceil(periodMs / size);
+  return factors.find((f) => Math.ceil(buckets / f) <= maxBars) ?? factors.at(-1);
+}
+
+/** 'per hour', 'per 4 hours', 'per week' ... for a bar of `factor` buckets. */
+export function barLabel(resolution, factor = 1) {
+  const seconds = factor * (BUCKET_SECONDS[resolution] || 0);
+  if (!seconds) return '';
+  const units = [[604800, 'week'], [86400, 'day'], [3600, 'hour'], [60, 'minute'], [1, 'second']];
+  for (const [size, unit] of units) {
+    if (seconds % size === 0) {
+      const n = seconds / size;
+      if (unit === 'day' && n % 7 === 0) continue;
+      return n === 1 ? `per ${unit}` : `per ${n} ${unit}s`;
+    }
+  }
+  return '';
+}
+
+/**
+ * Stacked count series with `factor` consecutive buckets merged into one bar
+ * (counts summed), bars starting on multiples of factor x bucket size since
+ * the epoch; every series keeps the same x values.
+ */
+export function mergeBars(series, resolution, factor = 1) {
+  const width = factor * (BUCKET_SECONDS[resolution] || 0) * 1000;
+  if (factor <= 1 || !width) return series;
+  return (series || []).map((s) => {
+    const sums = new Map();
+    for (const p of s.values || []) {
+      if (!Number.isFinite(p.x)) continue;
+      const x = Math.floor(p.x / width) * width;
+      sums.set(x, (sums.get(x) || 0) + (Number.isFinite(p.y) ? p.y : 0));
+    }
+    return { ...s, values: [...sums].map(([x, y]) => ({ x, y })) };
+  });
+}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseResolution, effectiveResolution, bucketCount, timeTicks, MAX_POINTS, RESOLUTIONS } from '../js/resolution.js';
+import { chooseResolution, effectiveResolution, bucketCount, timeTicks, fits, MAX_POINTS, MAX_WINDOW_MS, RESOLUTIONS } from '../js/resolution.js';
 
 const DAY = 86400e3;
 
@@ -45,9 +45,30 @@ test('an explicit resolution is kept when it fits', () => {
 });
 
 test('an explicit resolution over the cap is coarsened', () => {
-  assert.deepEqual(effectiveResolution('sec', DAY), { resolution: 'min', auto: false, coarsened: true, points: 1440 });
-  assert.deepEqual(effectiveResolution('min', 7 * DAY), { resolution: 'hour', auto: false, coarsened: true, points: 168 });
-  assert.deepEqual(effectiveResolution('hour', 183 * DAY), { resolution: 'day', auto: false, coarsened: true, points: 183 });
+  assert.deepEqual(effectiveResolution('sec', DAY), { resolution: 'min', auto: false, coarsened: true, points: 1440, reason: 'points' });
+  assert.deepEqual(effectiveResolution('min', 7 * DAY), { resolution: 'hour', auto: false, coarsened: true, points: 168, reason: 'points' });
+  assert.deepEqual(effectiveResolution('hour', 183 * DAY), { resolution: 'day', auto: false, coarsened: true, points: 183, reason: 'points' });
+});
+
+test("the API's widest window per resolution is respected, lead-in included", () => {
+  assert.deepEqual(MAX_WINDOW_MS, { sec: 3600e3, min: 2 * DAY, hour: 31 * DAY, day: 3660 * DAY });
+  // 35 days hourly is 840 points, under the cap, but wider than 31 days: a 400 from the API
+  assert.deepEqual(effectiveResolution('hour', 35 * DAY), { resolution: 'day', auto: false, coarsened: true, points: 35, reason: 'window' });
+  const lead = (r) => ({ sec: 59e3, min: 59 * 60e3, hour: 23 * 3600e3, day: 0 })[r];
+  assert.equal(effectiveResolution('hour', 30 * DAY, { leadMs: lead }).resolution, 'hour');
+  assert.equal(effectiveResolution('hour', 31 * DAY).resolution, 'hour');
+  assert.equal(effectiveResolution('hour', 31 * DAY, { leadMs: lead }).resolution, 'day');
+  assert.equal(fits(31 * DAY, 'hour'), true);
+  assert.equal(fits(31 * DAY + 1, 'hour'), false);
+  assert.equal(fits(DAY, 'week'), false);
+  // whatever the period and the lead, what auto or a coarsening picks is served
+  for (let days = 1; days <= 183; days += 1) {
+    for (const requested of ['auto', ...RESOLUTIONS]) {
+      const { resolution } = effectiveResolution(requested, days * DAY, { leadMs: lead });
+      assert.ok(days * DAY + lead(resolution) <= MAX_WINDOW_MS[resolution], `${days}d ${requested} -> ${resolution}`);
+      assert.ok(bucketCount(days * DAY, resolution) <= MAX_POINTS);
+    }
+  }
 });
 
 test('auto or unknown -> chooseResolution', () => {

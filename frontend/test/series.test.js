@@ -167,3 +167,26 @@ test('seriesIsEmpty and summariseJobs', () => {
   close(sum.failure_rate.value, 2 / 14);
   assert.equal(summariseJobs(null).failure_rate.n, 0);
 });
+
+test('bars merge buckets into at most 48 bars aligned on midnight', async () => {
+  const { barFactor, barLabel, mergeBars } = await import('../js/series.js');
+  const DAY = 86400e3;
+  assert.equal(barFactor('hour', 2 * DAY), 1);
+  assert.equal(barFactor('hour', 7 * DAY), 4);
+  assert.equal(barFactor('hour', 14 * DAY), 8);
+  assert.equal(barFactor('day', 30 * DAY), 1);
+  assert.equal(barFactor('day', 183 * DAY), 7);
+  assert.equal(barFactor('min', DAY), 30);
+  assert.equal(barFactor('week', DAY), 1);
+  assert.equal(barLabel('hour', 1), 'per hour');
+  assert.equal(barLabel('hour', 4), 'per 4 hours');
+  assert.equal(barLabel('day', 7), 'per week');
+  assert.equal(barLabel('day', 14), 'per 2 weeks');
+  assert.equal(barLabel('min', 30), 'per 30 minutes');
+  const t0 = Date.UTC(2026, 9, 1, 2);
+  const series = [{ key: 'Failed', values: [0, 1, 2, 3, 4, 5].map((i) => ({ x: t0 + i * 3600e3, y: i })) }];
+  const merged = mergeBars(series, 'hour', 4);
+  assert.deepEqual(merged[0].values, [{ x: Date.UTC(2026, 9, 1, 0), y: 0 + 1 }, { x: Date.UTC(2026, 9, 1, 4), y: 2 + 3 + 4 + 5 }]);
+  assert.equal(merged[0].key, 'Failed');
+  assert.equal(mergeBars(series, 'hour', 1), series);
+});

@@ -32,7 +32,7 @@ JOB_POINT = obj({"bucket": TIME, **COUNTS, "runs": INT, **RATE, "mean_run_time":
                  "std_run_time": NNUM, "rolling_mean": NNUM, "rolling_std": NNUM})
 
 
-@endpoint(bp, "/jobs/<string:name>", tag="jobs", summary="One job over time",
+@endpoint(bp, "/jobs/<path:name>", tag="jobs", summary="One job over time",
           description="Counts and failure rate per bucket, run time mean/std per bucket with a "
                       "rolling mean/std over `window` buckets, recent runs with log links. "
                       "resolution=day reads the ch_job_daily rollup.",
@@ -49,7 +49,7 @@ def job_detail(a):
                                   a["recent"])
 
 
-@endpoint(bp, "/jobs/<string:name>/tests", tag="jobs", summary="Per-test stats within a job",
+@endpoint(bp, "/jobs/<path:name>/tests", tag="jobs", summary="Per-test stats within a job",
           description="From the ch_test_daily rollup, over whole days (UTC).",
           params=[Param("name", where="path", max_length=255), START, STOP,
                   Param("sort", "enum", enum=("failure_rate", "failures", "runs",

@@ -75,6 +75,10 @@ class Truth:
     bad_provider: dict = field(default_factory=dict)
     runs: int = 0
     results: int = 0
+    gerrit: dict = field(default_factory=dict)
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
 
 
 def has_runs(engine: Engine) -> bool:
@@ -151,7 +155,10 @@ def plant(rng: random.Random, jobs: list[Job], start: dt.datetime, days: int,
 
 def generate(engine: Engine, *, days: int, jobs: int, runs_per_day: int, seed: int = 0,
              end: dt.datetime | None = None, truth_path: Path | None = None,
-             progress: Callable[[int, int], None] | None = None) -> Truth:
+             progress: Callable[[int, int], None] | None = None,
+             changes_per_day: int = 0) -> Truth:
+    """Runs through the bulk writer, then (``changes_per_day`` > 0) the Gerrit
+    history of the same period through the Gerrit store."""
     rng = random.Random(seed)
     if end is None:
         end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, minute=0, second=0,
@@ -220,8 +227,13 @@ def generate(engine: Engine, *, days: int, jobs: int, runs_per_day: int, seed: i
     finally:
         if conn is not None:  # an error mid-group: roll the group back
             conn.close()
+    if changes_per_day > 0:
+        from .gerrit import generate_gerrit
+        gerrit = generate_gerrit(engine, start=start, end=end, seed=seed,
+                                 changes_per_day=changes_per_day)
+        truth.gerrit = gerrit.as_dict()
     if truth_path is not None:
-        truth_path.write_text(json.dumps(asdict(truth), indent=2) + "\n")
+        truth.write(truth_path)
     return truth
 
 

@@ -8,6 +8,7 @@ import {
 import { rateValue } from '../series.js';
 
 const RESOLUTION_WORDS = { sec: 'per-second', min: 'per-minute', hour: 'hourly', day: 'daily' };
+const WINDOW_WORDS = { sec: 'an hour', min: '2 days', hour: '31 days', day: '10 years' };
 
 /** 'Last 7 days until now · hourly buckets (auto)' */
 export function windowLabel(ctx) {
@@ -35,8 +36,11 @@ export function pageHeader(ctx, { kicker = null, title, titleNode = null, subtit
   const sub = subtitle === undefined ? windowLabel(ctx) : subtitle;
   const notes = [];
   if (ctx.resolution && ctx.resolution.coarsened) {
+    const why = ctx.resolution.reason === 'window'
+      ? `The API serves ${RESOLUTION_WORDS[ctx.state.resolution]} buckets for ${WINDOW_WORDS[ctx.state.resolution]} at most`
+      : `The ${ctx.state.resolution} resolution would draw more than 2,000 points for this period`;
     notes.push(h('div', { class: 'note', role: 'note' },
-      `The ${ctx.state.resolution} resolution would draw more than 2,000 points for this period: charts use ${RESOLUTION_WORDS[ctx.resolution.resolution]} buckets.`));
+      `${why}: charts use ${RESOLUTION_WORDS[ctx.resolution.resolution]} buckets.`));
   }
   return h('header', { class: 'page-header' },
     h('div', { class: 'page-heading' },

@@ -8,7 +8,7 @@ import { lineChart, stackedBars } from '../charts.js';
 import { colorFor } from '../colors.js';
 import {
   timelineRateSeries, timelineOutcomeSeries, timelineIsEmpty, sparklineValues, summariseJobs, rateValue,
-  rollingWindow, rollingLabel, rollingLeadMs, trimTimeline,
+  rollingWindow, rollingLabel, rollingLeadMs, barFactor, barLabel, mergeBars, trimTimeline,
 } from '../series.js';
 import { formatCount, formatDuration, formatInterval, formatPercent, formatRelative, splitTestId } from '../format.js';
 import { pageHeader, rateCell, timeCell, swatchLabel, grid, noData } from './common.js';
@@ -20,6 +20,7 @@ export async function render(ctx) {
   ctx.setTitle('Overview');
 
   const span = rollingWindow(resolution, ctx.window.periodMs);
+  const bars = barFactor(resolution, ctx.window.periodMs);
   // the rolling rates need `span - 1` buckets before the period
   const from = start.getTime();
   const leadStart = new Date(from - rollingLeadMs(resolution, span));
@@ -38,8 +39,8 @@ export async function render(ctx) {
     subtitle: `Failed / decided runs ${rollingLabel(resolution, span)}. The 8 with most failed runs are shown: click the legend for the others.`,
     chart: 'failure-rate',
   });
-  const outcomes = panel({ title: 'Runs', subtitle: `Run outcomes ${rollingLabel(resolution, 1)}`, chart: 'run-outcomes' });
-  const failures = panel({ title: 'Recent failures', subtitle: 'The newest failed tests', className: 'panel-list' });
+  const outcomes = panel({ title: 'Runs', subtitle: `Run outcomes ${barLabel(resolution, bars)}`, chart: 'run-outcomes' });
+  const failures = panel({ title: 'Recent failures', subtitle: 'Failed tests of the newest failed runs', className: 'panel-list' });
   const jobs = panel({ title: 'Jobs', subtitle: 'Click a header to sort; a job opens its page' });
 
   replace(root,
@@ -64,10 +65,10 @@ export async function render(ctx) {
     load(outcomes.body, {
       what: 'the run outcomes', signal, fetch: () => timelineP,
       isEmpty: timelineIsEmpty, empty,
-      render: (body, timeline) => stackedBars(body, timelineOutcomeSeries(timeline), { resolution }),
+      render: (body, timeline) => stackedBars(body, mergeBars(timelineOutcomeSeries(timeline), resolution, bars), { resolution }),
     }),
     load(failures.body, {
-      what: 'the recent failures', signal, fetch: () => api.listRecentFailures({ limit: 5, signal }),
+      what: 'the recent failures', signal, fetch: () => api.listRecentFailures({ limit: 5, signal }).then((d) => ({ ...d, failures: d.failures.slice(0, 8) })),
       isEmpty: (d) => !d.failures || d.failures.length === 0,
       empty: 'No recent failure.',
       render: (body, data) => renderFailures(ctx, body, data.failures),
@@ -92,8 +93,11 @@ function renderTiles(body, jobs) {
 }
 
 function worstJob(jobs) {
+  // ranked by the low end of the 95% interval: one failed run out of one is
+  // weaker evidence than 15 out of 27
+  const low = (j) => (Number.isFinite(j.failure_rate.low) ? j.failure_rate.low : 0);
   const ranked = [...jobs].filter((j) => rateValue(j.failure_rate) !== null)
-    .sort((a, b) => rateValue(b.failure_rate) - rateValue(a.failure_rate));
+    .sort((a, b) => low(b) - low(a) || rateValue(b.failure_rate) - rateValue(a.failure_rate));
   if (!ranked.length) return { label: 'Least stable job', value: '\u2014' };
   const worst = ranked[0];
   return {

@@ -9,6 +9,12 @@ import { pageHeader, testIdNode } from './common.js';
 /** Failures first, then unexpected passes, skips, passes; unknown statuses after failures. */
 const STATUS_ORDER = { fail: 0, uxsuccess: 1, inprogress: 2, skip: 4, xfail: 5, success: 6 };
 
+/** The end of a traceback (where it failed): its last `n` lines. */
+function tracebackTail(text, n = 8) {
+  const lines = String(text).replace(/\s+$/, '').split('\n');
+  return lines.length > n ? ['\u2026', ...lines.slice(-n)].join('\n') : lines.join('\n');
+}
+
 export async function render(ctx) {
   const { state, api, signal, root } = ctx;
   ctx.setTitle(`Run ${state.runId}`);
@@ -16,8 +22,9 @@ export async function render(ctx) {
 
   const tiles = panel({ title: 'Summary', className: 'panel-tiles' });
   const meta = panel({ title: 'Metadata', className: 'panel-meta' });
-  const tests = panel({ title: 'Test results', subtitle: 'Failures first' });
-  replace(root, pageHeader(ctx, { kicker: 'Run', title: state.runId, subtitle: null }), tiles.el, meta.el, tests.el);
+  const failed = panel({ title: 'Failed tests', subtitle: 'With the start of their traceback' });
+  const tests = panel({ title: 'Test results', subtitle: 'Failures first; click a header to sort' });
+  replace(root, pageHeader(ctx, { kicker: 'Run', title: state.runId, subtitle: null }), tiles.el, meta.el, failed.el, tests.el);
 
   return Promise.all([
     load(tiles.body, {
@@ -53,6 +60,21 @@ export async function render(ctx) {
           ])));
       },
     }),
+    load(failed.body, {
+      what: 'the failed tests', signal, fetch: () => runP, isEmpty: (d) => !d.failed_tests || d.failed_tests.length === 0,
+      empty: 'No test failed in this run.',
+      render: (body, d) => replace(body, dataTable({
+        rows: d.failed_tests,
+        className: 'failures-table',
+        rowKey: (t) => t.test_id,
+        maxRows: 20,
+        columns: [
+          { key: 'status', label: 'Status', render: (t) => badge(t.status) },
+          { key: 'test_id', label: 'Test', className: 'cell-test', render: (t) => testIdNode(t.test_id, ctx.href('test', { testId: t.test_id })) },
+          { key: 'traceback', label: 'Traceback', className: 'cell-traceback', render: (t) => (t.traceback ? h('pre', { class: 'traceback' }, tracebackTail(t.traceback)) : h('span', { class: 'muted' }, 'no traceback stored')) },
+        ],
+      })),
+    }),
     load(tests.body, {
       what: 'the test results', signal, fetch: () => runP, isEmpty: (d) => !d.tests || d.tests.length === 0,
       empty: 'This run has no test result.',
@@ -64,7 +86,7 @@ export async function render(ctx) {
           { key: 'run_time', label: 'Run time', numeric: true, render: (t) => formatDuration(t.run_time) },
         ];
         const draw = () => replace(body, dataTable({
-          columns, rows: d.tests, sort: ctx.state.sort, rowKey: (t) => t.test_id,
+          columns, rows: d.tests, sort: ctx.state.sort, rowKey: (t) => t.test_id, maxRows: 50,
           onSort: (sort) => { ctx.replaceState({ sort }); draw(); },
         }));
         draw();

@@ -5,22 +5,26 @@ import { h, replace } from '../dom.js';
 import { panel, load, dataTable, statTiles, badge, link } from '../components.js';
 import { lineChart, stackedBars } from '../charts.js';
 import {
-  pointSeries, summarisePoints, seriesIsEmpty, rateValue, rollingWindow, rollingLabel, rollingLeadMs,
+  pointSeries, summarisePoints, seriesIsEmpty, rateValue, rollingWindow, rollingLabel, rollingLeadMs, barFactor, barLabel, mergeBars,
 } from '../series.js';
-import { formatCount, formatDuration, formatDurationTick, formatPercent, formatInterval } from '../format.js';
-import { pageHeader, testIdNode, timeCell, grid, noData } from './common.js';
+import { formatCount, formatDuration, formatDurationTick, formatPercent, formatInterval, safeHref } from '../format.js';
+import { pageHeader, testIdNode, timeCell, grid, noData, rateCell, swatchLabel } from './common.js';
+import { colorFor } from '../colors.js';
+
+const RECENT_FAILURES = 10;
 
 export async function render(ctx) {
   const { state, api, signal, root } = ctx;
   const { start, stop } = ctx.window;
   const resolution = ctx.resolution.resolution;
   const span = rollingWindow(resolution, ctx.window.periodMs);
+  const bars = barFactor(resolution, ctx.window.periodMs);
   const testId = state.testId;
   ctx.setTitle(testId);
 
   const from = start.getTime();
   const leadStart = new Date(from - rollingLeadMs(resolution, span));
-  const testP = api.getTest(testId, { start: leadStart, stop, resolution, signal });
+  const testP = api.getTest(testId, { start: leadStart, stop, resolution, recent: RECENT_FAILURES, signal });
   const opts = { skippedKey: 'skipped', weight: 'passed', from };
   const dataP = testP.then((d) => ({
     series: pointSeries(d.points, { ...opts, window: span }),
@@ -28,13 +32,14 @@ export async function render(ctx) {
   }));
   const tiles = panel({ title: 'Summary', className: 'panel-tiles' });
   const rate = panel({ title: 'Failure rate', subtitle: `Failures / (passes + failures) ${rollingLabel(resolution, span)}; shaded: 95% Wilson interval`, chart: 'test-failure-rate' });
-  const outcomes = panel({ title: 'Results', subtitle: `Results ${rollingLabel(resolution, 1)}`, chart: 'test-outcomes' });
+  const outcomes = panel({ title: 'Results', subtitle: `Results ${barLabel(resolution, bars)}`, chart: 'test-outcomes' });
   const duration = panel({ title: 'Run time', subtitle: `Mean duration of a passing run ${rollingLabel(resolution, span)}`, chart: 'test-run-time' });
-  const recent = panel({ title: 'Recent results' });
+  const jobs = panel({ title: 'By job', subtitle: 'Failure rate of this test in each job over the period (whole UTC days)' });
+  const recent = panel({ title: 'Recent failures', subtitle: `The last ${RECENT_FAILURES} failures of this test, newest first, with the start of the traceback` });
 
   replace(root,
     pageHeader(ctx, { kicker: 'Test', title: testId, titleNode: testIdNode(testId) }),
-    tiles.el, rate.el, grid(outcomes.el, duration.el), recent.el);
+    tiles.el, rate.el, grid(outcomes.el, duration.el), jobs.el, recent.el);
 
   const empty = noData(ctx, 'run of this test');
   const noRuns = (d) => d.summary.runs === 0;
@@ -57,23 +62,44 @@ export async function render(ctx) {
     }),
     load(outcomes.body, {
       what: 'the results', signal, fetch: () => dataP, isEmpty: noRuns, empty,
-      render: (body, d) => stackedBars(body, d.series.outcomes, { resolution }),
+      render: (body, d) => stackedBars(body, mergeBars(d.series.outcomes, resolution, bars), { resolution }),
     }),
     load(duration.body, {
       what: 'the run time', signal, fetch: () => dataP, isEmpty: (d) => seriesIsEmpty(d.series.duration), empty,
       render: (body, d) => lineChart(body, d.series.duration, { resolution, yFormat: formatDurationTick, tooltipY: (v) => formatDuration(v), legend: false }),
     }),
-    load(recent.body, {
-      what: 'the recent results', signal, fetch: () => testP, isEmpty: (d) => !d.recent || d.recent.length === 0,
-      empty: 'No recent result.',
+    load(jobs.body, {
+      what: 'the jobs of this test', signal, fetch: () => testP, isEmpty: (d) => !d.jobs || d.jobs.length === 0,
+      empty: noData(ctx, 'run of this test'),
       render: (body, d) => replace(body, dataTable({
-        rows: d.recent,
+        rows: d.jobs,
+        rowKey: (j) => j.job,
         columns: [
-          { key: 'start_time', label: 'When', render: (r) => timeCell(r.start_time) },
+          { key: 'job', label: 'Job', render: (j) => h('a', { href: ctx.href('job', { name: j.job }), class: 'job-link' }, swatchLabel(j.job, colorFor(j.job))) },
+          { key: 'runs', label: 'Runs', numeric: true, render: (j) => formatCount(j.runs) },
+          { key: 'failures', label: 'Failures', numeric: true, render: (j) => formatCount(j.failures) },
+          { key: 'skips', label: 'Skipped', numeric: true, render: (j) => formatCount(j.skips) },
+          { key: 'failure_rate', label: 'Failure rate', numeric: true, render: (j) => rateCell(j.failure_rate) },
+        ],
+      })),
+    }),
+    load(recent.body, {
+      what: 'the recent failures', signal, fetch: () => testP, isEmpty: (d) => !d.recent_failures || d.recent_failures.length === 0,
+      empty: 'This test has not failed recently.',
+      render: (body, d) => replace(body, dataTable({
+        rows: d.recent_failures,
+        className: 'failures-table',
+        columns: [
+          { key: 'run_at', label: 'When', render: (r) => timeCell(r.run_at || r.start_time) },
           { key: 'build_name', label: 'Job', render: (r) => (r.build_name ? link(ctx.href('job', { name: r.build_name }), r.build_name) : '\u2014') },
           { key: 'status', label: 'Status', render: (r) => badge(r.status) },
-          { key: 'run_time', label: 'Run time', numeric: true, render: (r) => formatDuration(r.run_time) },
-          { key: 'run_id', label: 'Run', render: (r) => (r.run_id !== undefined && r.run_id !== null ? link(ctx.href('run', { runId: String(r.run_id) }), String(r.run_id), { className: 'mono' }) : '\u2014') },
+          {
+            key: 'run_id', label: 'Run',
+            render: (r) => h('span', { class: 'run-links' },
+              r.run_id !== null ? link(ctx.href('run', { runId: String(r.run_id) }), String(r.run_id).slice(0, 8), { className: 'mono', title: String(r.run_id) }) : '\u2014',
+              safeHref(r.link) ? h('a', { href: safeHref(r.link), rel: 'noopener noreferrer', target: '_blank', class: 'ext' }, 'logs') : null),
+          },
+          { key: 'traceback', label: 'Traceback', className: 'cell-traceback', render: (r) => (r.traceback ? h('pre', { class: 'traceback' }, r.traceback) : h('span', { class: 'muted' }, 'no traceback stored')) },
         ],
       })),
     }),

@@ -2,7 +2,7 @@
 
 import { h, replace } from '../dom.js';
 import { panel, load, dataTable, pager } from '../components.js';
-import { wilson } from '../series.js';
+import { rateValue } from '../series.js';
 import { formatCount, formatDuration } from '../format.js';
 import { pageHeader, rateCell, testIdNode } from './common.js';
 
@@ -25,16 +25,17 @@ export async function render(ctx) {
 
   return load(results.body, {
     what: 'the tests', signal,
-    fetch: () => api.searchTests({ q: state.q, limit: state.limit, offset: state.offset, signal }),
+    // substring search (LIKE '%q%' on the tests table); no q lists every test in id order
+    fetch: () => api.searchTests({ q: state.q, mode: state.q ? 'substring' : 'prefix', limit: state.limit, offset: state.offset, signal }),
     isEmpty: (d) => (!d.tests || d.tests.length === 0) && state.offset === 0,
     empty: state.q ? `No test id contains \u201c${state.q}\u201d.` : 'No test has been ingested yet.',
     render: (body, d) => {
-      const rows = (d.tests || []).map((t) => ({ ...t, failure_rate: wilson(t.failure || 0, (t.success || 0) + (t.failure || 0)) }));
+      const rows = d.tests || [];
       const columns = [
         { key: 'test_id', label: 'Test', className: 'cell-test', render: (t) => testIdNode(t.test_id, ctx.href('test', { testId: t.test_id })) },
         { key: 'run_count', label: 'Runs', numeric: true, render: (t) => formatCount(t.run_count) },
         { key: 'failure', label: 'Failures', numeric: true, render: (t) => formatCount(t.failure) },
-        { key: 'failure_rate', label: 'Failure rate', numeric: true, sortValue: (t) => t.failure_rate.value, render: (t) => rateCell(t.failure_rate) },
+        { key: 'failure_rate', label: 'Failure rate', numeric: true, sortValue: (t) => rateValue(t.failure_rate), render: (t) => rateCell(t.failure_rate) },
         { key: 'run_time', label: 'Mean time', numeric: true, render: (t) => formatDuration(t.run_time) },
       ];
       const draw = () => replace(body,

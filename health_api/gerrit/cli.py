@@ -1,0 +1,178 @@
+"""``ci-health gerrit listen | backfill | replay``.
+
+Registered in health_api/cli.py with ``main.add_command(gerrit)``. Kept free
+of imports from health_api.cli so that registration can sit anywhere there.
+Exit codes as for every command: 0 ok, 2 bad input or configuration (also a
+refused host key), 4 database unreachable or schema missing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import logging
+from pathlib import Path
+
+import click
+
+from ..config import ConfigError, load_config
+
+
+class GerritCliError(click.ClickException):
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"ci-health: error: {self.message}", err=True)
+
+
+def _fail_cleanly(func):
+    from ..db.session import DatabaseError
+    from .listener import ListenerError
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except DatabaseError as exc:
+            raise GerritCliError(str(exc), exc.exit_code) from None
+        except (ConfigError, ListenerError) as exc:
+            raise GerritCliError(str(exc), 2) from None
+        except ValueError as exc:  # ci-systems.yaml problems (one line, file and entry)
+            raise GerritCliError(str(exc), 2) from None
+    return wrapper
+
+
+_db_option = click.option("--db", "db_url", metavar="URL", default=None,
+                          help="Database URL (default: [database] url in etc/ci-health.conf, "
+                               "CI_HEALTH_DB, else sqlite:///ci-health.db).")
+
+
+def _engine(db_url: str | None):
+    from sqlalchemy import inspect
+
+    from ..db.session import DatabaseError, check_schema, get_engine
+    engine = get_engine(db_url or load_config().db_url)
+    check_schema(engine)
+    with engine.connect() as conn:
+        if "ci_comments" not in inspect(conn).get_table_names():
+            raise DatabaseError("the database has no CI verdict tables; run "
+                                "`ci-health db upgrade --db URL` first")
+    return engine
+
+
+def _store(engine, config, ci_systems_path: str | None):
+    from .store import GerritStore
+    from .systems import load_ci_systems
+    path = ci_systems_path or config.get("gerrit", "ci_systems", "etc/ci-systems.yaml")
+    declared = {}
+    if path and Path(path).is_file():
+        declared = load_ci_systems(path)
+    elif ci_systems_path:
+        raise ConfigError(f"--ci-systems: {ci_systems_path} does not exist")
+    return GerritStore(engine, declared)
+
+
+def _parse_since(value: str) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise GerritCliError(f"--since: not an ISO 8601 time: {value!r}") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
+_ci_systems_option = click.option(
+    "--ci-systems", "ci_systems_path", metavar="FILE", default=None,
+    help="Per-CI settings (default: [gerrit] ci_systems, else etc/ci-systems.yaml if present).")
+
+
+@click.group()
+def gerrit() -> None:
+    """Collect CI verdicts from Gerrit (stream events, REST backfill, journal replay)."""
+
+
+@gerrit.command("listen")
+@_db_option
+@_ci_systems_option
+@click.option("--journal", metavar="FILE", default=None,
+              help="JSON-lines journal of raw events (default: [gerrit] journal).")
+@click.option("-v", "--verbose", is_flag=True, help="Log every connection and backfill.")
+@_fail_cleanly
+def listen(db_url, ci_systems_path, journal, verbose):
+    """Follow `gerrit stream-events` over SSH ([gerrit] host, port, user, key_file,
+    known_hosts) and store CI verdicts until interrupted."""
+    from .listener import Listener, ListenerSettings
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = load_config()
+    settings = ListenerSettings.from_config(config)
+    if journal:
+        settings.journal = journal
+    store = _store(_engine(db_url), config, ci_systems_path)
+    listener = Listener(settings, store)
+    try:
+        stats = listener.run()
+    except KeyboardInterrupt:
+        listener.stop.set()
+        stats = listener.stats
+    click.echo(json.dumps({"connects": stats.connects, "lines": stats.lines,
+                           **stats.store.as_dict()}))
+
+
+@gerrit.command("backfill")
+@_db_option
+@_ci_systems_option
+@click.option("--since", required=True, metavar="TIME",
+              help="Changes updated (and messages posted) since this time (ISO 8601, UTC).")
+@click.option("--project", "projects", multiple=True, metavar="P",
+              help="Only this project (repeatable).")
+@click.option("--rest-url", metavar="URL", default=None, help="Default: [gerrit] rest_url.")
+@_fail_cleanly
+def backfill_command(db_url, ci_systems_path, since, projects, rest_url):
+    """Fetch CI comments from Gerrit's REST API and store them (idempotent)."""
+    from .rest import RestClient, RestError, backfill
+    config = load_config()
+    url = rest_url or config.get("gerrit", "rest_url")
+    if not url:
+        raise GerritCliError("no REST URL: pass --rest-url or set [gerrit] rest_url")
+    client = RestClient(url, config.get("gerrit", "rest_user"),
+                        config.get("gerrit", "rest_password"))
+    store = _store(_engine(db_url), config, ci_systems_path)
+    try:
+        stats = backfill(store, client, _parse_since(since), projects)
+    except RestError as exc:
+        raise GerritCliError(str(exc), 2) from None
+    click.echo(json.dumps(stats.as_dict()))
+
+
+@gerrit.command("replay")
+@_db_option
+@_ci_systems_option
+@click.argument("journal", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON object.")
+@click.option("--resume", is_flag=True,
+              help="Continue from the checkpoint of an interrupted replay of this journal.")
+@click.option("--reset", is_flag=True, help="Empty the CI verdict tables first.")
+@click.option("--chunk-size", type=click.IntRange(1, 100_000), default=5000, show_default=True,
+              help="Events per transaction.")
+@_fail_cleanly
+def replay(db_url, ci_systems_path, journal, as_json, resume, reset, chunk_size):
+    """Rebuild the CI tables from a listener journal (idempotent)."""
+    from .replay import replay_journal, reset_ci_tables
+    config = load_config()
+    engine = _engine(db_url)
+    if reset:
+        reset_ci_tables(engine)
+    store = _store(engine, config, ci_systems_path)
+    store.chunk_size = chunk_size
+    result = replay_journal(engine, journal, store=store, resume=resume, chunk_size=chunk_size)
+    counts = result.as_dict()
+    if as_json:
+        click.echo(json.dumps(counts))
+    else:
+        click.echo(f"{counts['events']} events, {counts['comments']} new CI comments "
+                   f"({counts['unparsed_comments']} unparsed), {counts['job_results']} job "
+                   f"results, {counts['skipped_lines']} skipped lines")
