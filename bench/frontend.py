@@ -24,7 +24,6 @@ machine are used; the loops are bounded.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path

@@ -1,12 +1,6 @@
-"""The ``ci-health`` command line.
-
-Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 duplicate run,
-4 database unreachable or not migrated. Errors are one line on stderr.
-"""
+"""The ``ci-health`` command line (exit codes and errors: see clitools.py)."""
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import json
 import re
 import sys
@@ -15,41 +9,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .config import ConfigError, load_config
-
-
-class CliError(click.ClickException):
-    """One-line error with a chosen exit code."""
-
-    def __init__(self, message: str, exit_code: int = 2):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-    def show(self, file=None) -> None:
-        click.echo(f"ci-health: error: {self.message}", err=True)
-
-
-def fail_cleanly(func):
-    """Turn our domain errors into one-line CLI errors with their exit codes."""
-    from .db.session import DatabaseError
-    from .ingest.records import IngestError
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except (IngestError, DatabaseError) as exc:
-            raise CliError(str(exc), exc.exit_code) from None
-        except ConfigError as exc:
-            raise CliError(str(exc), 2) from None
-    return wrapper
-
-
-def db_option(func):
-    """``--db URL`` on every command: default from the config file / CI_HEALTH_DB."""
-    return click.option("--db", "db_url", metavar="URL", default=None,
-                        help="Database URL (default: [database] url in etc/ci-health.conf, "
-                             "CI_HEALTH_DB, else sqlite:///ci-health.db).")(func)
+from .clitools import CliError, db_option, fail_cleanly, parse_time
+from .config import load_config
 
 
 def open_engine(db_url: str | None, *, check: bool = True):
@@ -77,7 +38,7 @@ def db() -> None:
 @db.command("upgrade")
 @db_option
 @click.option("--revision", default="head", show_default=True)
-@fail_cleanly
+@fail_cleanly()
 def db_upgrade(db_url, revision):
     """Create or upgrade the schema (adopts an existing subunit2sql database)."""
     from .db.migrate import upgrade
@@ -93,7 +54,7 @@ def db_upgrade(db_url, revision):
 
 @db.command("current")
 @db_option
-@fail_cleanly
+@fail_cleanly()
 def db_current(db_url):
     """Print the schema revision."""
     from .db.migrate import current_revision, head_revision
@@ -107,7 +68,7 @@ def db_current(db_url):
               help="Delete runs whose run_at is older than this many days.")
 @click.option("--batch-size", type=click.IntRange(min=1, max=100_000), default=500,
               show_default=True, help="Runs deleted per transaction.")
-@fail_cleanly
+@fail_cleanly()
 def db_expire(db_url, days, batch_size):
     """Delete old runs with everything that belongs to them."""
     from .ingest.expire import expire_runs
@@ -117,7 +78,7 @@ def db_expire(db_url, days, batch_size):
 
 @db.command("rebuild-rollups")
 @db_option
-@fail_cleanly
+@fail_cleanly()
 def db_rebuild_rollups(db_url):
     """Recompute the daily rollups from the raw tables (after subunit2sql wrote)."""
     from .ingest.expire import rebuild_rollups
@@ -125,18 +86,6 @@ def db_rebuild_rollups(db_url):
 
 
 # -- ingest ------------------------------------------------------------------
-
-def _parse_time(value: str | None, name: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise CliError(f"{name}: not an ISO 8601 time: {value!r}") from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return parsed
-
 
 def _parse_meta(pairs: tuple[str, ...]) -> list[tuple[str, str]]:
     meta = []
@@ -186,7 +135,7 @@ def _run_ingest(db_url, files, parse, *, run_meta, artifacts, run_id, run_at, at
             re.compile(attr_regex)
         except re.error as exc:
             raise CliError(f"--attr-regex: invalid regular expression: {exc}") from None
-    options = RunOptions(uuid=run_id, run_at=_parse_time(run_at, "--run-at"),
+    options = RunOptions(uuid=run_id, run_at=parse_time(run_at, "--run-at"),
                          artifacts=artifacts, metadata=_parse_meta(run_meta),
                          attr_regex=attr_regex, test_attr_prefix=test_attr_prefix,
                          store_attachments=store_attachments, wall_time=wall_time)
@@ -222,7 +171,7 @@ def ingest() -> None:
 @click.option("--non-subunit-name", metavar="NAME",
               help="Accept non-subunit bytes in the stream (wrapped as NAME) "
                    "instead of failing.")
-@fail_cleanly
+@fail_cleanly()
 def ingest_subunit(db_url, files, non_subunit_name, **kwargs):
     """Ingest subunit v2 streams."""
     from .ingest.service import subunit_parser
@@ -232,11 +181,11 @@ def ingest_subunit(db_url, files, non_subunit_name, **kwargs):
 
 @ingest.command("junit")
 @ingest_options
-@fail_cleanly
+@fail_cleanly()
 def ingest_junit(db_url, files, **kwargs):
     """Ingest JUnit XML files."""
     from .ingest.service import junit_parser
-    parse = junit_parser(_parse_time(kwargs["run_at"], "--run-at"))
+    parse = junit_parser(parse_time(kwargs["run_at"], "--run-at"))
     _run_ingest(db_url, files, parse, **kwargs)
 
 
@@ -249,7 +198,7 @@ def ingest_junit(db_url, files, **kwargs):
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="gunicorn workers (default: [api] workers, else 2).")
 @click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
-@fail_cleanly
+@fail_cleanly()
 def serve(db_url, host, port, workers, dev):
     """Serve the API and the dashboard."""
     from .serve import run_server
@@ -277,7 +226,7 @@ def serve(db_url, host, port, workers, dev):
 @click.option("--if-empty", is_flag=True, help="Do nothing if the database has runs.")
 @click.option("--changes-per-day", type=click.IntRange(0, 5000), default=40, show_default=True,
               help="Gerrit changes per day for the CI verdict history (0: none).")
-@fail_cleanly
+@fail_cleanly()
 def demo_data(db_url, days, jobs, runs_per_day, seed, end, truth_path, quiet, if_empty,
               changes_per_day):
     """Write a deterministic synthetic gate history (runs, tests, flaky tests)."""
@@ -293,7 +242,7 @@ def demo_data(db_url, days, jobs, runs_per_day, seed, end, truth_path, quiet, if
         if not quiet and (done % 500 == 0 or done == total):
             click.echo(f"demo-data: {done}/{total} runs", err=True)
     truth = generate(engine, days=days, jobs=jobs, runs_per_day=runs_per_day, seed=seed,
-                     end=_parse_time(end, "--end"), progress=progress,
+                     end=parse_time(end, "--end"), progress=progress,
                      changes_per_day=changes_per_day)
     if truth_path:
         truth.write(Path(truth_path))

@@ -6,7 +6,7 @@ from flask import Blueprint
 from . import reports
 from .db import connection
 from .runs import RUN
-from .spec import (INT, NNUM, NSTR, NTIME, OFFSET, RATE, RESOLUTION, START, STOP, STR, TIME,
+from .spec import (INT, NNUM, NTIME, OFFSET, RATE, RESOLUTION, START, STOP, STR, TIME,
                    WINDOW, Param, arr, endpoint, limit, obj, time_window)
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/v1")

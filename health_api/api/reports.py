@@ -6,7 +6,6 @@ for "not found").
 """
 from __future__ import annotations
 
-import datetime as dt
 
 from ..analytics import buckets, series
 from ..analytics.jsonsafe import clean

@@ -134,10 +134,12 @@ def plant(rng: random.Random, jobs: list[Job], start: dt.datetime, days: int,
     tempest_jobs = [j for j in jobs if j.name.startswith(("tempest", "nova", "neutron",
                                                           "cinder", "grenade", "devstack",
                                                           "glance", "keystone", "swift"))]
-    for n in range(min(8, len(jobs[0].tests) // 10)):
+    # A shared tempest test is flaky in every job that runs it, so a few of them
+    # at a few percent each already make a gate that fails a fifth of its runs.
+    for n in range(min(6, len(jobs[0].tests) // 10)):
         job = tempest_jobs[n % len(tempest_jobs)] if tempest_jobs else jobs[0]
         test = job.tests[rng.randrange(len(job.tests))]
-        p = round(rng.uniform(0.05, 0.2), 3)
+        p = round(rng.uniform(0.02, 0.06), 3)
         holders = [j.name for j in jobs if test in set(j.tests)]
         for holder in holders:
             flaky[(holder, test)] = p

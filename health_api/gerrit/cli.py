@@ -8,45 +8,20 @@ refused host key), 4 database unreachable or schema missing.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import logging
 from pathlib import Path
 
 import click
 
+from ..clitools import CliError, db_option, fail_cleanly, parse_time
 from ..config import ConfigError, load_config
 
 
-class GerritCliError(click.ClickException):
-    def __init__(self, message: str, exit_code: int = 2):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-    def show(self, file=None) -> None:
-        click.echo(f"ci-health: error: {self.message}", err=True)
-
-
 def _fail_cleanly(func):
-    from ..db.session import DatabaseError
     from .listener import ListenerError
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except DatabaseError as exc:
-            raise GerritCliError(str(exc), exc.exit_code) from None
-        except (ConfigError, ListenerError) as exc:
-            raise GerritCliError(str(exc), 2) from None
-        except ValueError as exc:  # ci-systems.yaml problems (one line, file and entry)
-            raise GerritCliError(str(exc), 2) from None
-    return wrapper
-
-
-_db_option = click.option("--db", "db_url", metavar="URL", default=None,
-                          help="Database URL (default: [database] url in etc/ci-health.conf, "
-                               "CI_HEALTH_DB, else sqlite:///ci-health.db).")
+    # ValueError: ci-systems.yaml problems (one line naming the file and entry)
+    return fail_cleanly(ListenerError, ValueError)(func)
 
 
 def _engine(db_url: str | None):
@@ -75,13 +50,7 @@ def _store(engine, config, ci_systems_path: str | None):
 
 
 def _parse_since(value: str) -> dt.datetime:
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise GerritCliError(f"--since: not an ISO 8601 time: {value!r}") from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return parsed
+    return parse_time(value, "--since")
 
 
 _ci_systems_option = click.option(
@@ -95,7 +64,7 @@ def gerrit() -> None:
 
 
 @gerrit.command("listen")
-@_db_option
+@db_option
 @_ci_systems_option
 @click.option("--journal", metavar="FILE", default=None,
               help="JSON-lines journal of raw events (default: [gerrit] journal).")
@@ -123,7 +92,7 @@ def listen(db_url, ci_systems_path, journal, verbose):
 
 
 @gerrit.command("backfill")
-@_db_option
+@db_option
 @_ci_systems_option
 @click.option("--since", required=True, metavar="TIME",
               help="Changes updated (and messages posted) since this time (ISO 8601, UTC).")
@@ -137,19 +106,19 @@ def backfill_command(db_url, ci_systems_path, since, projects, rest_url):
     config = load_config()
     url = rest_url or config.get("gerrit", "rest_url")
     if not url:
-        raise GerritCliError("no REST URL: pass --rest-url or set [gerrit] rest_url")
+        raise CliError("no REST URL: pass --rest-url or set [gerrit] rest_url")
     client = RestClient(url, config.get("gerrit", "rest_user"),
                         config.get("gerrit", "rest_password"))
     store = _store(_engine(db_url), config, ci_systems_path)
     try:
         stats = backfill(store, client, _parse_since(since), projects)
     except RestError as exc:
-        raise GerritCliError(str(exc), 2) from None
+        raise CliError(str(exc), 2) from None
     click.echo(json.dumps(stats.as_dict()))
 
 
 @gerrit.command("replay")
-@_db_option
+@db_option
 @_ci_systems_option
 @click.argument("journal", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON object.")

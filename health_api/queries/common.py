@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Integer, and_, case, cast, exists, func, literal_column, select, String
+from sqlalchemy import and_, case, exists, func, literal_column, select
 from sqlalchemy.sql import ColumnElement
 
 from ..db import models as m

@@ -2,7 +2,6 @@
 tests), the Flask app over it, and raw rows to compute expectations from."""
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 
 import pytest

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 
 from health_api.analytics.rates import wilson
-from health_api.status import FAIL_STATUSES, PASS_STATUSES, SKIP_STATUSES
+from health_api.status import FAIL_STATUSES, PASS_STATUSES
 
 from api_helpers import END, START, iso
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pytest
 import sqlalchemy as sa
 
 from health_api.gerrit.events import event_from_dict

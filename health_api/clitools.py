@@ -1,0 +1,64 @@
+"""What every ``ci-health`` command shares: one-line errors with exit codes,
+the ``--db`` option and ISO 8601 arguments.
+
+Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 duplicate run,
+4 database unreachable or not migrated.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+import click
+
+from .config import ConfigError
+
+
+class CliError(click.ClickException):
+    """One-line error on stderr with a chosen exit code."""
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"ci-health: error: {self.message}", err=True)
+
+
+def fail_cleanly(*input_errors: type[Exception]):
+    """Turn domain errors into one-line CLI errors: database problems exit 4
+    (or their own code), config problems and ``input_errors`` exit 2."""
+    def decorate(func):
+        from .db.session import DatabaseError
+        from .ingest.records import IngestError
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            try:
+                return func(*args, **kwargs)
+            except (IngestError, DatabaseError) as exc:
+                raise CliError(str(exc), exc.exit_code) from None
+            except (ConfigError, *input_errors) as exc:
+                raise CliError(str(exc), 2) from None
+        return wrapper
+    return decorate
+
+
+def db_option(func):
+    """``--db URL`` on every command: default from the config file / CI_HEALTH_DB."""
+    return click.option("--db", "db_url", metavar="URL", default=None,
+                        help="Database URL (default: [database] url in etc/ci-health.conf, "
+                             "CI_HEALTH_DB, else sqlite:///ci-health.db).")(func)
+
+
+def parse_time(value: str | None, name: str) -> dt.datetime | None:
+    """An ISO 8601 argument as naive UTC (UTC unless it carries an offset)."""
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise CliError(f"{name}: not an ISO 8601 time: {value!r}") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return parsed
