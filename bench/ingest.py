@@ -62,15 +62,17 @@ def make_stream(count: int, seed: int = 0) -> bytes:
     return out.getvalue()
 
 
-def ingest_rate(url: str, streams: list[bytes], tests_per_stream: int,
+def ingest_rate(url: str, streams: list[Path], tests_per_stream: int,
                 meta=(("build_name", "bench"),)) -> float:
+    """Files, as the CLI ingests them (parsed in a child process)."""
     engine = make_engine(url)
     parse = subunit_parser()
     cache = TestIdCache()
     start = time.perf_counter()
-    for data in streams:
-        ingest_run(engine, io.BytesIO(data), "bench", parse, RunOptions(metadata=list(meta)),
-                   cache=cache)
+    for path in streams:
+        with path.open("rb") as handle:
+            ingest_run(engine, handle, path.name, parse, RunOptions(metadata=list(meta)),
+                       cache=cache)
     elapsed = time.perf_counter() - start
     engine.dispose()
     return tests_per_stream * len(streams) / elapsed
@@ -123,9 +125,14 @@ def main() -> None:
     ap.add_argument("--gate-month", action="store_true")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="cih-bench-"))
-    big = make_stream(args.tests)
-    small = [make_stream(200, seed=s) for s in range(args.batch_runs)]
-    print(f"stream: {args.tests} tests, {len(big) / 1e6:.1f} MB; batch: {args.batch_runs} "
+    big_data = make_stream(args.tests)
+    big = tmp / "big.subunit"
+    big.write_bytes(big_data)
+    small = []
+    for seed in range(args.batch_runs):
+        small.append(tmp / f"small-{seed}.subunit")
+        small[-1].write_bytes(make_stream(200, seed=seed))
+    print(f"stream: {args.tests} tests, {len(big_data) / 1e6:.1f} MB; batch: {args.batch_runs} "
           f"runs x 200 tests")
     for kind in args.engines.split(","):
         url = fresh_url(kind, "cih_bench", tmp)

@@ -14,12 +14,20 @@ Parser = Callable[[BinaryIO, Sink, str], int]
 
 def subunit_parser(non_subunit_name: str | None = None,
                    store_attachments: bool = False) -> Parser:
+    """Parses large files and pipes in a child process (see parallel.py),
+    small files and in-memory streams in this one."""
+    from .parallel import worth_a_child, parse_in_child
     from .subunit import parse_subunit
 
-    def parse(source: BinaryIO, sink: Sink, source_name: str) -> int:
+    def parse_here(source: BinaryIO, sink: Sink, source_name: str) -> int:
         return parse_subunit(source, sink, source_name=source_name,
                              non_subunit_name=non_subunit_name,
                              store_attachments=store_attachments)
+
+    def parse(source: BinaryIO, sink: Sink, source_name: str) -> int:
+        if worth_a_child(source):
+            return parse_in_child(parse_here, source, sink, source_name)
+        return parse_here(source, sink, source_name)
     return parse
 
 

@@ -302,3 +302,30 @@ def test_second_file_failing_keeps_first(db_url, engine, tmp_path):
     result = run_cli("ingest", "subunit", "--db", db_url, str(good), str(bad))
     _assert_one_line_error(result, 2, str(bad))
     assert table_counts(engine)["runs"] == 1
+
+
+def test_errors_from_the_parser_process(db_url, engine, tmp_path):
+    """Files and pipes are parsed in a child process: its errors reach the
+    user exactly as in-process ones do, and nothing of the run is stored."""
+    from streams import run_cli_process
+    ingest(db_url, stream(("pkg.kept", "success")))
+    before = snapshot(engine)
+    from health_api.ingest.parallel import MIN_CHILD_BYTES
+    data = stream(*[(f"pkg.t{i}", "success") for i in range(50000)])
+    assert len(data) > MIN_CHILD_BYTES  # large enough to be parsed in a child
+    path = tmp_path / "cut.subunit"
+    path.write_bytes(data[:-5])
+    result = run_cli_process("ingest", "subunit", "--db", db_url, str(path))
+    assert result.returncode == 2
+    err = result.stderr.decode().strip()
+    assert "\n" not in err and err.startswith(f"ci-health: error: {path}: corrupt subunit stream "
+                                              "at byte ")
+    result = run_cli_process("ingest", "subunit", "--db", db_url, "-", input=b"\x00junk")
+    assert result.returncode == 2
+    assert result.stderr.decode().strip() == (
+        "ci-health: error: <stdin>: not a subunit v2 stream: unexpected byte 0x00 at byte 0 "
+        "(use --non-subunit-name NAME to accept mixed streams)")
+    assert snapshot(engine) == before
+    result = run_cli_process("ingest", "subunit", "--db", db_url, "--json", "-", input=data)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["tests"] == 50000
