@@ -232,7 +232,10 @@ def test_pathological_megabyte_input_is_fast(name):
     assert len(text) >= MEGABYTE - 64
     start = time.perf_counter()
     parse_comment(text)
-    assert time.perf_counter() - start < 0.5
+    # Linear parsing takes ~0.05 s; catastrophic backtracking would take minutes.
+    # The bound is loose so a loaded CI machine cannot fail it (speed itself is
+    # measured by bench/comment_parse.py, not here).
+    assert time.perf_counter() - start < 5.0
 
 
 def test_a_megabyte_of_free_text_is_unparsed_with_votes_kept():

@@ -467,7 +467,7 @@ def test_source_read_from_its_current_position():
 def test_billion_laughs_is_rejected_quickly():
     started = time.perf_counter()
     message = error_of((DATA / "billion_laughs.xml").read_bytes(), "billion_laughs.xml")
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 5.0  # expanding it would take minutes and GBs
     assert message == (
         "billion_laughs.xml: line 2, column 16: DOCTYPE found, entities/DTD are not allowed in JUnit XML"
     )
