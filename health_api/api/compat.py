@@ -159,6 +159,23 @@ def compat_tests_by_prefix(a):
         return reports.compat_tests_by_prefix(conn, a["prefix"], a["limit"], a["offset"])
 
 
+@endpoint(bp, "/tests", tag=TAG, summary="every test with its counters (paginated, unlike "
+          "openstack-health's unbounded list)", params=[limit(100, 500), OFFSET],
+          response=obj({"tests": arr(TEST_ITEM)}))
+def compat_tests(a):
+    with connection() as conn:
+        return reports.compat_tests_by_prefix(conn, "", a["limit"], a["offset"])
+
+
+@endpoint(bp, "/run/<string:run_id>/tests", tag=TAG, summary="the tests a run ran, with their "
+          "all-time counters (paginated)",
+          params=[Param("run_id", where="path", max_length=255), limit(1000, 5000), OFFSET],
+          response=obj({"tests": arr(TEST_ITEM)}))
+def compat_run_tests(a):
+    with connection() as conn:
+        return reports.compat_run_tests(conn, a["run_id"], a["limit"], a["offset"])
+
+
 @endpoint(bp, "/test_runs/<path:test_id>", tag=TAG, summary="one test over time",
           params=[Param("test_id", where="path", max_length=256), START, STOP, resolution("min")],
           response=obj({"numeric": {"type": "object", "additionalProperties": obj(
@@ -185,6 +202,19 @@ def compat_test_runs(a):
 def compat_runs(a):
     with connection() as conn:
         return reports.compat_runs(conn, a["start_date"], a["stop_date"], a["limit"], a["offset"])
+
+
+@endpoint(bp, "/build_name/<string:build_name>/runs", tag=TAG,
+          summary="runs of one job, newest first (paginated)",
+          params=[Param("build_name", where="path", max_length=255), START, STOP,
+                  limit(100, 500), OFFSET],
+          response=obj({"runs": arr(obj({"id": NSTR, "skips": INT, "fails": INT, "passes": INT,
+                                         "run_time": NNUM, "artifacts": NSTR,
+                                         "run_at": NTIME}))}))
+def compat_job_runs(a):
+    with connection() as conn:
+        return reports.compat_runs(conn, a["start_date"], a["stop_date"], a["limit"],
+                                   a["offset"], meta=[("build_name", a["build_name"])])
 
 
 @endpoint(bp, "/run/<string:run_id>/test_runs", tag=TAG, summary="test results of a run",

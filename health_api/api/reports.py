@@ -213,16 +213,30 @@ def compat_prefixes(conn, count) -> list[str]:
 
 
 def compat_tests_by_prefix(conn, prefix, limit, offset) -> dict:
+    """Also /tests (an empty prefix): every test, paginated."""
     _, tests = tq.search(conn, prefix, "prefix", limit, offset)
+    return _compat_tests(tests)
+
+
+def _compat_tests(tests: list[dict]) -> dict:
     return clean({"tests": [{"id": t["test_id"], "test_id": t["test_id"],
                              "run_count": t["run_count"], "success": t["success"],
                              "failure": t["failure"], "run_time": t["mean_run_time"]}
                             for t in tests]})
 
 
-def compat_runs(conn, start, stop, limit, offset) -> dict:
-    _, runs = rq.list_runs(conn, meta=[], start=start, stop=stop, outcome=None, limit=limit,
-                           offset=offset)
+def compat_run_tests(conn, run_id, limit, offset) -> dict:
+    run = rq.find_run(conn, run_id)
+    if run is None:
+        raise not_found("run_id", f"no run {run_id!r}")
+    _, tests = tq.tests_of_run(conn, run.id, limit, offset)
+    return _compat_tests(tests)
+
+
+def compat_runs(conn, start, stop, limit, offset, meta=()) -> dict:
+    """/runs, and /build_name/<name>/runs with meta=[("build_name", name)]."""
+    _, runs = rq.list_runs(conn, meta=list(meta), start=start, stop=stop, outcome=None,
+                           limit=limit, offset=offset)
     return clean({"runs": [_compat_run(r) for r in runs]})
 
 

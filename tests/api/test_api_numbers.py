@@ -310,3 +310,41 @@ def test_compat_routes(client, raw):
     by_job = client.get(f"/build_name/{job}/test_runs?start_date={iso(START)}"
                         f"&stop_date={iso(END)}").get_json()["tests"]
     assert len(by_job) == 3
+
+
+def test_compat_tests_and_run_tests(client, raw):
+    names = sorted(raw["tests"].values())
+    page = client.get("/tests?limit=7&offset=3").get_json()["tests"]
+    assert [t["test_id"] for t in page] == names[3:10]
+    assert all(t["id"] == t["test_id"] for t in page)
+    run = max(raw["runs"], key=lambda r: (r["run_at"], r["id"]))
+    ran = sorted({raw["tests"][x["test_id"]] for x in raw["results"]
+                  if x["run_id"] == run["id"]})
+    got = client.get(f"/run/{run['uuid']}/tests?limit=5000").get_json()["tests"]
+    assert [t["test_id"] for t in got] == ran
+    # counters are the tests' all-time ones, as in openstack-health
+    counts = Counter()
+    for x in raw["results"]:
+        klass = ("success" if x["status"] in PASS_STATUSES else "failure"
+                 if x["status"] in FAIL_STATUSES else None)
+        if klass:
+            counts[(raw["tests"][x["test_id"]], klass)] += 1
+    for t in got[:50]:
+        assert (t["success"], t["failure"]) == (counts[(t["test_id"], "success")],
+                                                counts[(t["test_id"], "failure")])
+        assert t["run_count"] == t["success"] + t["failure"]
+    missing = client.get("/run/no-such-run/tests")
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["field"] == "run_id"
+    assert client.get("/tests?limit=0").status_code == 400
+
+
+def test_compat_job_runs(client, raw):
+    job = sorted(r["meta"]["build_name"] for r in raw["runs"])[-1]
+    runs = sorted((r for r in raw["runs"] if r["meta"]["build_name"] == job),
+                  key=lambda r: (r["run_at"], r["id"]), reverse=True)
+    got = client.get(f"/build_name/{job}/runs?limit=500").get_json()["runs"]
+    assert [r["id"] for r in got] == [r["uuid"] for r in runs]
+    assert [(r["passes"], r["fails"], r["skips"]) for r in got] == \
+        [(r["passes"], r["fails"], r["skips"]) for r in runs]
+    assert client.get("/build_name/no-such-job/runs").get_json() == {"runs": []}
