@@ -55,9 +55,10 @@ def _names(columns: Sequence[str], quote) -> str:
     return ", ".join(quote(c) for c in columns)
 
 
-def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
-                rows: Sequence[Row]) -> None:
-    """INSERT rows (tuples in ``columns`` order)."""
+def _insert(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Row],
+            on_conflict: str = "", on_duplicate: str = "") -> None:
+    """One INSERT of all rows, the driver's way: ``on_conflict`` is the
+    PostgreSQL/SQLite clause, ``on_duplicate`` the MySQL one."""
     if not rows:
         return
     quote = conn.dialect.identifier_preparer.quote
@@ -65,70 +66,49 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
     name = conn.dialect.name
     if name == "postgresql":
         select, arrays = _pg_unnest(conn, table, columns, rows)
-        conn.exec_driver_sql(f"INSERT INTO {target} {select}", tuple(arrays))
+        conn.exec_driver_sql(f"INSERT INTO {target} {select} {on_conflict}", tuple(arrays))
     elif name == "sqlite":
         marks = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks})",
+        conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks}) {on_conflict}",
                              _prepare_sqlite(rows))
     else:
         marks = ", ".join("%s" for _ in columns)
-        conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks})", list(map(tuple, rows)))
+        conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks}) {on_duplicate}",
+                             list(map(tuple, rows)))
+
+
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
+                rows: Sequence[Row]) -> None:
+    """INSERT rows (tuples in ``columns`` order)."""
+    _insert(conn, table, columns, rows)
 
 
 def upsert_add_rows(conn: Connection, table: Table, columns: Sequence[str],
                     key_columns: Sequence[str], rows: Sequence[Row]) -> None:
     """INSERT rows; where the key exists, add every non-key column to the stored value.
 
-    Used for counters and sums (rollups), so concurrent writers add up."""
-    if not rows:
-        return
+    Used for counters and sums (rollups), so concurrent writers add up. Callers
+    pass rows unique per key and sorted, so lock order is stable."""
     quote = conn.dialect.identifier_preparer.quote
-    target = f"{quote(table.name)} ({_names(columns, quote)})"
-    add = [c for c in columns if c not in key_columns]
-    name = conn.dialect.name
-    if name in ("postgresql", "sqlite"):
-        sets = ", ".join(f"{quote(c)} = {quote(table.name)}.{quote(c)} + excluded.{quote(c)}"
-                         for c in add)
-        conflict = f"ON CONFLICT ({_names(key_columns, quote)}) DO UPDATE SET {sets}"
-        if name == "postgresql":
-            select, arrays = _pg_unnest(conn, table, columns, rows)
-            # Callers pass rows unique per key and sorted, so lock order is stable.
-            conn.exec_driver_sql(f"INSERT INTO {target} {select} {conflict}", tuple(arrays))
-        else:
-            marks = ", ".join("?" for _ in columns)
-            conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks}) {conflict}",
-                                 _prepare_sqlite(rows))
-    else:
-        marks = ", ".join("%s" for _ in columns)
-        sets = ", ".join(f"{quote(c)} = {quote(c)} + VALUES({quote(c)})" for c in add)
-        conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks}) "
-                             f"ON DUPLICATE KEY UPDATE {sets}", list(map(tuple, rows)))
+    add = [quote(c) for c in columns if c not in key_columns]
+    t = quote(table.name)
+    sets = ", ".join(f"{c} = {t}.{c} + excluded.{c}" for c in add)
+    _insert(conn, table, columns, rows,
+            on_conflict=f"ON CONFLICT ({_names(key_columns, quote)}) DO UPDATE SET {sets}",
+            on_duplicate="ON DUPLICATE KEY UPDATE "
+                         + ", ".join(f"{c} = {c} + VALUES({c})" for c in add))
 
 
 def insert_ignore_rows(conn: Connection, table: Table, columns: Sequence[str],
                        key_columns: Sequence[str], rows: Sequence[Row]) -> None:
     """INSERT rows, skipping those whose unique key already exists (also when a
     concurrent transaction inserts the same key: it waits, then skips)."""
-    if not rows:
-        return
     quote = conn.dialect.identifier_preparer.quote
-    target = f"{quote(table.name)} ({_names(columns, quote)})"
-    name = conn.dialect.name
-    conflict = f"ON CONFLICT ({_names(key_columns, quote)}) DO NOTHING"
-    if name == "postgresql":
-        select, arrays = _pg_unnest(conn, table, columns, rows)
-        conn.exec_driver_sql(f"INSERT INTO {target} {select} {conflict}", tuple(arrays))
-    elif name == "sqlite":
-        marks = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks}) {conflict}",
-                             _prepare_sqlite(rows))
-    else:
-        marks = ", ".join("%s" for _ in columns)
-        # Not INSERT IGNORE: that would also swallow truncation and type errors.
-        first = quote(key_columns[0])
-        conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks}) "
-                             f"ON DUPLICATE KEY UPDATE {first} = {first}",
-                             list(map(tuple, rows)))
+    first = quote(key_columns[0])
+    # Not INSERT IGNORE on MySQL: that would also swallow truncation and type errors.
+    _insert(conn, table, columns, rows,
+            on_conflict=f"ON CONFLICT ({_names(key_columns, quote)}) DO NOTHING",
+            on_duplicate=f"ON DUPLICATE KEY UPDATE {first} = {first}")
 
 
 def add_to_test_counters(conn: Connection, tests: Table, rows: Sequence[Row]) -> None:
