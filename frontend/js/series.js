@@ -61,6 +61,22 @@ export function rollingLeadMs(resolution, window) {
   return Math.max(0, (window - 1) * (BUCKET_SECONDS[resolution] || 0) * 1000);
 }
 
+/**
+ * What a time-series page asks the API for and how it draws it: the rolling
+ * window (buckets), the bar merge factor, the period start in ms, and the
+ * earlier start to request so the rolling rates are complete from `from` on.
+ */
+export function chartWindow(resolution, start, periodMs) {
+  const span = rollingWindow(resolution, periodMs);
+  const from = start.getTime();
+  return {
+    span,
+    bars: barFactor(resolution, periodMs),
+    from,
+    leadStart: new Date(from - rollingLeadMs(resolution, span)),
+  };
+}
+
 /** 'per hour', 'over the trailing 24 hours', 'over the trailing 7 days' ... for chart subtitles. */
 export function rollingLabel(resolution, window) {
   if (window <= 1) return { sec: 'per second', min: 'per minute', hour: 'per hour', day: 'per day' }[resolution] || '';

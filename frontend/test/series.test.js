@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import {
   wilson, rateValue, rollingWindow, rollingLeadMs, rollingLabel, rollingRates, rollingMean, trimTimeline,
   timelineIsEmpty, timelineRateSeries, timelineOutcomeSeries, sparklineValues, pointSeries, summarisePoints,
-  seriesIsEmpty, summariseJobs,
+  seriesIsEmpty, summariseJobs, chartWindow, barFactor,
 } from '../js/series.js';
 import { STATUS_COLORS } from '../js/colors.js';
 
@@ -189,4 +189,15 @@ test('bars merge buckets into at most 48 bars aligned on midnight', async () => 
   assert.deepEqual(merged[0].values, [{ x: Date.UTC(2026, 9, 1, 0), y: 0 + 1 }, { x: Date.UTC(2026, 9, 1, 4), y: 2 + 3 + 4 + 5 }]);
   assert.equal(merged[0].key, 'Failed');
   assert.equal(mergeBars(series, 'hour', 1), series);
+});
+
+test('chartWindow asks for the rolling lead-in before the period', () => {
+  const start = new Date('2026-10-08T00:00:00Z');
+  const week = 7 * 86400e3;
+  const w = chartWindow('hour', start, week);
+  assert.equal(w.span, rollingWindow('hour', week));
+  assert.equal(w.bars, barFactor('hour', week));
+  assert.equal(w.from, start.getTime());
+  assert.equal(w.leadStart.getTime(), start.getTime() - rollingLeadMs('hour', w.span));
+  assert.equal(w.leadStart.getTime(), start.getTime() - (w.span - 1) * 3600e3);
 });

@@ -5,7 +5,7 @@ import { h, replace } from '../dom.js';
 import { panel, load, dataTable, statTiles, badge, link } from '../components.js';
 import { lineChart, stackedBars } from '../charts.js';
 import {
-  pointSeries, summarisePoints, seriesIsEmpty, rateValue, rollingWindow, rollingLabel, rollingLeadMs, barFactor, barLabel, mergeBars,
+  pointSeries, summarisePoints, seriesIsEmpty, rateValue, chartWindow, rollingLabel, barLabel, mergeBars,
 } from '../series.js';
 import { colorFor } from '../colors.js';
 import { formatCount, formatDuration, formatDurationTick, formatPercent, formatInterval, safeHref } from '../format.js';
@@ -20,13 +20,10 @@ export async function render(ctx) {
   const { state, api, signal, root } = ctx;
   const { start, stop } = ctx.window;
   const resolution = ctx.resolution.resolution;
-  const span = rollingWindow(resolution, ctx.window.periodMs);
-  const bars = barFactor(resolution, ctx.window.periodMs);
+  const { span, bars, from, leadStart } = chartWindow(resolution, start, ctx.window.periodMs);
   const name = state.name;
   ctx.setTitle(name);
 
-  const from = start.getTime();
-  const leadStart = new Date(from - rollingLeadMs(resolution, span));
   const dataP = api.getJob(name, { start: leadStart, stop, resolution, recent: RECENT_RUNS, signal }).then((d) => ({
     series: pointSeries(d.points, { window: span, from }),
     summary: summarisePoints(d.points, { from }),

@@ -8,7 +8,7 @@ import { lineChart, stackedBars } from '../charts.js';
 import { colorFor } from '../colors.js';
 import {
   timelineRateSeries, timelineOutcomeSeries, timelineIsEmpty, sparklineValues, summariseJobs, rateValue,
-  rollingWindow, rollingLabel, rollingLeadMs, barFactor, barLabel, mergeBars, trimTimeline,
+  chartWindow, rollingLabel, barLabel, mergeBars, trimTimeline,
 } from '../series.js';
 import { formatCount, formatDuration, formatInterval, formatPercent, formatRelative, splitTestId } from '../format.js';
 import { pageHeader, rateCell, timeCell, swatchLabel, grid, noData } from './common.js';
@@ -19,11 +19,8 @@ export async function render(ctx) {
   const resolution = ctx.resolution.resolution;
   ctx.setTitle('Overview');
 
-  const span = rollingWindow(resolution, ctx.window.periodMs);
-  const bars = barFactor(resolution, ctx.window.periodMs);
-  // the rolling rates need `span - 1` buckets before the period
-  const from = start.getTime();
-  const leadStart = new Date(from - rollingLeadMs(resolution, span));
+  const { span, bars, from, leadStart } = chartWindow(resolution, start, ctx.window.periodMs);
+  // the rolling rates need `span - 1` buckets before the period: leadStart
   const jobsP = api.listJobs({ start, stop, signal });
   const fullP = api.getRunsTimeline({ groupBy: state.groupBy, start: leadStart, stop, resolution, signal });
   const timelineP = fullP.then((t) => trimTimeline(t, from));

@@ -5,7 +5,7 @@ import { h, replace } from '../dom.js';
 import { panel, load, dataTable, statTiles, badge, link } from '../components.js';
 import { lineChart, stackedBars } from '../charts.js';
 import {
-  pointSeries, summarisePoints, seriesIsEmpty, rateValue, rollingWindow, rollingLabel, rollingLeadMs, barFactor, barLabel, mergeBars,
+  pointSeries, summarisePoints, seriesIsEmpty, rateValue, chartWindow, rollingLabel, barLabel, mergeBars,
 } from '../series.js';
 import { formatCount, formatDuration, formatDurationTick, formatPercent, formatInterval, safeHref } from '../format.js';
 import { pageHeader, testIdNode, timeCell, grid, noData, rateCell, swatchLabel } from './common.js';
@@ -17,13 +17,10 @@ export async function render(ctx) {
   const { state, api, signal, root } = ctx;
   const { start, stop } = ctx.window;
   const resolution = ctx.resolution.resolution;
-  const span = rollingWindow(resolution, ctx.window.periodMs);
-  const bars = barFactor(resolution, ctx.window.periodMs);
+  const { span, bars, from, leadStart } = chartWindow(resolution, start, ctx.window.periodMs);
   const testId = state.testId;
   ctx.setTitle(testId);
 
-  const from = start.getTime();
-  const leadStart = new Date(from - rollingLeadMs(resolution, span));
   const testP = api.getTest(testId, { start: leadStart, stop, resolution, recent: RECENT_FAILURES, signal });
   const opts = { skippedKey: 'skipped', weight: 'passed', from };
   const dataP = testP.then((d) => ({
