@@ -1,12 +1,18 @@
-"""API latency benchmark: p50/p95 per endpoint, cold (cache flushed) and warm,
-for 1-, 7- and 30-day windows, on PostgreSQL and SQLite, plus worker RSS.
+"""API latency benchmark: p50/p95 of every GET route of the OpenAPI document (the
+/api/v1 routes and openstack-health's at the root), cold (cache flushed) and warm,
+for 1-, 7- and 30-day windows where a route takes a window (the others once), on
+PostgreSQL and SQLite, plus worker RSS.
 
     python bench/api.py                       # gate-month: 30 days x 30 jobs x 20 runs/day
     python bench/api.py --days 3 --jobs 6 --runs-per-day 4 --engines sqlite,postgresql
 
 Builds each database with `ci-health demo-data`, serves it with `ci-health serve`
 (gunicorn, Redis response cache on a dedicated Redis database so "cold" can flush
-it), and times requests from this process.
+it), and times requests from this process. The routes come from /api/v1/openapi.json,
+their parameters from the served data (a job, a test, a run, a metadata key/value);
+a route whose path or required parameter has no filler stops the benchmark, so a new
+route cannot be left out. A route answering anything but 200 is reported and makes
+the benchmark exit non-zero.
 """
 from __future__ import annotations
 
@@ -14,16 +20,23 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "health_api.cli"]
+WINDOWS = (1, 7, 30)
+WINDOW_PARAMS = (("start", "stop"), ("start_date", "stop_date"))
+RESOLUTION_PARAMS = ("resolution", "datetime_resolution")
+#: served by the app but not described by the document (it is the document)
+UNDOCUMENTED = ("/api/v1/openapi.json",)
 
 
 def sh(*args, env=None):
@@ -50,29 +63,101 @@ def get(base: str, path: str, headers=None) -> tuple[int, float]:
     return status, (time.perf_counter() - t0) * 1000
 
 
-def endpoints(base: str, days: int) -> list[str]:
-    status = json.loads(urllib.request.urlopen(base + "/api/v1/status").read())
-    newest = dt.datetime.fromisoformat(status["newest_run_at"].replace("Z", ""))
-    stop = (newest + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:00:00Z")
-    start = (newest + dt.timedelta(hours=1) - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:00:00Z")
-    jobs = json.loads(urllib.request.urlopen(f"{base}/api/v1/jobs?start={start}&stop={stop}").read())
-    job = jobs["jobs"][0]["job"]
-    tests = json.loads(urllib.request.urlopen(f"{base}/api/v1/tests?q=tempest.api&limit=1").read())
-    test = urllib.parse.quote(tests["tests"][0]["test_id"])
-    w = f"start={start}&stop={stop}"
-    res = "hour" if days <= 7 else "day"
-    return [f"/api/v1/runs/over_time?key=build_name&resolution={res}&{w}",
-            f"/api/v1/runs?{w}&limit=50",
-            f"/api/v1/jobs?{w}",
-            f"/api/v1/jobs/{job}?resolution=day&{w}",
-            f"/api/v1/jobs/{job}/tests?{w}&sort=failure_rate",
-            "/api/v1/tests?q=tempest.api.compute&limit=50",
-            "/api/v1/tests?q=servers&mode=substring&limit=50",
-            f"/api/v1/tests/{test}?resolution=day&{w}",
-            "/api/v1/failures/recent?limit=20",
-            "/api/v1/metadata/values?key=node_provider",
-            f"/api/v1/feeds/failures/atom?key=build_name&value={job}",
-            f"/runs/key/build_name/{job}?start_date={start}&stop_date={stop}&datetime_resolution=day"]
+def fetch(base: str, path: str, **query):
+    url = base + path + ("?" + urllib.parse.urlencode(query) if query else "")
+    return json.loads(urllib.request.urlopen(url, timeout=120).read())
+
+
+def iso(ts: dt.datetime) -> str:
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def window_stop(base: str) -> dt.datetime:
+    """The hour after the newest run: every window ends there."""
+    newest = fetch(base, "/api/v1/status")["newest_run_at"]
+    if newest is None:
+        raise SystemExit("the database holds no runs")
+    newest = dt.datetime.fromisoformat(newest.replace("Z", ""))
+    return newest.replace(minute=0, second=0) + dt.timedelta(hours=1)
+
+
+def fillers(base: str, stop: dt.datetime) -> dict[str, str]:
+    """A value from the served data for every path (and required query) parameter name:
+    the busiest job, its most failing test, one of its failed runs."""
+    month = {"start": iso(stop - dt.timedelta(days=30)), "stop": iso(stop)}
+    jobs = fetch(base, "/api/v1/jobs", **month)["jobs"]
+    if not jobs:
+        raise SystemExit("no job ran in the last 30 days of the data")
+    job = max(jobs, key=lambda j: (j["runs"], j["job"]))["job"]
+    tests = fetch(base, f"/api/v1/jobs/{job}/tests", sort="failures", limit=1, **month)["tests"]
+    of_job = {"meta": f"build_name:{job}", "limit": 1}
+    runs = (fetch(base, "/api/v1/runs", outcome="failed", **of_job)["runs"]
+            or fetch(base, "/api/v1/runs", **of_job)["runs"])
+    test_id = tests[0]["test_id"]
+    return {"name": job, "build_name": job, "run_metadata_key": "build_name", "key": "build_name",
+            "value": job, "test_id": test_id, "run_id": runs[0]["uuid"], "status": "fail",
+            "prefix": ".".join(test_id.split(".")[:2])}
+
+
+def variants(fill: dict[str, str]) -> dict[str, list[dict]]:
+    """Extra query strings for routes whose parameters pick different code paths."""
+    word = fill["test_id"].split(".")[-2]
+    return {"/api/v1/tests": [{}, {"q": fill["prefix"]}, {"q": word, "mode": "substring"}]}
+
+
+@dataclass
+class Case:
+    route: str          # the document's path template
+    label: str          # route plus the variant's parameters
+    days: int | None    # window length, None for routes without a window
+    resolution: str
+    url: str
+
+
+def operations(base: str) -> list[tuple[str, list[dict]]]:
+    doc = fetch(base, "/api/v1/openapi.json")
+    return [(path, item["get"].get("parameters", [])) for path, item in sorted(doc["paths"].items())
+            if "get" in item]
+
+
+def _filled(route: str, params: list[dict], fill: dict[str, str]) -> tuple[str, dict]:
+    """The route's path with its path parameters filled, and its required query ones."""
+    needed = {p["name"] for p in params if p["in"] == "path" or p.get("required")}
+    missing = sorted((needed | set(re.findall(r"{(\w+)}", route))) - set(fill))
+    if missing:
+        raise SystemExit(f"bench/api.py has no value for parameter(s) {', '.join(missing)} "
+                         f"of {route}: add them to fillers()")
+    path = re.sub(r"{(\w+)}", lambda m: urllib.parse.quote(fill[m.group(1)], safe=""), route)
+    return path, {p["name"]: fill[p["name"]] for p in params
+                  if p["in"] == "query" and p.get("required")}
+
+
+def cases(ops, fill: dict[str, str], stop: dt.datetime) -> list[Case]:
+    extra = variants(fill)
+    out = [Case(path, path, None, "", path) for path in UNDOCUMENTED]
+    for route, params in ops:
+        path, required = _filled(route, params, fill)
+        names = {p["name"] for p in params}
+        window = next((w for w in WINDOW_PARAMS if set(w) <= names), None)
+        res_param = next((r for r in RESOLUTION_PARAMS if r in names), None)
+        for variant in extra.get(route, [{}]):
+            label = route + "".join(f" {k}={v}" for k, v in variant.items())
+            if window is None:
+                out.append(Case(route, label, None, "", _url(path, {**required, **variant})))
+                continue
+            for days in WINDOWS:
+                # hour fits every route's widest window up to 7 days, day beyond
+                res = "hour" if days <= 7 else "day"
+                query = {**required, **variant, window[0]: iso(stop - dt.timedelta(days=days)),
+                         window[1]: iso(stop)}
+                if res_param:
+                    query[res_param] = res
+                out.append(Case(route, label, days, res if res_param else "", _url(path, query)))
+    return sorted(out, key=lambda c: (c.days or 0, c.label))
+
+
+def _url(path: str, query: dict) -> str:
+    return path + ("?" + urllib.parse.urlencode(query) if query else "")
 
 
 def pct(values, q):
@@ -96,13 +181,28 @@ def rss_mb(master: int) -> list[float]:
     return out
 
 
-def bench(url: str, label: str, a) -> None:
+def time_case(base: str, r, case: Case, repeat: int) -> tuple[list, list, set]:
+    """``repeat`` times: flush the response cache, GET (cold), GET again (warm)."""
+    cold, warm, statuses = [], [], set()
+    for _ in range(repeat):
+        r.flushdb()
+        status, ms = get(base, case.url)
+        cold.append(ms)
+        status2, ms2 = get(base, case.url)
+        warm.append(ms2)
+        statuses |= {status, status2}
+    return cold, warm, statuses
+
+
+def bench(url: str, label: str, a) -> list[str]:
+    """Times every case on one database; returns the cases that did not answer 200."""
     import redis
     r = redis.Redis.from_url(a.redis)
     env = dict(os.environ, CI_HEALTH_CACHE_REDIS_URL=a.redis)
     proc = subprocess.Popen([*CLI, "serve", "--db", url, "--port", str(a.port), "--workers", "2"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{a.port}"
+    failures = []
     try:
         for _ in range(100):
             try:
@@ -110,26 +210,28 @@ def bench(url: str, label: str, a) -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        print(f"\n== {label}  (p50 / p95 ms, {a.repeat} requests each)")
-        print(f"{'window':>6} {'endpoint':<60} {'cold p50':>9} {'cold p95':>9} {'warm p50':>9} {'warm p95':>9}")
-        for days in (1, 7, 30):
-            for path in endpoints(base, days):
-                cold, warm = [], []
-                for _ in range(a.repeat):
-                    r.flushdb()
-                    status, ms = get(base, path)
-                    cold.append(ms)
-                    status2, ms2 = get(base, path)
-                    warm.append(ms2)
-                    assert status == 200 and status2 == 200, (path, status, status2)
-                name = path.split("?")[0][:60]
-                print(f"{days:>5}d {name:<60} {pct(cold, 50):9.1f} {pct(cold, 95):9.1f} "
-                      f"{pct(warm, 50):9.1f} {pct(warm, 95):9.1f}", flush=True)
+        stop = window_stop(base)
+        ops = operations(base)
+        todo = cases(ops, fillers(base, stop), stop)
+        print(f"\n== {label}  (p50 / p95 ms, {a.repeat} requests each; {len(ops)} documented "
+              f"GET routes + {len(UNDOCUMENTED)}, {len(todo)} cases)")
+        print(f"{'window':>6} {'res':<4} {'route':<52} {'cold p50':>9} {'cold p95':>9} "
+              f"{'warm p50':>9} {'warm p95':>9} {'status':>6}")
+        for case in todo:
+            cold, warm, statuses = time_case(base, r, case, a.repeat)
+            bad = sorted(statuses - {200})
+            if bad:
+                failures.append(f"{label}: GET {case.url} -> {', '.join(map(str, bad))}")
+            window = f"{case.days}d" if case.days else "-"
+            print(f"{window:>6} {case.resolution:<4} {case.label[:52]:<52} {pct(cold, 50):9.1f} "
+                  f"{pct(cold, 95):9.1f} {pct(warm, 50):9.1f} {pct(warm, 95):9.1f} "
+                  f"{'/'.join(map(str, sorted(statuses))):>6}", flush=True)
         print(f"worker RSS (MB): {', '.join(f'{x:.0f}' for x in rss_mb(proc.pid))}")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
         r.flushdb()
+    return failures
 
 
 def main() -> None:
@@ -146,6 +248,7 @@ def main() -> None:
     a = p.parse_args()
     name = f"cih_bench_{a.days}_{a.jobs}_{a.runs_per_day}"
     tmp = Path(tempfile.gettempdir())
+    failures = []
     for engine in a.engines.split(","):
         if engine == "sqlite":
             path = tmp / f"{name}.db"
@@ -170,7 +273,10 @@ def main() -> None:
             if not exists:
                 print(f"building {url}", flush=True)
                 build(url, a)
-        bench(url, f"{engine}: {a.days} days x {a.jobs} jobs x {a.runs_per_day} runs/day", a)
+        failures += bench(url, f"{engine}: {a.days} days x {a.jobs} jobs x {a.runs_per_day} "
+                               f"runs/day", a)
+    if failures:
+        raise SystemExit("routes that did not answer 200:\n  " + "\n  ".join(failures))
 
 
 if __name__ == "__main__":

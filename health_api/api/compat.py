@@ -57,6 +57,9 @@ def compat_metadata_keys(a):
 
 
 RUN_ITEM = obj({"pass": INT, "fail": INT, "skip": INT, "run_time": NNUM})
+#: a runs row as openstack-health's run.to_dict() gave it, "id" being the run's uuid
+COMPAT_RUN = obj({"id": NSTR, "skips": INT, "fails": INT, "passes": INT, "run_time": NNUM,
+                  "artifacts": NSTR, "run_at": NTIME})
 
 
 @endpoint(bp, "/runs/group_by/<string:key>", tag=TAG, summary="runs per bucket and value",
@@ -70,21 +73,33 @@ def compat_group_by(a):
         return reports.compat_group_by(conn, a["key"], start, stop, a["datetime_resolution"])
 
 
+#: the widest window of /build_name/<name>/test_runs per resolution: day reads the rollup,
+#: the finer ones raw test_runs, whose rows grow with the window
+JOB_TEST_RUNS_SPAN = {"sec": dt.timedelta(days=1), "min": dt.timedelta(days=1),
+                      "hour": dt.timedelta(days=7), "day": dt.timedelta(days=31)}
+
+
 @endpoint(bp, "/build_name/<string:build_name>/test_runs", tag=TAG,
-          summary="per-test daily counts of a job (from the ch_test_daily rollup)",
+          summary="per-test counts of a job per bucket",
+          description="datetime_resolution=day reads the ch_test_daily rollup (a result under "
+                      "its run's day, window up to 31 days); sec/min/hour aggregate raw results "
+                      "under their start time (window up to 1 day for sec and min, 7 days for "
+                      "hour). Default window: the day before stop_date.",
           params=[Param("build_name", where="path", max_length=255), START, STOP,
                   resolution("day")],
           response=obj({"tests": {"type": "object", "additionalProperties": {
               "type": "object", "additionalProperties": RUN_ITEM}}}))
 def compat_job_test_runs(a):
-    if a["datetime_resolution"] != "day":
-        raise bad_request("datetime_resolution", "only datetime_resolution=day is served here "
-                                                 "(per-test data comes from daily rollups)")
-    start, stop = _window(a, "day", dt.timedelta(days=1))
-    if (stop - start) > dt.timedelta(days=31):
-        raise bad_request("start_date", "the window is limited to 31 days here")
+    res = a["datetime_resolution"]
+    # no grid of empty buckets here: the bound is this route's own, not MAX_WINDOW's
+    start, stop = _window(a, None, dt.timedelta(days=1))
+    widest = JOB_TEST_RUNS_SPAN[res]
+    if stop - start > widest:
+        days = f"{widest.days} day" + ("s" if widest.days > 1 else "")
+        raise bad_request("start_date", f"the window is limited to {days} at "
+                                        f"datetime_resolution={res}; narrow start_date/stop_date")
     with connection() as conn:
-        return reports.compat_job_test_runs(conn, a["build_name"], start, stop)
+        return reports.compat_job_test_runs(conn, a["build_name"], start, stop, res)
 
 
 @endpoint(bp, "/runs/key/<string:run_metadata_key>/<string:value>", tag=TAG,
@@ -112,6 +127,17 @@ def compat_key_value(a):
 def compat_recent(a):
     with connection() as conn:
         return reports.compat_recent(conn, a["run_metadata_key"], a["value"], a["num_runs"])
+
+
+@endpoint(bp, "/runs/key/<string:run_metadata_key>/<string:value>/recent/detail", tag=TAG,
+          summary="recent runs with key=value, every run column (empty runs too)",
+          params=[Param("run_metadata_key", where="path", max_length=255),
+                  Param("value", where="path", max_length=255), NUM_RUNS],
+          response=arr(obj({**COMPAT_RUN["properties"], "build_name": NSTR})))
+def compat_recent_detail(a):
+    with connection() as conn:
+        return reports.compat_recent_detail(conn, a["run_metadata_key"], a["value"],
+                                            a["num_runs"])
 
 
 @endpoint(bp, "/runs/key/<string:run_metadata_key>/<string:value>/recent/rss", tag=TAG,
@@ -196,9 +222,7 @@ def compat_test_runs(a):
 
 @endpoint(bp, "/runs", tag=TAG, summary="runs, newest first (paginated)",
           params=[START, STOP, limit(100, 500), OFFSET],
-          response=obj({"runs": arr(obj({"id": NSTR, "skips": INT, "fails": INT, "passes": INT,
-                                         "run_time": NNUM, "artifacts": NSTR,
-                                         "run_at": NTIME}))}))
+          response=obj({"runs": arr(COMPAT_RUN)}))
 def compat_runs(a):
     with connection() as conn:
         return reports.compat_runs(conn, a["start_date"], a["stop_date"], a["limit"], a["offset"])
@@ -208,9 +232,7 @@ def compat_runs(a):
           summary="runs of one job, newest first (paginated)",
           params=[Param("build_name", where="path", max_length=255), START, STOP,
                   limit(100, 500), OFFSET],
-          response=obj({"runs": arr(obj({"id": NSTR, "skips": INT, "fails": INT, "passes": INT,
-                                         "run_time": NNUM, "artifacts": NSTR,
-                                         "run_at": NTIME}))}))
+          response=obj({"runs": arr(COMPAT_RUN)}))
 def compat_job_runs(a):
     with connection() as conn:
         return reports.compat_runs(conn, a["start_date"], a["stop_date"], a["limit"],

@@ -6,6 +6,7 @@ for "not found").
 """
 from __future__ import annotations
 
+import datetime as dt
 
 from ..analytics import buckets, series
 from ..analytics.jsonsafe import clean
@@ -175,6 +176,12 @@ def compat_recent(conn, key, value, count) -> list[dict]:
                    "build_name": r["build_name"]} for r in runs if r["outcome"] != "empty"])
 
 
+def compat_recent_detail(conn, key, value, count) -> list[dict]:
+    """openstack-health's detail variant: every run (empty ones too) with all its columns."""
+    runs = rq.recent_runs(conn, [(key, value)], count)
+    return clean([{**_compat_run(r), "build_name": r["build_name"]} for r in runs])
+
+
 def compat_tests_recent(conn, status, count) -> dict:
     runs = rq.recent_failed_runs(conn, count, with_tests=True)
     out = []
@@ -187,9 +194,15 @@ def compat_tests_recent(conn, status, count) -> dict:
     return clean({"test_runs": out, "bugs": {}})
 
 
-def compat_job_test_runs(conn, name, start, stop) -> dict:
-    start, stop = buckets.snap(start, stop, "day")
-    rows = jq.test_daily_rows(conn, name, start.date(), stop.date())
+def compat_job_test_runs(conn, name, start, stop, resolution) -> dict:
+    """day reads the ch_test_daily rollup (a result under its run's day); sec/min/hour
+    aggregate raw results in SQL under their start time, as openstack-health did."""
+    start, stop = buckets.snap(start, stop, resolution)
+    if resolution == "day":
+        rows = jq.test_daily_rows(conn, name, start.date(), stop.date())
+    else:
+        rows = [(dt.datetime.fromisoformat(str(b)), *counts)
+                for b, *counts in jq.test_bucket_rows(conn, name, start, stop, resolution)]
     return {"tests": series.compat_test_daily(rows)}
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, case, exists, func, literal_column, select
+from sqlalchemy import Integer, and_, case, exists, extract, func, literal_column, select
 from sqlalchemy.sql import ColumnElement
 
 from ..db import models as m
@@ -30,6 +30,21 @@ def bucket(column, resolution: str, dialect: str) -> ColumnElement:
         return func.date_format(column, literal_column(f"'{_MYSQL[resolution]}'"))
     return func.to_char(func.date_trunc(_PG[resolution], column),
                         literal_column("'YYYY-MM-DD HH24:MI:SS'"))
+
+
+def duration_seconds(start, stop, start_us, stop_us, dialect: str) -> ColumnElement:
+    """A result's duration as health_api.queries.runs.duration computes it: whole seconds
+    between the second-truncated times plus the microsecond columns (subunit2sql and our
+    writer always fill them; MySQL's DATETIME keeps no fraction)."""
+    if dialect == "sqlite":
+        # cut the fraction off first: SQLite's %s rounds x.9995 up to the next second
+        whole = (func.strftime("%s", func.substr(stop, 1, 19)).cast(Integer)
+                 - func.strftime("%s", func.substr(start, 1, 19)).cast(Integer))
+    elif dialect in ("mysql", "mariadb"):
+        whole = func.timestampdiff(literal_column("SECOND"), start, stop)
+    else:
+        whole = extract("epoch", func.date_trunc("second", stop) - func.date_trunc("second", start))
+    return whole + (func.coalesce(stop_us, 0) - func.coalesce(start_us, 0)) / 1e6
 
 
 def outcome_flags():

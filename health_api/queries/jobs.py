@@ -6,8 +6,10 @@ import datetime as dt
 
 from sqlalchemy import case, desc, func, literal, select
 
+from .. import status as status_table
 from ..db import models as m
-from .common import META, RUNS, bucket, dialect, outcome_flags, run_dict, window
+from .common import (META, RUNS, bucket, dialect, duration_seconds, outcome_flags, run_dict,
+                     window)
 
 JD, TD = m.job_daily, m.test_daily
 
@@ -106,4 +108,30 @@ def test_daily_rows(conn, name: str, start_day: dt.date, stop_day: dt.date) -> l
                    TD.c.run_time_sum)
             .select_from(TD.join(t, t.c.id == TD.c.test_id))
             .where(TD.c.build_name == name, TD.c.day >= start_day, TD.c.day < stop_day))
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+def test_bucket_rows(conn, name: str, start: dt.datetime, stop: dt.datetime,
+                     resolution: str) -> list[tuple]:
+    """(bucket text, test_id, success, failure, skip, timed, run_time_sum) of one job per test
+    and bucket of the result's start time, as test_daily_rows has them per day: one GROUP BY
+    over raw test_runs, for a window the caller bounded."""
+    t, tr = m.tests, m.test_runs
+    _, joined, where = _job_runs(name)
+    bk = bucket(tr.c.start_time, resolution, dialect(conn)).label("bucket")
+    passed = tr.c.status.in_(status_table.PASS_STATUSES)
+    timed = passed & tr.c.stop_time.is_not(None)  # start_time is in the window
+    took = duration_seconds(tr.c.start_time, tr.c.stop_time, tr.c.start_time_microsecond,
+                            tr.c.stop_time_microsecond, dialect(conn))
+
+    def count(condition):
+        return func.sum(case((condition, 1), else_=0))
+    stmt = (select(bk, t.c.test_id, count(passed),
+                   count(tr.c.status.in_(status_table.FAIL_STATUSES)),
+                   count(tr.c.status.in_(status_table.SKIP_STATUSES)), count(timed),
+                   func.sum(case((timed, took), else_=0.0)))
+            .select_from(joined.join(tr, tr.c.run_id == RUNS.c.id)
+                         .join(t, t.c.id == tr.c.test_id))
+            .where(*where, *window(tr.c.start_time, start, stop))
+            .group_by(bk, t.c.test_id))
     return [tuple(r) for r in conn.execute(stmt)]

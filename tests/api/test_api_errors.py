@@ -48,6 +48,13 @@ BAD = [
     ("/runs/group_by/build_name?datetime_resolution=fortnight", 400, "datetime_resolution"),
     ("/test_runs/x?start_date=garbage", 400, "start_date"),
     ("/tests/prefix/x?limit=-5", 400, "limit"),
+    ("/build_name/x/test_runs?datetime_resolution=week", 400, "datetime_resolution"),
+    (f"/build_name/x/test_runs?start_date={iso(END)}&stop_date={iso(START)}", 400, "stop_date"),
+    ("/build_name/x/test_runs?datetime_resolution=sec&start_date=2026-10-01&stop_date=2026-10-03",
+     400, "start_date"),
+    ("/build_name/x/test_runs?datetime_resolution=min&stop_date=yesterday", 400, "stop_date"),
+    ("/runs/key/build_name/x/recent/detail?num_runs=0", 400, "num_runs"),
+    ("/runs/key/build_name/x/recent/detail?num_runs=101", 400, "num_runs"),
 ]
 
 
@@ -120,7 +127,6 @@ def test_redis_cache_is_shared(db_url):
         pytest.fail("redis is not running on 127.0.0.1:6379")
     config = Config(environ={"CI_HEALTH_CACHE_REDIS_URL": "redis://127.0.0.1:6379/14"})
     one, two = create_app(db_url=db_url, config=config), create_app(db_url=db_url, config=config)
-    one.extensions["cache"] if False else None
     from health_api.api.cache import cache
     with one.app_context():
         cache.clear()

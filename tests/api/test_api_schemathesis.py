@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from health_api.app import create_app
 from conftest import no_cache_config
 
-EXAMPLES_PER_OPERATION = 4  # x 28 operations x 3 engines: ~340 requests
+EXAMPLES_PER_OPERATION = 4  # x 31 operations x 3 engines: ~370 requests
 
 
 def test_openapi_contract(demo_url):
