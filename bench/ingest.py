@@ -34,7 +34,8 @@ sys.path.insert(0, str(REPO))
 from health_api.db.migrate import upgrade  # noqa: E402
 from health_api.db.session import make_engine  # noqa: E402
 from health_api.demo.streams import tempest_like_ids, write_stream  # noqa: E402
-from health_api.ingest.service import ingest_run, subunit_parser  # noqa: E402
+from health_api.ingest.service import (freeze_startup_heap, ingest_run,  # noqa: E402
+                                        subunit_parser)
 from health_api.ingest.writer import RunOptions, TestIdCache  # noqa: E402
 
 PG = os.environ.get("CI_HEALTH_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -68,6 +69,7 @@ def ingest_rate(url: str, streams: list[Path], tests_per_stream: int,
     engine = make_engine(url)
     parse = subunit_parser()
     cache = TestIdCache()
+    freeze_startup_heap()  # as the CLI does
     start = time.perf_counter()
     for path in streams:
         with path.open("rb") as handle:

@@ -126,7 +126,7 @@ def ingest_options(func):
 
 def _run_ingest(db_url, files, parse, *, run_meta, artifacts, run_id, run_at, attr_regex,
                 test_attr_prefix, store_attachments, wall_time, as_json):
-    from .ingest.service import ingest_run
+    from .ingest.service import freeze_startup_heap, ingest_run
     from .ingest.writer import RunOptions, TestIdCache
     if run_id and len(files) > 1:
         raise CliError("--run-id names one run, but several files were given")
@@ -141,6 +141,7 @@ def _run_ingest(db_url, files, parse, *, run_meta, artifacts, run_id, run_at, at
                          store_attachments=store_attachments, wall_time=wall_time)
     engine = open_engine(db_url)
     cache = TestIdCache()
+    freeze_startup_heap()
     for name in files:
         if name == "-":
             summary = ingest_run(engine, sys.stdin.buffer, "<stdin>", parse, options,
@@ -231,6 +232,7 @@ def demo_data(db_url, days, jobs, runs_per_day, seed, end, truth_path, quiet, if
               changes_per_day):
     """Write a deterministic synthetic gate history (runs, tests, flaky tests)."""
     from .demo.gate import generate, has_runs
+    from .ingest.service import freeze_startup_heap
     engine = open_engine(db_url)
     if if_empty and has_runs(engine):
         click.echo(json.dumps({"runs": 0, "skipped": "the database already has runs"}))
@@ -241,6 +243,7 @@ def demo_data(db_url, days, jobs, runs_per_day, seed, end, truth_path, quiet, if
     def progress(done: int, total: int) -> None:
         if not quiet and (done % 500 == 0 or done == total):
             click.echo(f"demo-data: {done}/{total} runs", err=True)
+    freeze_startup_heap()
     truth = generate(engine, days=days, jobs=jobs, runs_per_day=runs_per_day, seed=seed,
                      end=parse_time(end, "--end"), progress=progress,
                      changes_per_day=changes_per_day)

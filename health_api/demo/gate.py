@@ -15,10 +15,11 @@ import math
 import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from sqlalchemy import Engine
 
+from ..ingest.parallel import can_fork, produce_in_child
 from ..ingest.records import TestResult
 from ..ingest.writer import RunOptions, RunWriter, TestIdCache
 
@@ -175,60 +176,20 @@ def generate(engine: Engine, *, days: int, jobs: int, runs_per_day: int, seed: i
     bad_to = bad_from + dt.timedelta(hours=36)
     truth.bad_provider = {"node_provider": bad_provider, "from": bad_from.isoformat() + "Z",
                           "to": bad_to.isoformat() + "Z", "extra_failure_probability": 0.3}
-    cache = TestIdCache()
     total_runs = days * len(job_list) * runs_per_day
-    change = 900_000 + rng.randrange(10_000)
-    recent: list[tuple[int, int]] = []
-    conn, pending = None, []
+    planned = _planned_runs(rng, job_list, start, days, total_runs, flaky, broken,
+                            (bad_provider, bad_from, bad_to))
+    write = _GroupedWriter(engine, total_runs, truth, progress)
     try:
-        for index in range(total_runs):
-            # Runs spread evenly over the window, jobs interleaved, deterministic jitter.
-            at = start + dt.timedelta(seconds=(index + rng.random()) * days * 86_400 / total_runs)
-            job = job_list[index % len(job_list)]
-            if recent and rng.random() < 0.25:  # a recheck of a recent patch set
-                change_no, patchset = recent[rng.randrange(len(recent))]
-            else:
-                change += 1
-                change_no, patchset = change, rng.randint(1, 6)
-                recent = (recent + [(change_no, patchset)])[-50:]
-            provider = PROVIDERS[rng.randrange(len(PROVIDERS))]
-            queue = "gate" if rng.random() < 0.3 else "check"
-            build_uuid = f"{rng.getrandbits(128):032x}"
-            results = _run_results(rng, job, at, flaky, broken,
-                                   provider == bad_provider and bad_from <= at < bad_to)
-            options = RunOptions(
-                uuid=build_uuid, run_at=at, store_attachments=True,
-                artifacts=f"https://logs.example.org/{change_no % 100:02d}/{change_no}/{patchset}/"
-                          f"{queue}/{job.name}/{build_uuid[:7]}/",
-                metadata=[("build_name", job.name), ("project", job.project),
-                          ("build_queue", queue), ("build_change", str(change_no)),
-                          ("build_patchset", str(patchset)), ("build_uuid", build_uuid),
-                          ("node_provider", provider), ("build_branch", "master")])
-            if conn is None:
-                conn = engine.connect()
-                if conn.dialect.name == "sqlite":
-                    # A bulk load: a big page cache keeps the growing indexes in memory.
-                    conn.connection.driver_connection.execute("PRAGMA cache_size=-524288")
-                conn.begin()
-            with RunWriter(conn, options, cache=cache) as writer:
-                writer.start()
-                writer.add_all(results)
-                writer.finish()
-            pending.append(writer)
-            if len(pending) >= RUNS_PER_COMMIT or index + 1 == total_runs:
-                conn.commit()
-                conn.close()
-                conn = None
-                for done in pending:
-                    done.committed()
-                pending.clear()
-            truth.runs += 1
-            truth.results += len(results)
-            if progress is not None:
-                progress(index + 1, total_runs)
+        if can_fork():
+            # Generating is pure Python: a child does it on the other core.
+            produce_in_child(lambda sink: _feed(planned, sink), write, "demo-data generator",
+                             batch_size=4)
+        else:
+            _feed(planned, write)
+        write.commit()
     finally:
-        if conn is not None:  # an error mid-group: roll the group back
-            conn.close()
+        write.close()
     if changes_per_day > 0:
         from .gerrit import generate_gerrit
         gerrit = generate_gerrit(engine, start=start, end=end, seed=seed,
@@ -237,6 +198,95 @@ def generate(engine: Engine, *, days: int, jobs: int, runs_per_day: int, seed: i
     if truth_path is not None:
         truth.write(truth_path)
     return truth
+
+
+def _feed(planned: Iterator, sink: Callable) -> int:
+    count = 0
+    for run in planned:
+        sink(run)
+        count += 1
+    return count
+
+
+def _planned_runs(rng: random.Random, job_list: list[Job], start: dt.datetime, days: int,
+                  total_runs: int, flaky: dict, broken: dict,
+                  bad: tuple[str, dt.datetime, dt.datetime]
+                  ) -> Iterator[tuple[RunOptions, list[TestResult]]]:
+    """Every run of the history, in time order: its options and its results."""
+    bad_provider, bad_from, bad_to = bad
+    change = 900_000 + rng.randrange(10_000)
+    recent: list[tuple[int, int]] = []
+    for index in range(total_runs):
+        # Runs spread evenly over the window, jobs interleaved, deterministic jitter.
+        at = start + dt.timedelta(seconds=(index + rng.random()) * days * 86_400 / total_runs)
+        job = job_list[index % len(job_list)]
+        if recent and rng.random() < 0.25:  # a recheck of a recent patch set
+            change_no, patchset = recent[rng.randrange(len(recent))]
+        else:
+            change += 1
+            change_no, patchset = change, rng.randint(1, 6)
+            recent = (recent + [(change_no, patchset)])[-50:]
+        provider = PROVIDERS[rng.randrange(len(PROVIDERS))]
+        queue = "gate" if rng.random() < 0.3 else "check"
+        build_uuid = f"{rng.getrandbits(128):032x}"
+        results = _run_results(rng, job, at, flaky, broken,
+                               provider == bad_provider and bad_from <= at < bad_to)
+        options = RunOptions(
+            uuid=build_uuid, run_at=at, store_attachments=True,
+            artifacts=f"https://logs.example.org/{change_no % 100:02d}/{change_no}/{patchset}/"
+                      f"{queue}/{job.name}/{build_uuid[:7]}/",
+            metadata=[("build_name", job.name), ("project", job.project),
+                      ("build_queue", queue), ("build_change", str(change_no)),
+                      ("build_patchset", str(patchset)), ("build_uuid", build_uuid),
+                      ("node_provider", provider), ("build_branch", "master")])
+        yield options, results
+
+
+class _GroupedWriter:
+    """Writes planned runs, ``RUNS_PER_COMMIT`` to a transaction."""
+
+    def __init__(self, engine: Engine, total_runs: int, truth: Truth,
+                 progress: Callable[[int, int], None] | None):
+        self.engine, self.total_runs, self.truth, self.progress = \
+            engine, total_runs, truth, progress
+        self.cache = TestIdCache()
+        self.conn = None
+        self.pending: list[RunWriter] = []
+
+    def __call__(self, run: tuple[RunOptions, list[TestResult]]) -> None:
+        options, results = run
+        if self.conn is None:
+            self.conn = self.engine.connect()
+            if self.conn.dialect.name == "sqlite":
+                # A bulk load: a big page cache keeps the growing indexes in memory.
+                self.conn.connection.driver_connection.execute("PRAGMA cache_size=-524288")
+            self.conn.begin()
+        with RunWriter(self.conn, options, cache=self.cache) as writer:
+            writer.start()
+            writer.add_all(results)
+            writer.finish()
+        self.pending.append(writer)
+        self.truth.runs += 1
+        self.truth.results += len(results)
+        if len(self.pending) >= RUNS_PER_COMMIT:
+            self.commit()
+        if self.progress is not None:
+            self.progress(self.truth.runs, self.total_runs)
+
+    def commit(self) -> None:
+        if self.conn is None:
+            return
+        self.conn.commit()
+        self.close()
+        for done in self.pending:
+            done.committed()
+        self.pending.clear()
+
+    def close(self) -> None:
+        """After an error mid-group, this rolls the group back."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
 
 def _run_results(rng: random.Random, job: Job, at: dt.datetime, flaky: dict, broken: dict,

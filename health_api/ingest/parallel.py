@@ -1,72 +1,94 @@
-"""Parse in a child process while this process writes.
+"""Produce results in a child process while this process writes them.
 
-Decoding subunit is pure Python and so is much of writing; on one
-interpreter they take turns under the GIL. A forked child runs the parser
-on its own core and sends finished results in batches over a pipe; the
-parent stores them. The parent holds the transaction, so a killed parent
-still leaves nothing behind, and a child that dies is reported as an error.
+Decoding subunit (or generating demo data) is pure Python and so is much of
+writing; on one interpreter they take turns under the GIL. A forked child
+runs the producer on its own core and sends what it makes in batches over a
+pipe; the parent stores it. The parent holds the transaction, so a killed
+parent still leaves nothing behind, and a child that dies is reported as an
+error.
 """
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
 import os
 import stat
-from typing import BinaryIO, Callable
+from typing import Any, BinaryIO, Callable
 
-from .records import IngestError, Sink, TestResult
+from .records import IngestError, Sink
 
-#: results per message: large enough that pickling costs little per result
+#: items per message: large enough that pickling costs little per item
 BATCH = 1000
+#: pipe buffer asked for: room for several batches, so the child keeps going
+#: while the parent is busy writing one (Linux's default is 64 KiB)
+PIPE_BYTES = 1024 * 1024
+#: below this many bytes a file is parsed in process: forking costs more
+MIN_CHILD_BYTES = 2 * 1024 * 1024
 
+#: produce(sink) -> a count, returned to the caller
+Producer = Callable[[Callable[[Any], None]], int]
 ParseFn = Callable[[BinaryIO, Sink, str], int]
 
 
-def _child(parse: ParseFn, fd: int, source_name: str, pipe) -> None:
-    # multiprocessing closes sys.stdin in the child: read our own duplicate
-    source = os.fdopen(fd, "rb")
-    batch: list[TestResult] = []
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
 
-    def sink(result: TestResult) -> None:
-        batch.append(result)
-        if len(batch) >= BATCH:
+
+def _widen(pipe) -> None:
+    try:
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (AttributeError, OSError):
+        pass  # not Linux, or above fs.pipe-max-size: the default still works
+
+
+def _child(produce: Producer, what: str, batch_size: int, pipe) -> None:
+    batch: list = []
+
+    def sink(item) -> None:
+        batch.append(item)
+        if len(batch) >= batch_size:
             pipe.send(batch[:])
             batch.clear()
     try:
-        count = parse(source, sink, source_name)
+        count = produce(sink)
         if batch:
             pipe.send(batch)
         pipe.send(("done", count))
     except IngestError as exc:
         pipe.send(("error", exc.message))
     except BaseException as exc:  # reported to the parent, which fails the run
-        pipe.send(("crash", f"{source_name}: parser failed: {type(exc).__name__}: {exc}"))
+        pipe.send(("crash", f"{what} failed: {type(exc).__name__}: {exc}"))
     finally:
         pipe.close()
 
 
-def parse_in_child(parse: ParseFn, source: BinaryIO, sink: Sink, source_name: str) -> int:
-    """Run ``parse(source, ..., source_name)`` in a forked child, feeding ``sink``
-    here. Raises IngestError as the parser would have."""
+def produce_in_child(produce: Producer, sink: Callable[[Any], None], what: str, *,
+                     batch_size: int = BATCH, handover_fd: int | None = None) -> int:
+    """Run ``produce(child_sink)`` in a forked child and call ``sink`` here with
+    each item it produced, in order; return what ``produce`` returned. Raises
+    IngestError as the producer would have. ``handover_fd`` is an open file
+    descriptor meant for the child only: the parent closes it once forked."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    fd = os.dup(source.fileno())
-    child = context.Process(target=_child, args=(parse, fd, source_name, sender),
-                            daemon=True, name="ci-health-parser")
+    _widen(sender)
+    child = context.Process(target=_child, args=(produce, what, batch_size, sender),
+                            daemon=True, name="ci-health-producer")
     try:
         child.start()
     finally:
-        os.close(fd)
+        if handover_fd is not None:
+            os.close(handover_fd)
         sender.close()
     try:
         while True:
             try:
                 message = receiver.recv()
             except EOFError:
-                raise IngestError(f"{source_name}: the parser process died "
+                raise IngestError(f"{what} process died "
                                   f"(exit code {child.exitcode})") from None
             if isinstance(message, list):
-                for result in message:
-                    sink(result)
+                for item in message:
+                    sink(item)
             elif message[0] == "done":
                 return message[1]
             elif message[0] == "error":
@@ -80,14 +102,21 @@ def parse_in_child(parse: ParseFn, source: BinaryIO, sink: Sink, source_name: st
         child.join()
 
 
-#: below this many bytes a file is parsed in process: forking costs more
-MIN_CHILD_BYTES = 2 * 1024 * 1024
+def parse_in_child(parse: ParseFn, source: BinaryIO, sink: Sink, source_name: str) -> int:
+    """Run ``parse(source, ..., source_name)`` in a forked child, feeding ``sink``
+    here. Raises IngestError as the parser would have."""
+    fd = os.dup(source.fileno())
+
+    def produce(child_sink) -> int:
+        # multiprocessing closes sys.stdin in the child: read our own duplicate
+        return parse(os.fdopen(fd, "rb"), child_sink, source_name)
+    return produce_in_child(produce, sink, f"{source_name}: parser", handover_fd=fd)
 
 
 def worth_a_child(source: BinaryIO) -> bool:
     """A child can read ``source`` only through a real file descriptor, and it
     pays only for large inputs (a pipe's size is unknown: assume large)."""
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if not can_fork():
         return False
     try:
         info = os.fstat(source.fileno())

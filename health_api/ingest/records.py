@@ -6,6 +6,7 @@ a stream of any length is written in bounded memory.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Callable
@@ -50,6 +51,12 @@ class TestResult:
     metadata: dict[str, str] = field(default_factory=dict)
     attachments: list[tuple[str, bytes]] = field(default_factory=list)
 
+    def __reduce__(self):
+        # Plain argument tuples pickle several times faster than slot state,
+        # and results cross a pipe when a child process parses (parallel.py).
+        return (TestResult, (self.test_id, self.status, self.start_time, self.stop_time,
+                             self.tags, self.metadata, self.attachments))
+
     @property
     def duration(self) -> float | None:
         if self.start_time is None or self.stop_time is None:
@@ -62,22 +69,40 @@ Sink = Callable[[TestResult], None]
 
 class TestIdNormalizer:
     """Strips the attrs group from test ids, as subunit2sql does:
-    ``split(raw)`` returns ``(test_id, attrs or None)``."""
+    ``split(raw)`` returns ``(test_id, attrs or None)``.
+
+    The same ids come back in every run of a job, so answers are remembered
+    (up to ``memo_limit`` ids; ``memo`` may be read directly, as a fast path).
+    """
 
     __test__ = False
 
-    def __init__(self, attr_regex: str | None = None):
+    def __init__(self, attr_regex: str | None = None, memo_limit: int = 50_000):
         self.search = re.compile(attr_regex or DEFAULT_ATTR_REGEX).search
+        self.memo: dict[str, tuple[str, str | None]] = {}
+        self.memo_limit = memo_limit
 
     def split(self, raw: str) -> tuple[str, str | None]:
+        hit = self.memo.get(raw)
+        if hit is not None:
+            return hit
         match = self.search(raw)
         if match is None:
-            return raw, None
-        attrs = match.group(1) if match.re.groups else match.group(0)
-        start, end = match.span()
-        if start > 0 and end > start:
-            return raw[:start] + raw[end:], attrs
-        return raw, attrs
+            parts = (raw, None)
+        else:
+            attrs = match.group(1) if match.re.groups else match.group(0)
+            start, end = match.span()
+            parts = (raw[:start] + raw[end:], attrs) if start > 0 and end > start \
+                else (raw, attrs)
+        if len(self.memo) < self.memo_limit:
+            self.memo[raw] = parts
+        return parts
+
+
+@functools.lru_cache(maxsize=8)
+def normalizer_for(attr_regex: str | None) -> TestIdNormalizer:
+    """One normalizer per regex and process, so its memo outlives a run."""
+    return TestIdNormalizer(attr_regex)
 
 
 def to_naive_utc(value: dt.datetime | None) -> dt.datetime | None:

@@ -46,22 +46,32 @@ def job_row(day: dt.date, build_name: str, passes: int, fails: int, run_time: fl
             "run_time_sq_sum": sign * run_time * run_time}
 
 
+#: raw status -> (pass, fail, skip) increments, from the one classification table
+_COUNTS = {raw: (int(klass == status_table.PASS), int(klass == status_table.FAIL),
+                 int(klass == status_table.SKIP))
+           for raw, klass in status_table.STATUS_CLASS.items()}
+_NOT_COUNTED = (0, 0, 0)
+
+
 def tally(tests: Iterable[tuple[int, str, float | None]]) -> dict[int, list]:
     """(tests.id, raw status, duration) -> {tests.id: [pass, fail, skip, timed, time]},
     where ``timed``/``time`` count the passes that had a duration."""
     per_test: dict[int, list] = {}
+    counts = _COUNTS.get
     for test_db_id, raw_status, duration in tests:
-        klass = status_table.classify(raw_status)
-        row = per_test.setdefault(test_db_id, [0, 0, 0, 0, 0.0])
-        if klass == status_table.PASS:
-            row[0] += 1
-            if duration is not None:
+        passes, fails, skips = counts(raw_status, _NOT_COUNTED)
+        timed = passes and duration is not None
+        row = per_test.get(test_db_id)
+        if row is None:
+            per_test[test_db_id] = [passes, fails, skips, 1 if timed else 0,
+                                    duration if timed else 0.0]
+        else:
+            row[0] += passes
+            row[1] += fails
+            row[2] += skips
+            if timed:
                 row[3] += 1
                 row[4] += duration
-        elif klass == status_table.FAIL:
-            row[1] += 1
-        elif klass == status_table.SKIP:
-            row[2] += 1
     return per_test
 
 

@@ -1,6 +1,7 @@
 """Ingest one run per file: parse, write and commit in one transaction."""
 from __future__ import annotations
 
+import gc
 from typing import BinaryIO, Callable
 
 from sqlalchemy import Engine
@@ -10,6 +11,15 @@ from .writer import RunOptions, RunSummary, RunWriter, TestIdCache
 
 #: parse(source, sink, source_name) -> number of tests
 Parser = Callable[[BinaryIO, Sink, str], int]
+
+
+def freeze_startup_heap() -> None:
+    """For one-shot ingest processes (the CLI, benchmarks), once set up: take
+    what exists so far (modules, SQLAlchemy metadata, the engine) out of the
+    garbage collector's sight. Its full collections then scan only what ingest
+    allocates; otherwise they cost about a fifth of the CPU of a large run.
+    Not for long-lived servers: whatever is frozen is never collected."""
+    gc.freeze()
 
 
 def subunit_parser(non_subunit_name: str | None = None,

@@ -8,9 +8,10 @@ in test-id order, so parallel ingesters neither lose updates nor deadlock.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid as uuid_mod
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import bulk
 from ..db import models as m
-from .records import DuplicateRunError, TestIdNormalizer, TestResult, to_naive_utc
+from .records import DuplicateRunError, TestResult, normalizer_for, to_naive_utc
 from . import rollups
 
 _IN_CHUNK = 500  # ids per IN (...) list: well under every engine's bind limit
@@ -80,27 +81,12 @@ class _PendingIds(dict):
         super().__init__()
         self.cache = cache
 
-    def lookup(self, name: str) -> int | None:
-        hit = self.get(name)
-        return hit if hit is not None else self.cache.committed.get(name)
-
     def remember(self, name: str, test_db_id: int) -> None:
         if len(self) + len(self.cache.committed) < self.cache.limit:
             self[name] = test_db_id
 
     def commit(self) -> None:
         self.cache.committed.update(self)
-
-
-@dataclass(slots=True)
-class _Stored:
-    """What the writer remembers of a test it already wrote in this run
-    (keyed by tests.id, so test names need not stay in memory)."""
-
-    test_run_id: int | None
-    status: str
-    duration: float | None
-    attempts: list[str] = field(default_factory=list)
 
 
 class RunWriter:
@@ -123,15 +109,21 @@ class RunWriter:
         self.conn = conn
         self.options = options
         self.batch_size = batch_size
-        self.normalizer = TestIdNormalizer(options.attr_regex)
+        self.normalizer = normalizer_for(options.attr_regex)
         self.ids = (cache or TestIdCache()).view()
         self.buffer: list[TestResult] = []
-        self.stored: dict[int, _Stored] = {}
-        self._test_run_ids: dict[int, int] = {}  # tests.id -> test_runs.id, per batch
+        # tests.id -> (status, duration) of the test's last result in this run
+        # (keyed by id, so test names need not stay in memory)
+        self.stored: dict[int, tuple[str, float | None]] = {}
+        self.attempts: dict[int, list[str]] = {}  # tests.id -> statuses, retried tests
         self.summary: RunSummary | None = None
         self.first_start: dt.datetime | None = None
         self.last_stop: dt.datetime | None = None
         self.duration_sum = 0.0
+        # SQLite does its work in this process and lets go of the GIL for every
+        # row: a second thread would spend more on GIL hand-offs than it saves.
+        # A server works on its own core while we go on parsing.
+        self.background = conn.dialect.name != "sqlite"
         self._worker: ThreadPoolExecutor | None = None
         self._in_flight: Future | None = None
 
@@ -165,15 +157,29 @@ class RunWriter:
     def add(self, result: TestResult) -> None:
         self.buffer.append(result)
         if len(self.buffer) >= self.batch_size:
-            batch, self.buffer = self.buffer, []
-            self._wait()
-            if self._worker is None:
-                self._worker = ThreadPoolExecutor(1, thread_name_prefix="ci-health-writer")
-            self._in_flight = self._worker.submit(self._write_batch, batch)
+            self._dispatch()
 
     def add_all(self, results: Iterable[TestResult]) -> None:
-        for result in results:
-            self.add(result)
+        """``add`` for each result, a batch at a time."""
+        results = iter(results)
+        while True:
+            room = self.batch_size - len(self.buffer)
+            chunk = list(itertools.islice(results, room))
+            self.buffer.extend(chunk)
+            if len(chunk) < room:
+                return
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Write the full buffer, in the background where that pays."""
+        batch, self.buffer = self.buffer, []
+        if not self.background:
+            self._write_batch(batch)
+            return
+        self._wait()
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(1, thread_name_prefix="ci-health-writer")
+        self._in_flight = self._worker.submit(self._write_batch, batch)
 
     def flush(self) -> None:
         """Write everything added so far (waits for the worker)."""
@@ -201,53 +207,70 @@ class RunWriter:
             in_flight.result()  # re-raises the worker's error here, in the caller
 
     def _write_batch(self, batch: list[TestResult]) -> None:
+        # The per-result loops below run for every test of every run: they
+        # inline what would otherwise be a few function calls per result.
         run_id = self.summary.run_id
+        split, memo = self.normalizer.split, self.normalizer.memo
         fresh: dict[str, tuple[TestResult, str | None]] = {}
         for result in batch:
-            name, attrs = self.normalizer.split(result.test_id)
-            self._track_times(result)
+            name, attrs = memo.get(result.test_id) or split(result.test_id)
             previous = fresh.get(name)
             if previous is not None:
                 # A retry inside the batch: keep the last result, as subunit2sql does.
                 earlier = previous[0].metadata.get("attempts", previous[0].status)
                 result.metadata["attempts"] = _clip(earlier + "," + result.status)
             fresh[name] = (result, attrs)
-        test_ids = self._resolve_test_ids(sorted(fresh))
+        self._track_times(batch)
+        test_ids = self._resolve_test_ids(fresh)
+        stored, keep_files = self.stored, self.options.store_attachments
         rows, detailed = [], []
         for name, (result, attrs) in fresh.items():
             test_db_id = test_ids[name]
-            if test_db_id in self.stored:
+            if test_db_id in stored:
                 self._record_retry(test_db_id, result)
                 continue
-            start, stop = result.start_time, result.stop_time
-            rows.append((test_db_id, run_id, result.status, start, stop,
-                         None if start is None else start.microsecond,
-                         None if stop is None else stop.microsecond))
-            self.stored[test_db_id] = _Stored(None, result.status, result.duration)
-            meta = self._test_run_metadata(result, attrs)
-            if meta or (self.options.store_attachments and result.attachments):
-                detailed.append((test_db_id, result, meta))
+            start, stop, status = result.start_time, result.stop_time, result.status
+            if start is None:
+                rows.append((test_db_id, run_id, status, None, stop, None,
+                             None if stop is None else stop.microsecond))
+                stored[test_db_id] = (status, None)
+            elif stop is None:
+                rows.append((test_db_id, run_id, status, start, None, start.microsecond, None))
+                stored[test_db_id] = (status, None)
+            else:
+                rows.append((test_db_id, run_id, status, start, stop, start.microsecond,
+                             stop.microsecond))
+                stored[test_db_id] = (status, (stop - start).total_seconds())
+            if result.metadata or result.tags:
+                detailed.append((test_db_id, result, self._test_run_metadata(result, attrs)))
+            elif attrs:  # the common case: only the attrs stripped from the id
+                detailed.append((test_db_id, result, {"attrs": _clip(attrs)}))
+            elif keep_files and result.attachments:
+                detailed.append((test_db_id, result, None))
         if not rows:
             return
+        # In tests.id order: the four test_id-first indexes of test_runs then
+        # take neighbouring keys one after another (fewer pages touched).
+        rows.sort()
         # No RETURNING: it goes row by row on SQLite and MariaDB. Where the engine
         # lets us reserve ids, child rows need no read back.
         ids = bulk.allocate_ids(self.conn, m.test_runs, len(rows)) if detailed else None
+        test_run_ids: dict[int, int] = {}
         if ids is None:
             bulk.insert_rows(self.conn, m.test_runs, _TEST_RUN_COLUMNS, rows)
         else:
             bulk.insert_rows(self.conn, m.test_runs, ("id",) + _TEST_RUN_COLUMNS,
                              [(i,) + row for i, row in zip(ids, rows)])
-            for i, row in zip(ids, rows):
-                self._test_run_ids[row[0]] = i
+            test_run_ids = {row[0]: i for i, row in zip(ids, rows)}
         if detailed:
-            self._write_details(detailed)
+            self._write_details(detailed, test_run_ids)
         if self.options.test_attr_prefix:
             self._store_test_attrs(fresh, test_ids)
 
-    def _write_details(self, detailed: list) -> None:
-        """test_run_metadata and attachments of the test_runs just written."""
+    def _write_details(self, detailed: list, known: dict[int, int]) -> None:
+        """test_run_metadata and attachments of the test_runs just written;
+        ``known`` maps tests.id -> test_runs.id where the ids were reserved."""
         run_id = self.summary.run_id
-        known = self._test_run_ids
         wanted = [d[0] for d in detailed if d[0] not in known]
         for i in range(0, len(wanted), _IN_CHUNK):
             stmt = select(m.test_runs.c.test_id, m.test_runs.c.id).where(
@@ -255,29 +278,34 @@ class RunWriter:
                 m.test_runs.c.test_id.in_(wanted[i:i + _IN_CHUNK]))
             known.update(self.conn.execute(stmt).all())
         meta_rows, attach_rows = [], []
+        keep_files = self.options.store_attachments
         for test_db_id, result, meta in detailed:
             test_run_id = known[test_db_id]
-            self.stored[test_db_id].test_run_id = test_run_id
             if meta:
-                meta_rows.extend((test_run_id, k, v) for k, v in meta.items())
-            if self.options.store_attachments:
+                for key, value in meta.items():
+                    meta_rows.append((test_run_id, key, value))
+            if keep_files:
                 attach_rows.extend((test_run_id, _clip(label), data)
                                    for label, data in result.attachments)
+        meta_rows.sort()  # test_runs.id order, as the index ix_test_run_id wants it
         bulk.insert_rows(self.conn, m.test_run_metadata, ("test_run_id", "key", "value"),
                          meta_rows)
         bulk.insert_rows(self.conn, m.attachments, ("test_run_id", "label", "attachment"),
                          attach_rows)
-        known.clear()
 
-    def _track_times(self, result: TestResult) -> None:
-        start, stop = result.start_time, result.stop_time
-        if start is not None and (self.first_start is None or start < self.first_start):
-            self.first_start = start
-        if stop is not None and (self.last_stop is None or stop > self.last_stop):
-            self.last_stop = stop
-        duration = result.duration
-        if duration is not None:
-            self.duration_sum += duration
+    def _track_times(self, batch: list[TestResult]) -> None:
+        starts = [r.start_time for r in batch if r.start_time is not None]
+        stops = [r.stop_time for r in batch if r.stop_time is not None]
+        if starts:
+            first = min(starts)
+            if self.first_start is None or first < self.first_start:
+                self.first_start = first
+        if stops:
+            last = max(stops)
+            if self.last_stop is None or last > self.last_stop:
+                self.last_stop = last
+        self.duration_sum += sum([(r.stop_time - r.start_time).total_seconds() for r in batch
+                                  if r.start_time is not None and r.stop_time is not None])
 
     def _test_run_metadata(self, result: TestResult, attrs: str | None) -> dict[str, str] | None:
         if not (result.metadata or attrs or result.tags):
@@ -292,34 +320,36 @@ class RunWriter:
     def _record_retry(self, test_db_id: int, result: TestResult) -> None:
         """The test ran again after its first result was flushed: the last
         result wins, and the attempts are kept as test_run_metadata."""
-        stored = self.stored[test_db_id]
-        attempts = stored.attempts or [stored.status]
+        attempts = self.attempts.setdefault(test_db_id, [self.stored[test_db_id][0]])
         attempts.append(result.status)
-        stored.attempts, stored.status, stored.duration = attempts, result.status, result.duration
+        self.stored[test_db_id] = (result.status, result.duration)
         where = (m.test_runs.c.run_id == self.summary.run_id) & \
                 (m.test_runs.c.test_id == test_db_id)
         self.conn.execute(update(m.test_runs).where(where).values(
             status=result.status, start_time=result.start_time, stop_time=result.stop_time,
             start_time_microsecond=_micro(result.start_time),
             stop_time_microsecond=_micro(result.stop_time)))
-        if stored.test_run_id is None:
-            stored.test_run_id = self.conn.execute(select(m.test_runs.c.id).where(where)).scalar_one()
+        test_run_id = self.conn.execute(select(m.test_runs.c.id).where(where)).scalar_one()
         trm = m.test_run_metadata
-        self.conn.execute(trm.delete().where((trm.c.test_run_id == stored.test_run_id)
+        self.conn.execute(trm.delete().where((trm.c.test_run_id == test_run_id)
                                              & (trm.c.key == "attempts")))
-        self.conn.execute(insert(trm).values(test_run_id=stored.test_run_id, key="attempts",
+        self.conn.execute(insert(trm).values(test_run_id=test_run_id, key="attempts",
                                              value=_clip(",".join(attempts))))
 
-    def _resolve_test_ids(self, names: list[str]) -> dict[str, int]:
+    def _resolve_test_ids(self, names: Iterable[str]) -> dict[str, int]:
         found: dict[str, int] = {}
         missing = []
+        committed, pending = self.ids.cache.committed.get, self.ids.get
         for name in names:
-            hit = self.ids.lookup(name)
+            hit = committed(name)  # the usual place: a test seen in an earlier run
+            if hit is None:
+                hit = pending(name)
             if hit is None:
                 missing.append(name)
             else:
                 found[name] = hit
         if missing:
+            missing.sort()  # new tests are inserted in name order: a stable lock order
             self._select_test_ids(missing, found)
             new = [n for n in missing if n not in found]
             if new:
@@ -356,7 +386,8 @@ class RunWriter:
         self.close()
         summary = self.summary
         per_test = rollups.tally(
-            (test_db_id, s.status, s.duration) for test_db_id, s in self.stored.items())
+            (test_db_id, status, duration)
+            for test_db_id, (status, duration) in self.stored.items())
         for counts in per_test.values():
             summary.passes += counts[0]
             summary.fails += counts[1]
