@@ -84,9 +84,11 @@ JOB_TEST_RUNS_SPAN = {"sec": dt.timedelta(days=1), "min": dt.timedelta(days=1),
           description="datetime_resolution=day reads the ch_test_daily rollup (a result under "
                       "its run's day, window up to 31 days); sec/min/hour aggregate raw results "
                       "under their start time (window up to 1 day for sec and min, 7 days for "
-                      "hour). Default window: the day before stop_date.",
+                      "hour). Default window: the day before stop_date. Unlike openstack-health "
+                      "the tests are paginated (limit/offset, in test order), so a response "
+                      "stays bounded however many tests the job runs.",
           params=[Param("build_name", where="path", max_length=255), START, STOP,
-                  resolution("day")],
+                  resolution("day"), limit(100, 500), OFFSET],
           response=obj({"tests": {"type": "object", "additionalProperties": {
               "type": "object", "additionalProperties": RUN_ITEM}}}))
 def compat_job_test_runs(a):
@@ -99,7 +101,8 @@ def compat_job_test_runs(a):
         raise bad_request("start_date", f"the window is limited to {days} at "
                                         f"datetime_resolution={res}; narrow start_date/stop_date")
     with connection() as conn:
-        return reports.compat_job_test_runs(conn, a["build_name"], start, stop, res)
+        return reports.compat_job_test_runs(conn, a["build_name"], start, stop, res,
+                                            a["limit"], a["offset"])
 
 
 @endpoint(bp, "/runs/key/<string:run_metadata_key>/<string:value>", tag=TAG,

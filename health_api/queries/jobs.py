@@ -101,18 +101,30 @@ def test_stats(conn, name: str, start_day: dt.date, stop_day: dt.date, sort: str
     return total, rows
 
 
-def test_daily_rows(conn, name: str, start_day: dt.date, stop_day: dt.date) -> list[tuple]:
-    """(day, test_id, success, failure, skip, timed, run_time_sum) of one job."""
+def job_test_page(conn, name: str, first_day: dt.date, last_day: dt.date, limit: int,
+                  offset: int) -> list[int]:
+    """tests.id of one page of the tests a job ran on those days (inclusive, from the
+    daily rollup), in id order."""
+    stmt = (select(TD.c.test_id)
+            .where(TD.c.build_name == name, TD.c.day >= first_day, TD.c.day <= last_day)
+            .group_by(TD.c.test_id).order_by(TD.c.test_id).limit(limit).offset(offset))
+    return list(conn.execute(stmt).scalars())
+
+
+def test_daily_rows(conn, name: str, start_day: dt.date, stop_day: dt.date,
+                    test_ids: list[int]) -> list[tuple]:
+    """(day, test_id, success, failure, skip, timed, run_time_sum) of one job's tests."""
     t = m.tests
     stmt = (select(TD.c.day, t.c.test_id, TD.c.success, TD.c.failure, TD.c.skip, TD.c.timed,
                    TD.c.run_time_sum)
             .select_from(TD.join(t, t.c.id == TD.c.test_id))
-            .where(TD.c.build_name == name, TD.c.day >= start_day, TD.c.day < stop_day))
+            .where(TD.c.build_name == name, TD.c.day >= start_day, TD.c.day < stop_day,
+                   TD.c.test_id.in_(test_ids)))
     return [tuple(r) for r in conn.execute(stmt)]
 
 
 def test_bucket_rows(conn, name: str, start: dt.datetime, stop: dt.datetime,
-                     resolution: str) -> list[tuple]:
+                     resolution: str, test_ids: list[int]) -> list[tuple]:
     """(bucket text, test_id, success, failure, skip, timed, run_time_sum) of one job per test
     and bucket of the result's start time, as test_daily_rows has them per day: one GROUP BY
     over raw test_runs, for a window the caller bounded."""
@@ -132,6 +144,6 @@ def test_bucket_rows(conn, name: str, start: dt.datetime, stop: dt.datetime,
                    func.sum(case((timed, took), else_=0.0)))
             .select_from(joined.join(tr, tr.c.run_id == RUNS.c.id)
                          .join(t, t.c.id == tr.c.test_id))
-            .where(*where, *window(tr.c.start_time, start, stop))
+            .where(*where, *window(tr.c.start_time, start, stop), tr.c.test_id.in_(test_ids))
             .group_by(bk, t.c.test_id))
     return [tuple(r) for r in conn.execute(stmt)]

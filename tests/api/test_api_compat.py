@@ -158,10 +158,19 @@ def test_job_test_runs_demo_data_hour(client, raw, demo_url):
             end = r.stop_time.replace(microsecond=r.stop_time_microsecond)
             durations[key].append((end - begin).total_seconds())
     assert counts, "the demo job ran nothing in its last day"
-    got = client.get(f"/build_name/{job}/test_runs?start_date={iso(start)}&stop_date={iso(stop)}"
-                     "&datetime_resolution=hour").get_json()["tests"]
-    flat = {(bucket, test_id): item for bucket, tests in got.items()
-            for test_id, item in tests.items()}
+    flat, pages, offset = {}, 0, 0
+    while True:  # the tests come a page at a time: every page, each test once
+        got = client.get(f"/build_name/{job}/test_runs?start_date={iso(start)}&stop_date="
+                         f"{iso(stop)}&datetime_resolution=hour&limit=200&offset={offset}"
+                         ).get_json()["tests"]
+        if not got:
+            break
+        page = {(bucket, test_id): item for bucket, tests in got.items()
+                for test_id, item in tests.items()}
+        assert not set(page) & set(flat)
+        flat.update(page)
+        pages, offset = pages + 1, offset + 200
+    assert pages > 1, "the demo job should need several pages of tests"
     assert sorted(flat) == sorted(counts)
     for key, c in counts.items():
         item = flat[key]
