@@ -130,7 +130,7 @@ export const ADAPT = {
     resolution: b.resolution,
     points: list(b.points).map((p) => ({
       t: p.bucket, passed: count(p.passed), failed: count(p.failed), empty: count(p.empty),
-      mean_run_time: num(p.mean_run_time),
+      mean_run_time: num(p.mean_run_time), std_run_time: num(p.std_run_time),
     })),
     recent_runs: list(b.recent_runs).map(adaptRun),
   }),
@@ -376,10 +376,11 @@ export function createApi({ fetch: fetchImpl = globalThis.fetch, base = '', onAc
     /**
      * GET /jobs/<name>?start&stop&resolution&recent
      * -> {name, resolution,
-     *     points: [{t: ISO, passed, failed, empty, mean_run_time: s|null}],
+     *     points: [{t: ISO, passed, failed, empty, mean_run_time: s|null, std_run_time: s|null}],
      *     recent_runs: [Run]}
-     * (one point per bucket, empty buckets included; the page computes its
-     * tiles and trailing-window rates from the points)
+     * (one point per bucket, empty buckets included; std_run_time is the std
+     * of the bucket's run times, null with fewer than two; the page computes
+     * its tiles and trailing-window rates and run times from the points)
      */
     getJob(name, { start, stop, resolution, recent, signal } = {}) {
       return request(ENDPOINTS.job(name), { ...window({ start, stop }), resolution, recent }, { signal, adapt: ADAPT.job });

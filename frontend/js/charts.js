@@ -67,15 +67,26 @@ function mount(el, height) {
   return svg;
 }
 
+/** The band of a failure-rate point: its Rate's 95% interval (series.js keeps it as `rate`). */
+export const rateBand = (p) => p.rate;
+
 /**
  * A time-series line chart. series: [{key, color, values: [{x: ms, y}], disabled}]
  * (y null = gap). options: resolution (tick format), yFormat (tick and
- * tooltip), yDomain, band (draw each point's rate.low..rate.high as a shaded
- * 95% interval), height, legend.
+ * tooltip), tooltipY(value, point), yDomain, band, bandClass, height, legend.
+ * band: an accessor point -> {low, high} | null drawn as a shaded area
+ * under each visible line (null or non-finite = a gap in it), e.g. rateBand
+ * (the 95% interval, also what `true` means) or a mean ± std; the y axis
+ * is widened to hold it. bandClass: the class of its paths (besides
+ * `chart-band`), 'ci-band' by default.
  */
-export function lineChart(el, series, { resolution = 'day', yFormat = (v) => formatPercent(v, 0), tooltipY = null, yDomain = null, band = false, height = HEIGHT, legend = true } = {}) {
+export function lineChart(el, series, {
+  resolution = 'day', yFormat = (v) => formatPercent(v, 0), tooltipY = null, yDomain = null, band = null,
+  bandClass = 'ci-band', height = HEIGHT, legend = true,
+} = {}) {
   const L = libs();
   const { d3, nv } = L;
+  const bandOf = band === true ? rateBand : typeof band === 'function' ? band : null;
   const svg = mount(el, height);
   const chart = nv.models.lineChart()
     .margin({ top: 8, right: 24, bottom: 32, left: 56 })
@@ -86,7 +97,8 @@ export function lineChart(el, series, { resolution = 'day', yFormat = (v) => for
     .x((p) => p.x)
     .y((p) => p.y)
     .xScale(d3.time.scale.utc());
-  if (yDomain) chart.forceY(yDomain);
+  const forceY = [...(yDomain || []), ...(bandOf ? bandExtent(series, bandOf) : [])];
+  if (forceY.length) chart.forceY(forceY);
   const ticks = xTicks(series, resolution);
   chart.xAxis.tickFormat(timeFormatter(resolution)).showMaxMin(false).tickValues(ticks);
   chart.yAxis.tickFormat(yFormat).ticks(5).showMaxMin(false);
@@ -96,10 +108,33 @@ export function lineChart(el, series, { resolution = 'day', yFormat = (v) => for
     yFormat: tooltipY || ((v, p) => (p && p.rate ? formatRate(p.rate) : yFormat(v))),
   }));
   svg.datum(series).call(chart);
-  const drawBand = band ? () => drawInterval(el, chart, series, d3) : null;
+  const drawBand = bandOf ? () => drawBandArea(el, chart, series, d3, bandOf, bandClass) : null;
   if (drawBand) chart.dispatch.on('renderEnd.band', drawBand);
   finish(el, chart, L, drawBand);
   return chart;
+}
+
+/** The band of a point when it is drawable: {low, high} finite, at a finite x; else null. */
+function bandAt(bandOf, p) {
+  const b = p && Number.isFinite(p.x) ? bandOf(p) : null;
+  return b && Number.isFinite(b.low) && Number.isFinite(b.high) ? b : null;
+}
+
+/** [lowest low, highest high] of the visible series' bands, or [] without any. */
+function bandExtent(series, bandOf) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of series) {
+    if (s.disabled) continue;
+    for (const p of s.values || []) {
+      const b = bandAt(bandOf, p);
+      if (b) {
+        lo = Math.min(lo, b.low);
+        hi = Math.max(hi, b.high);
+      }
+    }
+  }
+  return Number.isFinite(lo) ? [lo, hi] : [];
 }
 
 /** Aligned time ticks over the x values of the series (see timeTicks). */
@@ -117,18 +152,25 @@ function xTicks(series, resolution, count = 8) {
   return Number.isFinite(lo) ? timeTicks(lo, hi, resolution, count) : [];
 }
 
-/** The 95% interval of each visible series' points, under the lines. */
-function drawInterval(el, chart, series, d3) {
+/**
+ * The band of each visible series' points (`bandOf(p)` -> {low, high} or
+ * null: a gap) as a shaded area under the lines, in the series' colour.
+ * The one band drawer: failure-rate intervals and run-time spreads alike.
+ */
+function drawBandArea(el, chart, series, d3, bandOf, className) {
   const wrap = d3.select(el).select('.nv-linesWrap');
   if (wrap.empty()) return;
   const x = chart.xAxis.scale();
   const y = chart.yAxis.scale();
   const visible = series.filter((s) => !s.disabled);
-  const bands = wrap.selectAll('path.ci-band').data(visible, (s) => s.key);
-  bands.enter().insert('path', ':first-child').attr('class', 'ci-band');
+  const bands = wrap.selectAll('path.chart-band').data(visible, (s) => s.key);
+  bands.enter().insert('path', ':first-child').attr('class', `chart-band ${className}`);
   bands.exit().remove();
-  const ok = (p) => p.rate && Number.isFinite(p.rate.low) && Number.isFinite(p.rate.high) && Number.isFinite(p.x);
-  const area = d3.svg.area().defined(ok).x((p) => x(p.x)).y0((p) => y(p.rate.low)).y1((p) => y(p.rate.high));
+  const area = d3.svg.area()
+    .defined((p) => bandAt(bandOf, p) !== null)
+    .x((p) => x(p.x))
+    .y0((p) => y(bandOf(p).low))
+    .y1((p) => y(bandOf(p).high));
   bands.style('fill', (s) => s.color).attr('d', (s) => area(s.values));
 }
 

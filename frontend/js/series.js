@@ -138,6 +138,53 @@ export function rollingMean(values, weights = null, window = 1) {
   return out;
 }
 
+/**
+ * Trailing-window mean and spread of individual run times, pooled from each
+ * bucket's count, mean and std: over the window's buckets i whose mean is a
+ * number and weight n_i > 0 (weights default to 1, as in rollingMean),
+ *   M   = sum n_i m_i / sum n_i                      (= rollingMean)
+ *   var = sum n_i (s_i^2 + (m_i - M)^2) / sum n_i
+ * A bucket whose std is missing (one run: the API's sample std is
+ * undefined) adds no spread of its own, only its mean's distance from M.
+ * Point i is {mean: M, std: sqrt(var), low: max(0, M - std), high: M + std,
+ * n: sum n_i}, or null when the window has no bucket with data.
+ */
+export function rollingSpread(means, stds = null, weights = null, window = 1) {
+  const n = means ? means.length : 0;
+  const w = Math.max(1, Math.floor(window) || 1);
+  const weight = (j) => (weights ? at(weights, j) : 1);
+  const used = (j) => Number.isFinite(means[j]) && weight(j) > 0;
+  const spread = (j) => {
+    const s = Array.isArray(stds) ? stds[j] : null;
+    return Number.isFinite(s) && s > 0 ? s : 0;
+  };
+  const out = [];
+  for (let i = 0; i < n; i += 1) {
+    const first = Math.max(0, i - w + 1);
+    let total = 0;
+    let sum = 0;
+    for (let j = first; j <= i; j += 1) {
+      if (!used(j)) continue;
+      total += weight(j);
+      sum += weight(j) * means[j];
+    }
+    if (!(total > 1e-9)) {
+      out.push(null);
+      continue;
+    }
+    const mean = sum / total;
+    let squares = 0;
+    for (let j = first; j <= i; j += 1) {
+      if (!used(j)) continue;
+      const d = means[j] - mean;
+      squares += weight(j) * (spread(j) ** 2 + d * d);
+    }
+    const std = Math.sqrt(Math.max(0, squares / total));
+    out.push({ mean, std, low: Math.max(0, mean - std), high: mean + std, n: total });
+  }
+  return out;
+}
+
 /** A timeline without the buckets before `fromMs` (the rolling windows' lead-in). */
 export function trimTimeline(timeline, fromMs) {
   if (!timeline || !Array.isArray(timeline.buckets) || !Number.isFinite(fromMs)) return timeline;
@@ -245,8 +292,11 @@ export function sparklineValues(timeline, key, { segments = 28 } = {}) {
  * counts, `duration` the mean run time; rates and durations over a trailing
  * `window` of buckets, weighted by the bucket's decided runs (`weight`
  * 'decided') or passes ('passed': a test's run time is that of its
- * successful runs). Points before `from` (the lead-in) are dropped after
- * the windows are computed.
+ * successful runs). Each duration point keeps `band` {low, high}: mean
+ * ± the std of the individual run times over the same window, pooled from
+ * the points' `std_run_time` (rollingSpread; null without data), and that
+ * `std`. Points before `from` (the lead-in) are dropped after the windows
+ * are computed.
  */
 export function pointSeries(points, { skippedKey = 'empty', window = 1, from = null, weight = 'decided' } = {}) {
   const list = Array.isArray(points) ? points : [];
@@ -255,7 +305,8 @@ export function pointSeries(points, { skippedKey = 'empty', window = 1, from = n
   const failed = list.map((p) => p.failed || 0);
   const rates = rollingRates(passed, failed, window);
   const weights = weight === 'passed' ? passed : passed.map((v, i) => v + failed[i]);
-  const durations = rollingMean(list.map((p) => (Number.isFinite(p.mean_run_time) ? p.mean_run_time : null)), weights, window);
+  const number = (v) => (Number.isFinite(v) ? v : null);
+  const durations = rollingSpread(list.map((p) => number(p.mean_run_time)), list.map((p) => number(p.std_run_time)), weights, window);
   const keep = (_, i) => from === null || x(list[i]) >= from;
   return {
     rate: [{
@@ -272,7 +323,10 @@ export function pointSeries(points, { skippedKey = 'empty', window = 1, from = n
     ],
     duration: [{
       key: 'Mean run time', color: STATUS_COLORS.duration,
-      values: list.map((p, i) => ({ x: x(p), y: durations[i] })).filter(keep),
+      values: list.map((p, i) => {
+        const d = durations[i];
+        return { x: x(p), y: d ? d.mean : null, band: d ? { low: d.low, high: d.high } : null, std: d ? d.std : null };
+      }).filter(keep),
     }],
   };
 }

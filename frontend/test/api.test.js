@@ -131,7 +131,12 @@ test('ADAPT.jobs, job, jobTests', () => {
     points: [{ bucket: '2026-10-01T00:00:00Z', passed: 1, failed: 1, empty: 0, runs: 2, ...RATE(1, 2, 0, 1), mean_run_time: 30, std_run_time: 1, rolling_mean: 30, rolling_std: null }],
     recent_runs: [{ id: 7, uuid: 'u7', run_at: '2026-10-01T00:00:00Z', passes: 10, fails: 1, skips: 0, run_time: 30, artifacts: null, outcome: 'failed' }],
   });
-  assert.deepEqual(job.points, [{ t: '2026-10-01T00:00:00Z', passed: 1, failed: 1, empty: 0, mean_run_time: 30 }]);
+  assert.deepEqual(job.points, [{ t: '2026-10-01T00:00:00Z', passed: 1, failed: 1, empty: 0, mean_run_time: 30, std_run_time: 1 }]);
+  // std_run_time is validated like the other numbers: null when missing or not a finite number
+  const stds = ADAPT.job({
+    job: 'tempest', points: [{ std_run_time: null }, {}, { std_run_time: NaN }, { std_run_time: Infinity }, { std_run_time: '2' }, { std_run_time: 0 }],
+  }).points.map((p) => p.std_run_time);
+  assert.deepEqual(stds, [null, null, null, null, null, 0]);
   assert.equal(job.name, 'tempest');
   assert.deepEqual(job.recent_runs[0], { id: 7, uuid: 'u7', run_at: '2026-10-01T00:00:00Z', passes: 10, fails: 1, skips: 0, run_time: 30, artifacts: null, outcome: 'failed', metadata: {} });
   const tests = ADAPT.jobTests({

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  wilson, rateValue, rollingWindow, rollingLeadMs, rollingLabel, rollingRates, rollingMean, trimTimeline,
+  wilson, rateValue, rollingWindow, rollingLeadMs, rollingLabel, rollingRates, rollingMean, rollingSpread, trimTimeline,
   timelineIsEmpty, timelineRateSeries, timelineOutcomeSeries, sparklineValues, pointSeries, summarisePoints,
   seriesIsEmpty, summariseJobs, chartWindow, barFactor,
 } from '../js/series.js';
@@ -62,6 +62,84 @@ test('rollingMean is weighted and skips nulls', () => {
   assert.deepEqual(rollingMean([10, 20], [1, 3], 2), [10, 17.5]);
   assert.deepEqual(rollingMean([null, null], null, 5), [null, null]);
   assert.deepEqual(rollingMean([2, 4, 6]), [2, 4, 6]);
+});
+
+test('rollingSpread pools count, mean and std of the window\'s buckets (hand-computed)', () => {
+  // bucket 0: n=1, m=10, s=2; bucket 1: n=3, m=20, s=4
+  const [a, b] = rollingSpread([10, 20], [2, 4], [1, 3], 2);
+  assert.deepEqual(a, { mean: 10, std: 2, low: 8, high: 12, n: 1 });
+  // M = (1*10 + 3*20) / 4 = 17.5
+  // var = (1*(2^2 + 7.5^2) + 3*(4^2 + 2.5^2)) / 4 = (60.25 + 66.75) / 4 = 31.75
+  assert.equal(b.mean, 17.5);
+  assert.equal(b.n, 4);
+  close(b.std, Math.sqrt(31.75));
+  close(b.std, 5.634714);
+  close(b.low, 17.5 - 5.634714);
+  close(b.high, 17.5 + 5.634714);
+  // window 1: each bucket on its own
+  assert.deepEqual(rollingSpread([10, 20], [2, 4], [1, 3], 1).map((p) => p.std), [2, 4]);
+});
+
+test('rollingSpread skips buckets without data and counts a missing std as no spread', () => {
+  // weights [4, 0, 2]: bucket 1 has no decided run (and no mean); the stds of buckets 0 and 2 are missing
+  const out = rollingSpread([100, null, 200], [null, 5, null], [4, 0, 2], 3);
+  assert.deepEqual(out[0], { mean: 100, std: 0, low: 100, high: 100, n: 4 });
+  assert.deepEqual(out[1], out[0]);
+  // M = (4*100 + 2*200) / 6 = 400/3; var = (4*(100/3)^2 + 2*(200/3)^2) / 6 = 120000/54
+  close(out[2].mean, 400 / 3);
+  close(out[2].std, Math.sqrt(120000 / 54));
+  close(out[2].std, 47.140452);
+  // a weight of 0 drops the bucket even with a mean; a window of nothing is null
+  assert.deepEqual(rollingSpread([5, 50], [1, 1], [1, 0], 2).map((p) => p.mean), [5, 5]);
+  assert.deepEqual(rollingSpread([null, null], [null, null], null, 3), [null, null]);
+  assert.deepEqual(rollingSpread([3, null], [1, 2], [0, 5], 1), [null, null]);
+  // negative or non-finite stds add no spread
+  assert.equal(rollingSpread([7], [-1])[0].std, 0);
+  assert.equal(rollingSpread([7], [NaN])[0].std, 0);
+  assert.deepEqual(rollingSpread(null), []);
+});
+
+test('rollingSpread with a window longer than the series, low clipped at 0', () => {
+  // unweighted, window 10 > 4 points: cumulative
+  const out = rollingSpread([1, 3, null, 5], null, null, 10);
+  assert.deepEqual(out.map((p) => p.mean), [1, 2, 2, 3]);
+  assert.deepEqual(out.slice(0, 3).map((p) => p.std), [0, 1, 1]); // var = (1^2 + 1^2) / 2
+  close(out[3].std, Math.sqrt(8 / 3)); // var = (2^2 + 0 + 2^2) / 3
+  assert.deepEqual(out.map((p) => p.n), [1, 2, 2, 3]);
+  // the same with window 2: windows {1}, {1, 3}, {3}, {5}
+  assert.deepEqual(rollingSpread([1, 3, null, 5], null, null, 2).map((p) => p.mean), [1, 2, 3, 5]);
+  assert.deepEqual(rollingSpread([1, 3, null, 5], null, null, 2).map((p) => p.std), [0, 1, 0, 0]);
+  // M = 4, var = (9 + 9 + 36) / 3 = 18: low = 4 - 4.2426 < 0 is clipped at 0
+  const [, , c] = rollingSpread([1, 1, 10], [0, 0, 0], null, 5);
+  assert.equal(c.mean, 4);
+  close(c.std, Math.sqrt(18));
+  assert.equal(c.low, 0);
+  close(c.high, 4 + Math.sqrt(18));
+});
+
+test('rollingSpread is the spread of the pooled runs, its mean rollingMean', () => {
+  // buckets of individual run times; per-bucket count, mean and (population) std
+  const runs = [[10, 12, 14], [], [30], [20, 22], [5, 6, 7, 8], [], [40, 41]];
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const std = (xs) => Math.sqrt(mean(xs.map((v) => (v - mean(xs)) ** 2)));
+  const means = runs.map((r) => (r.length ? mean(r) : null));
+  const stds = runs.map((r) => (r.length > 1 ? std(r) : null));
+  const counts = runs.map((r) => r.length);
+  for (const window of [1, 2, 3, 10]) {
+    const out = rollingSpread(means, stds, counts, window);
+    const rolled = rollingMean(means, counts, window);
+    runs.forEach((_, i) => {
+      const pooled = runs.slice(Math.max(0, i - window + 1), i + 1).flat();
+      if (!pooled.length) {
+        assert.equal(out[i], null);
+        return;
+      }
+      close(out[i].mean, mean(pooled));
+      close(out[i].mean, rolled[i]);
+      close(out[i].std, std(pooled));
+      assert.equal(out[i].n, pooled.length);
+    });
+  }
 });
 
 const TL = {
@@ -140,6 +218,31 @@ test('point series for a job or test', () => {
   assert.equal(rolled.outcomes[0].values.length, 2);
   assert.equal(pointSeries(POINTS, { skippedKey: 'skipped' }).outcomes[2].key, 'Skipped');
   assert.deepEqual(pointSeries(null).rate[0].values, []);
+});
+
+test('duration points carry the mean ± std band', () => {
+  const points = [
+    { t: '2026-10-01T00:00:00Z', passed: 3, failed: 1, empty: 0, mean_run_time: 100, std_run_time: 10 },
+    { t: '2026-10-01T01:00:00Z', passed: 0, failed: 0, empty: 1, mean_run_time: null, std_run_time: null },
+    { t: '2026-10-01T02:00:00Z', passed: 1, failed: 1, empty: 0, mean_run_time: 200, std_run_time: null },
+  ];
+  const [own] = pointSeries(points).duration;
+  assert.deepEqual(own.values.map((p) => p.y), [100, null, 200]);
+  assert.deepEqual(own.values.map((p) => p.band), [{ low: 90, high: 110 }, null, { low: 200, high: 200 }]);
+  assert.deepEqual(own.values.map((p) => p.std), [10, null, 0]);
+  const [rolled] = pointSeries(points, { window: 3, from: Date.parse('2026-10-01T01:00:00Z') }).duration;
+  assert.equal(rolled.values.length, 2);
+  assert.deepEqual(rolled.values[0], { x: Date.parse('2026-10-01T01:00:00Z'), y: 100, band: { low: 90, high: 110 }, std: 10 });
+  // M = (4*100 + 2*200)/6 = 400/3; var = (4*(10^2 + (100/3)^2) + 2*(0 + (200/3)^2)) / 6 = (400 + 120000/9) / 6
+  const last = rolled.values[1];
+  close(last.y, 400 / 3);
+  close(last.std, Math.sqrt((400 + 120000 / 9) / 6));
+  close(last.std, 47.842333);
+  close(last.band.low, 400 / 3 - last.std);
+  close(last.band.high, 400 / 3 + last.std);
+  // a test's run time weighs passes only: bucket 0 has 3, bucket 2 has 1
+  const [passes] = pointSeries(points, { window: 3, weight: 'passed' }).duration;
+  close(passes.values[2].y, (300 + 200) / 4);
 });
 
 test('summarisePoints', () => {

@@ -8,6 +8,7 @@ Each page leaves a screenshot under test-output/screenshots/.
 """
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 import pytest
@@ -137,6 +138,52 @@ def test_job(page, console, requests, live_server):
     assert rows(page, table)[:3] == [t["test_id"] for t in tests["tests"][:3]]
     assert f"of the {count(tests['total'])} tests" in page.inner_text(panel("Tests of this job"))
     screenshot(page, "job")
+    no_errors(console)
+
+
+RUN_TIME_BOXES_JS = """el => {
+  const box = (node) => { const r = node.getBoundingClientRect(); return {top: r.top, bottom: r.bottom, height: r.height}; };
+  const band = el.querySelector('.nv-linesWrap path.chart-band.std-band');
+  const line = el.querySelector('.nv-linesWrap path.nv-line');
+  const plot = el.querySelector('.nv-lineChart .nv-background rect, .nv-focus .nv-background rect');
+  return {band: band && box(band), line: line && box(line), plot: plot && box(plot)};
+}"""
+
+
+def test_job_run_time_band(page, console, requests, live_server):
+    """The run-time chart: the rolling mean with a shaded mean +- std band around
+    it, inside the plot, and a tooltip showing both; no console error."""
+    page.goto(f"/#/jobs/{JOB}")
+    assert wait_ready(page) == "ready"
+    all_charts_drawn(page)
+    job = api_json(live_server, requests, rf"/api/v1/jobs/{JOB}$")
+    assert any(p.get("mean_run_time") is not None for p in job["points"])
+    run_time = '[data-chart="job-run-time"]'
+    assert chart(page, "job-run-time")["lines"] == 1
+    band = page.locator(f"{run_time} .nv-linesWrap path.chart-band")
+    assert band.count() == 1
+    assert "std-band" in band.get_attribute("class")
+    d = band.get_attribute("d")
+    assert d and d.startswith("M") and "NaN" not in d, d
+    # the failure rate keeps its 95% interval, drawn by the same function
+    assert page.locator('[data-chart="job-failure-rate"] path.chart-band.ci-band').count() == 1
+    # the band holds the mean line (low <= mean <= high) and the y axis holds the band
+    boxes = page.eval_on_selector(run_time, RUN_TIME_BOXES_JS)
+    assert boxes["band"]["height"] > 0, boxes
+    assert boxes["band"]["top"] <= boxes["line"]["top"] + 0.5, boxes
+    assert boxes["band"]["bottom"] >= boxes["line"]["bottom"] - 0.5, boxes
+    assert boxes["plot"]["top"] - 0.5 <= boxes["band"]["top"], boxes
+    assert boxes["band"]["bottom"] <= boxes["plot"]["bottom"] + 0.5, boxes
+    subtitle = page.inner_text(f"{panel('Run time: mean ± std')} .panel-subtitle")
+    assert "± one standard deviation" in subtitle
+    # the tooltip shows the mean and the +- std
+    page.locator(run_time).scroll_into_view_if_needed()
+    box = page.locator(f"{run_time} .nv-linesWrap").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.wait_for_selector(".nvtooltip .value")
+    value = page.inner_text(".nvtooltip .value")
+    assert re.fullmatch(r"\S.* ± \S.*", value), value
+    screenshot(page, "job-run-time")
     no_errors(console)
 
 
@@ -409,6 +456,7 @@ def test_api_500_error_is_shown(page, api, console):
     assert page.locator(".api-error-field").count() == 0
     assert "HTTP 500" in page.inner_text(".api-error >> nth=0")
     assert set(chart_states(page).values()) == {"error"}
+    assert page.locator("path.chart-band").count() == 0
     screenshot(page, "job-error-500")
 
 

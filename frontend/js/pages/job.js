@@ -1,9 +1,10 @@
 // Job: one job (build_name) over the period: failure rate with its 95%
-// interval, run outcomes, mean run time, and the job's tests.
+// interval, run outcomes, mean run time with the spread (± std) of the
+// runs' durations, and the job's tests.
 
 import { h, replace } from '../dom.js';
 import { panel, load, dataTable, statTiles, badge, link } from '../components.js';
-import { lineChart, stackedBars } from '../charts.js';
+import { lineChart, stackedBars, rateBand } from '../charts.js';
 import {
   pointSeries, summarisePoints, seriesIsEmpty, rateValue, chartWindow, rollingLabel, barLabel, mergeBars,
 } from '../series.js';
@@ -32,7 +33,11 @@ export async function render(ctx) {
   const tiles = panel({ title: 'Summary', className: 'panel-tiles' });
   const rate = panel({ title: 'Failure rate', subtitle: `Failed / decided runs ${rollingLabel(resolution, span)}; shaded: 95% Wilson interval`, chart: 'job-failure-rate' });
   const outcomes = panel({ title: 'Runs', subtitle: `Run outcomes ${barLabel(resolution, bars)}`, chart: 'job-run-outcomes' });
-  const duration = panel({ title: 'Run time', subtitle: `Mean duration of a run ${rollingLabel(resolution, span)}`, chart: 'job-run-time' });
+  const duration = panel({
+    title: 'Run time: mean ± std',
+    subtitle: `Mean duration of a run ${rollingLabel(resolution, span)}; shaded: mean ± one standard deviation of those runs' durations`,
+    chart: 'job-run-time',
+  });
   const tests = panel({ title: 'Tests of this job', subtitle: `The ${TESTS_LIMIT} tests with most failures in this job over the period (whole UTC days)` });
   const recent = panel({ title: 'Recent runs', subtitle: `The last ${RECENT_RUNS} runs of this job; a run opens its page` });
 
@@ -58,7 +63,7 @@ export async function render(ctx) {
     }),
     load(rate.body, {
       what: 'the failure rate', signal, fetch: () => dataP, isEmpty: noRuns, empty,
-      render: (body, d) => lineChart(body, d.series.rate, { resolution, yDomain: [0, 1], band: true, legend: false }),
+      render: (body, d) => lineChart(body, d.series.rate, { resolution, yDomain: [0, 1], band: rateBand, legend: false }),
     }),
     load(outcomes.body, {
       what: 'the run outcomes', signal, fetch: () => dataP, isEmpty: noRuns, empty,
@@ -67,7 +72,8 @@ export async function render(ctx) {
     load(duration.body, {
       what: 'the run time', signal, fetch: () => dataP, isEmpty: (d) => seriesIsEmpty(d.series.duration), empty,
       render: (body, d) => lineChart(body, d.series.duration, {
-        resolution, yFormat: formatDurationTick, tooltipY: (v) => formatDuration(v), legend: false,
+        resolution, yFormat: formatDurationTick, tooltipY: durationTooltip, legend: false,
+        band: (p) => p.band, bandClass: 'std-band',
       }),
     }),
     load(recent.body, {
@@ -82,6 +88,12 @@ export async function render(ctx) {
       render: (body, d) => renderTests(ctx, body, d),
     }),
   ]);
+}
+
+/** '12m 03s ± 1m 05s': the rolling mean and the std of the runs' durations. */
+function durationTooltip(value, point) {
+  const std = point ? point.std : null;
+  return Number.isFinite(value) && Number.isFinite(std) ? `${formatDuration(value)} ± ${formatDuration(std)}` : formatDuration(value);
 }
 
 function renderRecent(ctx, body, runs) {
