@@ -2,7 +2,9 @@
 
 Generates a deterministic, realistic mix of comments (Zuul reports with 1-20
 jobs, Jenkins Gerrit Trigger reports, free text and recheck requests) and
-the stream events that carry them, then prints comments/s and events/s.
+the stream events that carry them, then prints comments/s and events/s,
+and the rate of what a journal replay does with each line instead of
+parse_event (decode, collect the stored fields, parse and key the comment).
 
     python bench/comment_parse.py [--count N] [--repeat R] [--seed S]
 
@@ -20,8 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from health_api.gerrit.collect import collect_raw_events  # noqa: E402
 from health_api.gerrit.comments import _RESULT_TAIL_CACHE, parse_comment  # noqa: E402
-from health_api.gerrit.events import parse_event  # noqa: E402
+from health_api.gerrit.events import decode_event_line, parse_event  # noqa: E402
+from health_api.gerrit.journal import gc_paused  # noqa: E402
+from health_api.gerrit.rows import Batch, CiConfig, StoreStats, prepare_batch  # noqa: E402
 
 #: share of each comment kind in the mix (sums to 1)
 MIX = (("zuul", 0.60), ("jenkins", 0.15), ("free_text", 0.25))
@@ -172,6 +177,15 @@ def run_events_and_comments(lines):
         parse_comment(event.comment, event.approvals)
 
 
+def run_replay_preparation(lines):
+    """A replay chunk's preparation (with the collector paused, as the replay runs it)."""
+    with gc_paused():
+        batch = Batch()
+        collect_raw_events([decode_event_line(line) for line in lines], batch, StoreStats(),
+                           CiConfig())
+        prepare_batch(batch, CiConfig())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20000)
@@ -203,6 +217,8 @@ def main() -> None:
     print(f"parse_event:                {rate:12,.0f} events/s    ({secs * 1e3:.1f} ms best of {args.repeat})")
     rate, secs = best_rate(run_events_and_comments, event_lines, args.repeat)
     print(f"parse_event+parse_comment:  {rate:12,.0f} events/s")
+    rate, secs = best_rate(run_replay_preparation, event_lines, args.repeat)
+    print(f"replay preparation:         {rate:12,.0f} events/s    (decode, collect, parse, key)")
 
     pathological = "- job https://x : ERROR " + "in 1s " * 170000 + "x" * 10
     start = time.perf_counter()

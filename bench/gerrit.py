@@ -3,12 +3,14 @@
 Generates a deterministic journal of N events (default 1,000,000): patch
 sets created on 10 projects, CI reports from 150 CI systems (1-20 jobs
 each, most CIs running few jobs), human rechecks (the CIs then report
-again on the same patch set), merges. Then replays it
-(``health_api.gerrit.replay``: chunks of events, bulk inserts, one
-transaction and one journal checkpoint per chunk) into a fresh database per
-engine and prints events/s.
+again on the same patch set), merges. Then replays it as ``ci-health
+gerrit replay`` does by default (``health_api.gerrit.replay``: worker
+processes parse chunks of lines while this one writes them, bulk inserts,
+one transaction and one journal checkpoint per chunk) into a fresh database
+per engine and prints events/s.
 
-    python bench/gerrit.py [--events N] [--engines sqlite,postgresql] [--chunk 5000]
+    python bench/gerrit.py [--events N] [--engines sqlite,postgresql] [--chunk LINES]
+                           [--workers N]
 
 PostgreSQL: CI_HEALTH_TEST_PG (default postgresql://postgres@127.0.0.1:5432);
 a throw-away database is created and dropped.
@@ -19,6 +21,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -29,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from health_api.db.migrate import upgrade  # noqa: E402
 from health_api.db.session import make_engine  # noqa: E402
-from health_api.gerrit.replay import replay_journal  # noqa: E402
+from health_api.gerrit.replay import (DEFAULT_CHUNK_LINES, default_workers,  # noqa: E402
+                                      replay_journal)
 from health_api.gerrit.store import GerritStore  # noqa: E402
 
 PROJECTS = ["openstack/nova", "openstack/neutron", "openstack/cinder", "openstack/glance",
@@ -124,7 +128,8 @@ def generate(path: Path, total: int, seed: int = 1) -> dict:
 def new_database(kind: str):
     if kind == "sqlite":
         directory = tempfile.mkdtemp(prefix="bench-gerrit-")
-        return f"sqlite:///{directory}/bench.db", lambda: None
+        # a million events make a database of almost 2 GB: do not leave it behind
+        return f"sqlite:///{directory}/bench.db", lambda: shutil.rmtree(directory, True)
     server = os.environ.get("CI_HEALTH_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
     name = f"bench_gerrit_{uuid.uuid4().hex[:8]}"
     admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
@@ -142,7 +147,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--engines", default="sqlite,postgresql")
-    parser.add_argument("--chunk", type=int, default=5000)
+    parser.add_argument("--chunk", type=int, default=DEFAULT_CHUNK_LINES,
+                        help="journal lines per transaction (default: the replay's)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help=f"parsing processes (default: the replay's, here {default_workers()})")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-gerrit-journal-"))
@@ -151,14 +159,17 @@ def main() -> None:
     counts = generate(journal, args.events, args.seed)
     print(f"journal: {args.events} events, {journal.stat().st_size / 1e6:.0f} MB, "
           f"generated in {time.perf_counter() - started:.1f} s; mix: {json.dumps(counts)}")
+    workers = default_workers() if args.workers is None else args.workers
+    print(f"replay: {args.chunk} lines per transaction, {workers} parsing worker(s)")
     for kind in args.engines.split(","):
         url, drop = new_database(kind)
         engine = make_engine(url)
         try:
             upgrade(engine)
-            store = GerritStore(engine, chunk_size=args.chunk)
+            store = GerritStore(engine)
             started = time.perf_counter()
-            result = replay_journal(engine, journal, store=store, chunk_size=args.chunk)
+            result = replay_journal(engine, journal, store=store, chunk_size=args.chunk,
+                                    workers=workers)
             elapsed = time.perf_counter() - started
             s = result.stats
             print(f"{kind:>10}: {s.events:,} events in {elapsed:.1f} s = "
@@ -169,7 +180,7 @@ def main() -> None:
         finally:
             engine.dispose()
             drop()
-    journal.unlink()
+    shutil.rmtree(work, True)
 
 
 if __name__ == "__main__":

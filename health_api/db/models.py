@@ -186,7 +186,7 @@ test_daily = TestDaily.__table__
 
 # -- CI verdicts ---------------------------------------------------------------
 from sqlalchemy import Boolean  # noqa: E402  (this section is appended on its own)
-# From Gerrit (DESIGN.md section 3), written by health_api.gerrit.store.
+# From Gerrit (DESIGN.md section 3), written by health_api.gerrit.writer.
 # Times are naive UTC. No foreign keys (like the results tables); the store
 # writes parents before children in one transaction. ``project`` (and the
 # CI system, pipeline and time) are copied onto the child rows the CI queries
@@ -257,7 +257,7 @@ class CiComment(Base):
     format was recognised (the text is kept either way).
 
     ``comment_key`` is the idempotency key, the same for the stream event
-    and the REST message of one comment (see health_api.gerrit.store.comment_key)."""
+    and the REST message of one comment (see health_api.gerrit.rows.comment_key)."""
 
     __tablename__ = "ci_comments"
     __table_args__ = (

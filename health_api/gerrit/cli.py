@@ -125,10 +125,13 @@ def backfill_command(db_url, ci_systems_path, since, projects, rest_url):
 @click.option("--resume", is_flag=True,
               help="Continue from the checkpoint of an interrupted replay of this journal.")
 @click.option("--reset", is_flag=True, help="Empty the CI verdict tables first.")
-@click.option("--chunk-size", type=click.IntRange(1, 100_000), default=5000, show_default=True,
-              help="Events per transaction.")
+@click.option("--chunk-size", type=click.IntRange(1, 1_000_000), default=None,
+              help="Journal lines per transaction and checkpoint (default: 50000).")
+@click.option("--workers", type=click.IntRange(0, 64), default=None,
+              help="Processes that parse the journal while this one writes "
+                   "(default: one per spare core, at most 2; 0: parse here).")
 @_fail_cleanly
-def replay(db_url, ci_systems_path, journal, as_json, resume, reset, chunk_size):
+def replay(db_url, ci_systems_path, journal, as_json, resume, reset, chunk_size, workers):
     """Rebuild the CI tables from a listener journal (idempotent)."""
     from .replay import replay_journal, reset_ci_tables
     config = load_config()
@@ -136,8 +139,8 @@ def replay(db_url, ci_systems_path, journal, as_json, resume, reset, chunk_size)
     if reset:
         reset_ci_tables(engine)
     store = _store(engine, config, ci_systems_path)
-    store.chunk_size = chunk_size
-    result = replay_journal(engine, journal, store=store, resume=resume, chunk_size=chunk_size)
+    result = replay_journal(engine, journal, store=store, resume=resume, chunk_size=chunk_size,
+                            workers=workers)
     counts = result.as_dict()
     if as_json:
         click.echo(json.dumps(counts))

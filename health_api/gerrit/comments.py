@@ -15,9 +15,9 @@ Per-CI formats come in through ``CiOverrides`` (see ``systems.py``).
 
 Speed matters (a backfill parses millions of comments, ~10 job lines each):
 regexes are compiled once; cheap ``in``/``startswith`` checks skip work that
-cannot match; a canonical Zuul job line is taken apart with one
-``str.split`` and its "RESULT in 4m 21s" tail is memoized, while any other
-line goes to the authoritative ``_JOB_LINE`` regex. No pattern here can
+cannot match; a canonical Zuul job line (or Jenkins' ``URL : RESULT`` line)
+is taken apart with one ``str.split`` and its "RESULT in 4m 21s" tail is
+memoized, while any other line goes to the authoritative ``_JOB_LINE`` regex. No pattern here can
 backtrack more than linearly in the length of one line.
 """
 from __future__ import annotations
@@ -34,6 +34,7 @@ __all__ = [
     "JobResult",
     "KNOWN_RESULTS",
     "ParsedComment",
+    "approval_votes",
     "job_name_from_url",
     "parse_comment",
     "parse_duration",
@@ -99,6 +100,7 @@ _REPORT_HEADER = re.compile(
     re.MULTILINE,
 )
 _HEADER_WORDS = ("Build ", "Merge Failed", "Starting ", "No Builds")
+_LEADING_NEWLINES = re.compile(r"\n*")
 _OVERALL_BY_VERB = {
     "Build succeeded": "SUCCESS",
     "Build Successful": "SUCCESS",
@@ -201,7 +203,10 @@ def job_name_from_url(url: str) -> str:
     return url
 
 
-def _votes_from_approvals(approvals: Sequence[Approval]) -> dict[str, int]:
+def approval_votes(approvals: Sequence[Approval] | None) -> dict[str, int] | None:
+    """The votes of an event's approvals (label -> value); None without approvals."""
+    if not approvals:
+        return None
     # Gerrit >= 2.13 lists every label on every comment; a 0 that did not
     # change (no old_value) is "never voted", not a vote.
     return {a.label: a.value for a in approvals
@@ -307,6 +312,18 @@ def _builtin_jobs(body: str) -> list[JobResult]:
                     if info:
                         append(new_job(JobResult, (name, None if url == name else url) + info))
                         continue
+        elif line[:4] == "http":
+            # The same for Jenkins' "URL : RESULT..." line
+            parts = line.split(" ", 2)
+            if len(parts) == 3 and "\t" not in line:
+                url, colon, tail = parts
+                if colon == ":" and url.startswith(_URL_SCHEMES) and url[-3:] != "://":
+                    info = cached_tail(tail)
+                    if info is None:
+                        info = _result_tail(tail)
+                    if info:
+                        append(new_job(JobResult, (job_name_from_url(url), url) + info))
+                        continue
         elif line[:1] not in _JOB_LINE_STARTS:
             continue
         if " :" not in line and "\t:" not in line:
@@ -340,7 +357,7 @@ def _override_jobs(body: str, overrides: CiOverrides) -> list[JobResult]:
 def _find_header(body: str) -> re.Match[str] | None:
     # The header is nearly always the first line of the body: try there
     # before scanning every line start of the comment.
-    header = _REPORT_HEADER.match(body.lstrip("\n"))
+    header = _REPORT_HEADER.match(body, _LEADING_NEWLINES.match(body).end())
     if header is None and any(word in body for word in _HEADER_WORDS):
         header = _REPORT_HEADER.search(body)
     return header
@@ -382,11 +399,15 @@ def parse_comment(
     text: str | None,
     approvals: Sequence[Approval] | None = None,
     overrides: CiOverrides | None = None,
+    *,
+    votes: dict[str, int] | None = None,
 ) -> ParsedComment:
     """Parse one Gerrit comment. Never raises for any text.
 
     Votes come from ``approvals`` by label when there are any (stream
     events); otherwise from the ``Patch Set N: Label+1`` header (REST).
+    A caller that has the approvals' votes already (``approval_votes``)
+    passes them as ``votes`` instead.
     """
     text = text or ""
     if "\r" in text:
@@ -401,9 +422,9 @@ def parse_comment(
             number, vote_text = gerrit_header.groups()
             patch_set_number = int(number)
             body = text[gerrit_header.end():]
-    if approvals:
-        votes = _votes_from_approvals(approvals)
-    else:
+    if votes is None:
+        votes = approval_votes(approvals)
+    if votes is None:
         votes = _votes_from_header(vote_text) if vote_text else {}
 
     jobs: list[JobResult] = []

@@ -3,8 +3,8 @@
 Gerrit documents that *any* field may be missing, and older servers send
 numbers as strings (``"number": "12345"``, ``"value": "-1"``,
 ``"createdOn": "1600000000"``) where newer ones send ints. Every coercion
-here is therefore lenient: a field that is absent or of the wrong shape
-becomes None rather than an error. Only a line that is not a JSON object
+(``fields.py``) is therefore lenient: a field that is absent or of the wrong
+shape becomes None rather than an error. Only a line that is not a JSON object
 with a string ``type`` raises EventParseError, so the listener can count
 and skip it with a one-line log message.
 
@@ -17,10 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
-import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping, Union
+
+from .fields import approval_fields as _approval_fields
+from .fields import lenient_int as _int
+from .fields import text_or_none as _text
+from .fields import utc_time as _timestamp
 
 __all__ = [
     "Account",
@@ -36,16 +39,11 @@ __all__ = [
     "OtherEvent",
     "PatchSet",
     "PatchsetCreated",
+    "decode_event_line",
     "event_from_dict",
     "event_key",
     "parse_event",
 ]
-
-_INT_TEXT = re.compile(r"[+-]?\d{1,18}")
-#: ``fromtimestamp`` accepts nothing past year 9999; earlier than 1970 is junk
-_MAX_EPOCH_SECONDS = 253402300799
-#: Gerrit 2.5 and older sent category ids as ``type`` and the label as ``description``
-_LEGACY_APPROVAL_TYPES = frozenset({"VRIF", "CRVW", "SUBM", "APRV", "IFYI"})
 
 
 class EventParseError(ValueError):
@@ -179,43 +177,7 @@ Event = Union[
 ]
 
 
-# -- lenient field coercion --------------------------------------------------
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int(value: Any) -> int | None:
-    """An int from an int, an integral float or a decimal string; else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else None
-    if isinstance(value, str):
-        if value.isascii() and value.isdigit() and len(value) <= 18:
-            return int(value)  # the common case, without a regex
-        text = value.strip()
-        if _INT_TEXT.fullmatch(text):
-            return int(text)
-    return None
-
-
-def _timestamp(value: Any) -> dt.datetime | None:
-    """Gerrit's epoch seconds as an aware UTC datetime."""
-    seconds = _int(value)
-    if seconds is None and isinstance(value, (float, str)):
-        try:  # fractional seconds ("1600000000.5"): keep the whole second
-            number = float(value)
-        except ValueError:
-            return None
-        if math.isfinite(number):
-            seconds = int(number)
-    if seconds is None or not 0 <= seconds <= _MAX_EPOCH_SECONDS:
-        return None
-    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+# -- typed sub-records ------------------------------------------------------
 
 
 def _account(value: Any) -> Account | None:
@@ -261,16 +223,8 @@ def _patch_set(value: Any) -> PatchSet | None:
 
 def _approval(value: Any) -> Approval | None:
     """One approval, or None when it has no label or no integer value."""
-    if not isinstance(value, dict):
-        return None
-    label = _text(value.get("type"))
-    description = _text(value.get("description"))
-    if label is None or (label in _LEGACY_APPROVAL_TYPES and description):
-        label = description
-    vote = _int(value.get("value"))
-    if not label or vote is None:
-        return None
-    return Approval(label=label, value=vote, old_value=_int(value.get("oldValue")))
+    fields = _approval_fields(value)
+    return None if fields is None else Approval(*fields)
 
 
 def _approvals(value: Any) -> tuple[Approval, ...]:
@@ -285,13 +239,8 @@ def _approvals(value: Any) -> tuple[Approval, ...]:
 
 def event_from_dict(raw: dict[str, Any]) -> Event:
     """Type an already decoded event object (see ``parse_event``)."""
-    if not isinstance(raw, dict):
-        raise EventParseError(f"expected a JSON object, got {type(raw).__name__}")
-    kind = raw.get("type")
-    if kind is None:
-        raise EventParseError('event has no "type"')
-    if not isinstance(kind, str):
-        raise EventParseError(f'event "type" is {type(kind).__name__}, not a string')
+    _check_event_object(raw)
+    kind = raw["type"]
     created = _timestamp(raw.get("eventCreatedOn"))
     if kind == "comment-added":
         return CommentAdded(
@@ -343,13 +292,11 @@ def event_from_dict(raw: dict[str, Any]) -> Event:
     return OtherEvent(type=kind, event_created_on=created, raw=raw)
 
 
-def parse_event(line: str | bytes) -> Event:
-    """Parse one stream-events line into a typed event.
+def decode_event_line(line: str | bytes) -> dict[str, Any]:
+    """The JSON object of one stream-events line, with a string ``type``.
 
-    Raises EventParseError for undecodable bytes, malformed JSON, a value
-    that is not an object, or a missing/non-string ``type``. Known event
-    types with a missing ``change`` or ``patchSet`` still parse (those
-    fields are None) so the caller decides whether to skip and count them.
+    Raises EventParseError exactly as ``parse_event`` does; the journal
+    replay uses it to read events without typing them.
     """
     if isinstance(line, (bytes, bytearray)):
         try:
@@ -358,18 +305,51 @@ def parse_event(line: str | bytes) -> Event:
             raise EventParseError(f"line is not UTF-8 (byte {exc.start})") from None
     if not isinstance(line, str):
         raise EventParseError(f"expected str or bytes, got {type(line).__name__}")
+    try:
+        # json skips the whitespace around a value itself: no stripped copy of
+        # every line. A failure is redone on the stripped text for the message.
+        raw = json.loads(line)
+    except (ValueError, RecursionError):
+        raw = _decode_stripped(line)
+    if type(raw) is not dict or type(raw.get("type")) is not str:
+        _check_event_object(raw)
+    return raw
+
+
+def _decode_stripped(line: str) -> Any:
     text = line.strip()
     if not text:
         raise EventParseError("empty line")
     try:
-        raw = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise EventParseError(
             f"malformed JSON at column {exc.colno}: {exc.msg}") from None
     except (ValueError, RecursionError) as exc:  # e.g. absurdly long or deep input
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise EventParseError(f"malformed JSON: {detail}") from None
-    return event_from_dict(raw)
+
+
+def _check_event_object(raw: Any) -> None:
+    """Raise the EventParseError for a value that is not an event object."""
+    if not isinstance(raw, dict):
+        raise EventParseError(f"expected a JSON object, got {type(raw).__name__}")
+    kind = raw.get("type")
+    if kind is None:
+        raise EventParseError('event has no "type"')
+    if not isinstance(kind, str):
+        raise EventParseError(f'event "type" is {type(kind).__name__}, not a string')
+
+
+def parse_event(line: str | bytes) -> Event:
+    """Parse one stream-events line into a typed event.
+
+    Raises EventParseError for undecodable bytes, malformed JSON, a value
+    that is not an object, or a missing/non-string ``type``. Known event
+    types with a missing ``change`` or ``patchSet`` still parse (those
+    fields are None) so the caller decides whether to skip and count them.
+    """
+    return event_from_dict(decode_event_line(line))
 
 
 def event_key(event: Event | Mapping[str, Any]) -> str:

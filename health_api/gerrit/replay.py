@@ -1,11 +1,19 @@
 """Rebuild the CI tables from a listener journal (JSON lines, one raw event each).
 
-The journal is read in binary chunks of whole lines; each chunk of events
-is stored in one transaction together with a checkpoint (the byte offset of
-the end of the chunk) under ``replay:<journal name>`` in
+The journal (as long as it was when the replay started) is cut into chunks
+of ``chunk_size`` whole lines. Each chunk is decoded and prepared (events
+collected, comments parsed and keyed: ``rows.py``) without typing its
+events, then stored in one transaction together with a checkpoint (the
+byte offset of the end of the chunk) under ``replay:<journal name>`` in
 ``ci_collector_state``, so ``--resume`` continues exactly where an
-interrupted replay stopped. Storing is idempotent: replaying a journal
-twice gives the same rows.
+interrupted replay stopped. A last line without its newline is being
+written (or was cut short): it is skipped and not checkpointed past.
+
+Preparing costs about as much as writing, so on a machine with more than
+one core worker processes prepare the next chunks while this process
+writes (``workers``); chunks are written in journal order either way, and
+the rows are the same as storing the events one by one. Storing is
+idempotent: replaying a journal twice gives the same rows.
 """
 from __future__ import annotations
 
@@ -14,17 +22,25 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from sqlalchemy import Engine
 
 from ..db.models import CI_TABLES
-from .events import EventParseError, parse_event
-from .store import GerritStore, StoreStats
+from .journal import PreparedChunk, decode_lines, gc_paused, prepared_transactions, read_lines
+from .rows import StoreStats
+from .store import GerritStore
 
-__all__ = ["ReplayResult", "checkpoint_key", "replay_journal", "reset_ci_tables"]
+__all__ = ["DEFAULT_CHUNK_LINES", "ReplayResult", "checkpoint_key", "default_workers",
+           "replay_journal", "reset_ci_tables"]
 
 log = logging.getLogger(__name__)
+
+#: lines per transaction: big transactions write each page of the randomly
+#: keyed ci_comments index once per transaction rather than once per few events
+DEFAULT_CHUNK_LINES = 50_000
+#: below this many bytes to replay, starting worker processes costs more than it saves
+_PARALLEL_MIN_BYTES = 4 << 20
 
 
 @dataclass
@@ -60,10 +76,36 @@ def reset_ci_tables(engine: Engine) -> None:
             conn.exec_driver_sql(f"DELETE FROM {name}")
 
 
+def default_workers() -> int:
+    """Preparing processes beside the writer: one per spare core, at most two
+    (the writer is the bottleneck beyond that)."""
+    return max(0, min(2, (os.cpu_count() or 1) - 1))
+
+
+# -- the replay ---------------------------------------------------------------------
+
+
+def _store_chunk(store: GerritStore, journal: Path, chunk: PreparedChunk,
+                 state: dict[str, str]) -> StoreStats:
+    def one_by_one() -> Iterator[StoreStats]:
+        lines = read_lines(journal, chunk.start, chunk.end)
+        raws, _ = decode_lines(lines, chunk.start, str(journal), None)
+        return (store.store_raw_batch([raw]) for raw in raws)
+
+    batch = chunk.batch if chunk.error is None else chunk.error
+    return store.store_prepared(batch, chunk.collected, chunk.events, state, one_by_one)
+
+
 def replay_journal(engine: Engine, journal: str | os.PathLike, *, store: GerritStore | None = None,
-                   resume: bool = False, chunk_size: int = 5000,
-                   progress: Callable[[int, int], None] | None = None) -> ReplayResult:
-    """Store every event of ``journal``; see the module docstring."""
+                   resume: bool = False, chunk_size: int | None = None,
+                   progress: Callable[[int, int], None] | None = None,
+                   workers: int | None = None) -> ReplayResult:
+    """Store every event of ``journal``; see the module docstring.
+
+    ``chunk_size``: journal lines per transaction (default
+    ``DEFAULT_CHUNK_LINES``). ``workers``: preparing processes (0: prepare
+    here; default: ``default_workers()`` for journals big enough to gain).
+    """
     journal = Path(journal)
     store = store or GerritStore(engine)
     key = checkpoint_key(journal)
@@ -71,38 +113,32 @@ def replay_journal(engine: Engine, journal: str | os.PathLike, *, store: GerritS
     if resume:
         saved = store.get_state(key)
         start = int(saved) if saved and saved.isdigit() else 0
+    size = journal.stat().st_size
+    if workers is None:
+        workers = default_workers() if size - start >= _PARALLEL_MIN_BYTES else 0
     total = StoreStats()
     lines = skipped = 0
-    size = journal.stat().st_size
     offset = start
-    with open(journal, "rb") as handle:
-        handle.seek(start)
-        events = []
-        for raw in handle:
-            offset += len(raw)
-            lines += 1
-            if not raw.endswith(b"\n") and offset >= size:
-                # the last line of a journal being written (or cut short)
-                log.warning("skipping a truncated last line at byte %d", offset - len(raw))
-                skipped += 1
-                offset -= len(raw)  # do not checkpoint past it: it may be completed later
-                break
-            if not raw.strip():
-                continue
-            try:
-                events.append(parse_event(raw))
-            except EventParseError as exc:
-                skipped += 1
-                log.warning("journal %s byte %d: %s", journal, offset - len(raw), exc.message)
-                continue
-            if len(events) >= chunk_size:
-                total.add(store.store_batch(events, state={key: str(offset)}))
-                events = []
-                if progress:
-                    progress(offset, size)
-        total.add(store.store_batch(events, state={key: str(offset)}))
-        if progress:
-            progress(offset, size)
+    chunk_lines = max(1, chunk_size or DEFAULT_CHUNK_LINES)
+    with gc_paused():
+        for chunk in prepared_transactions(journal, start, size, store.config, chunk_lines,
+                                           workers):
+            for warning in chunk.warnings:
+                log.warning("%s", warning)
+            total.add(_store_chunk(store, journal, chunk, {key: str(chunk.end)}))
+            lines += chunk.lines
+            skipped += chunk.skipped
+            offset = chunk.end
+            if progress:
+                progress(offset, size)
+    if offset < size:
+        # the last line of a journal being written (or cut short): do not
+        # checkpoint past it, it may be completed later
+        log.warning("skipping a truncated last line at byte %d", offset)
+        lines += 1
+        skipped += 1
+    if offset == start:  # nothing stored: still record where the replay stands
+        total.add(store.store_batch([], state={key: str(offset)}))
     total.malformed += skipped
     return ReplayResult(stats=total, lines=lines, skipped_lines=skipped, start_offset=start,
                         end_offset=offset)

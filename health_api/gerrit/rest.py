@@ -9,7 +9,7 @@ With ``rest_user``/``rest_password`` (a Gerrit HTTP password) requests go
 to ``<rest_url>/a/...`` with basic auth, as Gerrit wants.
 
 Messages map to the same rows as stream events and dedupe against them
-(see the comment key in ``store.py``). The standard library's urllib is
+(see the comment key in ``rows.py``). The standard library's urllib is
 enough: one GET per page, no session state.
 """
 from __future__ import annotations

@@ -270,6 +270,9 @@ LINE_PIECES = st.sampled_from([
 @example(pieces=["- ", "job", "  ", ":", " ", "SUCCESS"])  # two spaces: no empty URL
 @example(pieces=["- ", "job", " ", "job", " : ", "X", " in ", "45s", "(non-voting)"])
 @example(pieces=["- ", "job", " ", "https://x/a", " : ", "X", " (non-voting)", " in ", "3m", " ", "05s"])
+@example(pieces=["http://jenkins/job/foo/1/", " : ", "SUCCESS", " in ", "45s"])  # Jenkins form
+@example(pieces=["https://x/a", " : ", "X", " ", "(non-voting)"])
+@example(pieces=["https://", " : ", "SUCCESS"])  # a scheme alone is no URL
 def test_fast_path_agrees_with_the_general_job_regex(pieces):
     line = "".join(pieces)
     comments._RESULT_TAIL_CACHE.clear()  # exercise the miss path, canonical or not

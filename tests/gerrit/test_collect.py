@@ -1,0 +1,150 @@
+"""The replay's raw collection gives exactly what typed events give (no database)."""
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from health_api.gerrit.collect import collect_events, collect_raw_events
+from health_api.gerrit.events import decode_event_line, event_from_dict
+from health_api.gerrit.journal import _line_ranges
+from health_api.gerrit.rows import Batch, CiConfig, StoreStats, prepare_batch
+from health_api.gerrit.systems import CiOverrides, CiSystemConfig
+from sshd.helpers import T0, comment_event, created_event, status_event, zuul_report
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "gerrit" / "events" / "sample.jsonl"
+CONFIG = CiConfig({
+    "zuul": CiSystemConfig("zuul", account_id=22348),
+    "acme-ci": CiSystemConfig("acme-ci", account_id=555, overrides=CiOverrides(display_name="Acme")),
+})
+
+
+def typed_and_raw(raws: list[dict]) -> tuple[tuple, tuple]:
+    """(batch, stats) collected from typed events and from the raw objects."""
+    typed_batch, typed_stats = Batch(), StoreStats()
+    collect_events([event_from_dict(raw) for raw in raws], typed_batch, typed_stats, CONFIG)
+    raw_batch, raw_stats = Batch(), StoreStats()
+    collect_raw_events(raws, raw_batch, raw_stats, CONFIG)
+    return (typed_batch, typed_stats), (raw_batch, raw_stats)
+
+
+def assert_same_rows(raws: list[dict]) -> None:
+    (typed_batch, typed_stats), (raw_batch, raw_stats) = typed_and_raw(raws)
+    assert raw_batch == typed_batch
+    assert raw_stats == typed_stats
+    assert prepare_batch(raw_batch, CONFIG) == prepare_batch(typed_batch, CONFIG)
+
+
+# Gerrit-shaped events whose fields may each be missing, stringified (old
+# servers) or of any other JSON type.
+json_scalars = (st.none() | st.booleans() | st.integers(-5, 2**40) | st.floats(allow_nan=False)
+                | st.text(max_size=12))
+
+
+MISSING = object()
+
+
+@st.composite
+def loose(draw, value):
+    """A field as Gerrit sends it (mostly), or missing, stringified, anything."""
+    shape = draw(st.integers(0, 9))
+    if shape == 0:
+        return MISSING
+    if shape == 1:
+        return draw(json_scalars)
+    if isinstance(value, dict):
+        fields = ((key, draw(loose(item))) for key, item in value.items())
+        return {key: item for key, item in fields if item is not MISSING}
+    if isinstance(value, list):
+        return [item for item in (draw(loose(item)) for item in value) if item is not MISSING]
+    if shape == 2 and isinstance(value, int) and not isinstance(value, bool):
+        return draw(st.sampled_from([str(value), float(value), f" {value} ", f"{value}.5"]))
+    return value
+
+
+def templates():
+    report = zuul_report([("tox", "SUCCESS"), ("tempest", "FAILURE")])
+    comment = comment_event(7, 2, report, T0 + 60, verified=-1)
+    comment["approvals"].append({"type": "Code-Review", "value": 0, "oldValue": "1"})
+    comment["approvals"].append({"type": "VRIF", "description": "Verified", "value": "1"})
+    by_account = comment_event(7, 2, "Build succeeded.", T0 + 70, author="acme-ci")
+    by_account["author"] = {"accountId": "555", "name": "Acme CI"}
+    return [created_event(7, 2, T0), comment, by_account,
+            status_event("change-merged", 7, T0 + 90), status_event("change-abandoned", 7, T0),
+            status_event("change-restored", 7, T0), {"type": "dropped-output"},
+            {"type": "ref-updated", "eventCreatedOn": T0}]
+
+
+def loose_event(template: dict):
+    fields = {key: value for key, value in template.items() if key != "type"}
+    return loose(fields).map(lambda event: {**(event if isinstance(event, dict) else {}),
+                                            "type": template["type"]})
+
+
+TEMPLATES = templates()
+events = st.sampled_from(TEMPLATES).flatmap(loose_event)
+
+
+def through_json(raws: list[dict]) -> list[dict]:
+    """As the journal gives them back."""
+    return [decode_event_line(json.dumps(raw)) for raw in raws]
+
+
+@settings(max_examples=500, deadline=None)
+@given(raws=st.lists(events, max_size=6))
+@example(raws=TEMPLATES)
+def test_raw_collection_equals_typed_collection(raws):
+    assert_same_rows(through_json(raws))
+
+
+def test_the_sample_journal_collects_the_same_both_ways():
+    raws = [decode_event_line(line) for line in SAMPLE.read_bytes().splitlines()]
+    assert_same_rows(raws)
+    (batch, stats), _ = typed_and_raw(raws)
+    assert stats.events == 31 and len(batch.comments) > 5  # it exercises the comment path
+
+
+@settings(max_examples=200, deadline=None)
+@given(raws=st.lists(events, max_size=8), cut=st.integers(0, 8))
+def test_joined_batches_equal_one_batch(raws, cut):
+    """The replay joins chunks prepared apart into one transaction."""
+    raws = through_json(raws)
+    whole, first, second = Batch(), Batch(), Batch()
+    for batch, part in ((whole, raws), (first, raws[:cut]), (second, raws[cut:])):
+        collect_raw_events(part, batch, StoreStats(), CONFIG)
+    joined = prepare_batch(first, CONFIG)
+    joined.extend(prepare_batch(second, CONFIG))
+    assert joined == prepare_batch(whole, CONFIG)
+
+
+def test_prepared_batches_survive_pickling():
+    """Replay workers send prepared batches to the writer process."""
+    raws = [decode_event_line(line) for line in SAMPLE.read_bytes().splitlines()]
+    batch = Batch()
+    collect_raw_events(raws, batch, StoreStats(), CONFIG)
+    prepared = prepare_batch(batch, CONFIG)
+    copy = pickle.loads(pickle.dumps(prepared, pickle.HIGHEST_PROTOCOL))
+    assert copy == prepared
+    assert [type(c) for c in copy.comments] == [type(c) for c in prepared.comments]
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=30),
+       tail=st.binary(max_size=10).map(lambda b: b.replace(b"\n", b"")),
+       target=st.integers(1, 120), skip=st.integers(0, 5), data=st.data())
+def test_line_ranges_cover_whole_lines_exactly(tmp_path_factory, lines, tail, target, skip, data):
+    content = b"".join(line + b"\n" for line in lines) + tail
+    path = tmp_path_factory.mktemp("ranges") / "journal"
+    path.write_bytes(content)
+    start = sum(len(line) + 1 for line in lines[:skip])
+    with open(path, "rb") as handle:
+        ranges = list(_line_ranges(handle, start, len(content), target))
+    last_newline = content.rfind(b"\n") + 1
+    expected_end = max(start, last_newline)
+    assert [s for s, _ in ranges[1:]] == [e for _, e in ranges[:-1]]  # contiguous
+    assert (ranges[0][0] if ranges else start) == start
+    assert (ranges[-1][1] if ranges else start) == expected_end
+    assert all(content[e - 1:e] == b"\n" and e > s for s, e in ranges)
