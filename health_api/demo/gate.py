@@ -17,8 +17,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from ..db import bulk
+from ..db import models as m
 from ..ingest.parallel import can_fork, produce_in_child
 from ..ingest.records import TestResult
 from ..ingest.writer import RunOptions, RunWriter, TestIdCache
@@ -51,6 +53,10 @@ UNIT_TARGETS = ("py312", "py310", "pep8", "cover", "docs")
 # so committing a few dozen together writes a fraction of the pages. Real
 # ingest keeps one transaction per run.
 RUNS_PER_COMMIT = 25
+# Into an empty store (SQLite, PostgreSQL) the whole history is one
+# transaction, and these tables' secondary indexes are built once at its end:
+# about twice as fast as keeping them up to date, and a killed load leaves nothing.
+BULK_LOAD_TABLES = (m.test_runs, m.test_run_metadata, m.attachments)
 
 
 @dataclass
@@ -83,8 +89,6 @@ class Truth:
 
 
 def has_runs(engine: Engine) -> bool:
-    from sqlalchemy import select
-    from ..db import models as m
     with engine.connect() as conn:
         return conn.execute(select(m.runs.c.id).limit(1)).first() is not None
 
@@ -179,7 +183,8 @@ def generate(engine: Engine, *, days: int, jobs: int, runs_per_day: int, seed: i
     total_runs = days * len(job_list) * runs_per_day
     planned = _planned_runs(rng, job_list, start, days, total_runs, flaky, broken,
                             (bad_provider, bad_from, bad_to))
-    write = _GroupedWriter(engine, total_runs, truth, progress)
+    one_transaction = engine.dialect.name in ("sqlite", "postgresql") and not has_runs(engine)
+    write = _GroupedWriter(engine, total_runs, truth, progress, one_transaction)
     try:
         if can_fork():
             # Generating is pure Python: a child does it on the other core.
@@ -243,29 +248,34 @@ def _planned_runs(rng: random.Random, job_list: list[Job], start: dt.datetime, d
 
 
 class _GroupedWriter:
-    """Writes planned runs, ``RUNS_PER_COMMIT`` to a transaction."""
+    """Writes planned runs, ``RUNS_PER_COMMIT`` to a transaction, or all in one
+    with the bulk-load tables' secondary indexes built at the end
+    (``one_transaction``: only for an empty store, see ``BULK_LOAD_TABLES``)."""
 
     def __init__(self, engine: Engine, total_runs: int, truth: Truth,
-                 progress: Callable[[int, int], None] | None):
+                 progress: Callable[[int, int], None] | None, one_transaction: bool = False):
         self.engine, self.total_runs, self.truth, self.progress = \
             engine, total_runs, truth, progress
+        self.one_transaction = one_transaction
         self.cache = TestIdCache()
         self.conn = None
         self.pending: list[RunWriter] = []
+        self.deferred_indexes: list = []
 
     def __call__(self, run: tuple[RunOptions, list[TestResult]]) -> None:
         options, results = run
         if self.conn is None:
-            self.conn = self.engine.connect()
-            if self.conn.dialect.name == "sqlite":
-                # A bulk load: a big page cache keeps the growing indexes in memory.
-                self.conn.connection.driver_connection.execute("PRAGMA cache_size=-524288")
-            self.conn.begin()
+            self._begin()
         with RunWriter(self.conn, options, cache=self.cache) as writer:
             writer.start()
             writer.add_all(results)
             writer.finish()
-        self.pending.append(writer)
+        if self.one_transaction:
+            # The cache is this writer's alone and lives no longer than the
+            # transaction, so ids learnt in it can be shared at once.
+            writer.committed()
+        else:
+            self.pending.append(writer)
         self.truth.runs += 1
         self.truth.results += len(results)
         if len(self.pending) >= RUNS_PER_COMMIT:
@@ -273,10 +283,25 @@ class _GroupedWriter:
         if self.progress is not None:
             self.progress(self.truth.runs, self.total_runs)
 
+    def _begin(self) -> None:
+        self.conn = self.engine.connect()
+        if self.conn.dialect.name == "sqlite":
+            # A bulk load: a big page cache keeps the growing indexes in memory.
+            self.conn.connection.driver_connection.execute("PRAGMA cache_size=-524288")
+        self.conn.begin()
+        if self.one_transaction:
+            self.deferred_indexes = bulk.drop_secondary_indexes(self.conn, BULK_LOAD_TABLES)
+
     def commit(self) -> None:
         if self.conn is None:
             return
+        if self.deferred_indexes:
+            bulk.create_indexes(self.conn, self.deferred_indexes)
+            self.deferred_indexes = []
         self.conn.commit()
+        if self.one_transaction and self.conn.dialect.name == "sqlite":
+            # the whole database went through the write-ahead log: give its space back
+            self.conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.close()
         for done in self.pending:
             done.committed()
