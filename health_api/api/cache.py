@@ -45,7 +45,14 @@ def request_key() -> str:
 def _serialise(payload, media_type: str) -> bytes:
     if isinstance(payload, (bytes, str)):
         return payload.encode() if isinstance(payload, str) else payload
-    return json.dumps(clean(payload), allow_nan=False, separators=(",", ":")).encode()
+    try:
+        # Most payloads are plain already: only values json does not know
+        # (numpy scalars, timestamps, decimals) go through clean, one by one.
+        body = json.dumps(payload, allow_nan=False, default=clean, separators=(",", ":"))
+    except (ValueError, TypeError):
+        # a NaN or infinity somewhere, or a key that is not a string: the full walk
+        body = json.dumps(clean(payload), allow_nan=False, separators=(",", ":"))
+    return body.encode()
 
 
 def _finish(body: bytes, media_type: str, etag: str, max_age: int) -> Response:

@@ -189,3 +189,28 @@ def test_database_goes_away_and_comes_back(db_url, tmp_path):
     back = client.get("/api/v1/runs")
     assert back.status_code == 200 and back.get_json()["total"] == 1
     assert client.get("/api/v1/status").get_json()["database"] == "ok"
+
+
+def test_serialise_plain_and_unplain_values():
+    """Plain payloads are dumped as they are; numpy scalars, timestamps and
+    decimals are converted one by one; NaN and infinities become null."""
+    import datetime as dt
+    import decimal
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from health_api.api.cache import _serialise
+
+    def dumped(payload):
+        return json.loads(_serialise(payload, "application/json"))
+    assert dumped({"a": [1, 2.5, None, "x"], "b": True}) == {"a": [1, 2.5, None, "x"], "b": True}
+    assert dumped({"n": np.int64(3), "f": np.float32(0.5), "ok": np.bool_(True),
+                   "d": decimal.Decimal("2"), "t": pd.Timestamp("2026-10-01 12:00"),
+                   "w": dt.datetime(2026, 10, 1, 1, 2, 3)}) == {
+        "n": 3, "f": 0.5, "ok": True, "d": 2, "t": "2026-10-01T12:00:00Z",
+        "w": "2026-10-01T01:02:03Z"}
+    assert dumped({"rate": float("nan"), "rows": [{"x": np.float64("inf")}, 1]}) == {
+        "rate": None, "rows": [{"x": None}, 1]}
+    assert _serialise("<feed/>", "application/atom+xml") == b"<feed/>"
