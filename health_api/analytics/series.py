@@ -201,13 +201,22 @@ def compat_key_value(rows, start, stop, resolution) -> dict:
 
 
 def compat_test_daily(rows) -> dict:
+    """(bucket, test_id, pass, fail, skip, timed, run_time_sum) -> {bucket: {test_id: counts}};
+    ``bucket`` a date or a datetime. Tens of thousands of rows: each bucket's key is
+    formatted once, and the dicts are built plain."""
     out: dict[str, dict] = {}
-    for day, test_id, s, f, k, timed, rt in rows:
-        s, f, k, timed, rt = int(s), int(f), int(k), int(timed), float(rt or 0.0)
-        key = buckets.key(dt.datetime.combine(day, dt.time()) if isinstance(day, dt.date)
-                          and not isinstance(day, dt.datetime) else day)
-        out.setdefault(key, {})[test_id] = clean({"pass": s, "fail": f, "skip": k,
-                                                  "run_time": rt / timed if timed else 0.0})
+    names: dict = {}
+    for bucket, test_id, s, f, k, timed, rt in rows:
+        name = names.get(bucket)
+        if name is None:
+            name = names[bucket] = buckets.key(
+                dt.datetime.combine(bucket, dt.time()) if isinstance(bucket, dt.date)
+                and not isinstance(bucket, dt.datetime) else bucket)
+        timed = int(timed)
+        mean = float(rt or 0.0) / timed if timed else 0.0
+        out.setdefault(name, {})[test_id] = {
+            "pass": int(s), "fail": int(f), "skip": int(k),
+            "run_time": mean if math.isfinite(mean) else None}
     return dict(sorted(out.items()))
 
 

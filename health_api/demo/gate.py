@@ -200,6 +200,11 @@ def generate(engine: Engine, *, days: int, jobs: int, runs_per_day: int, seed: i
         gerrit = generate_gerrit(engine, start=start, end=end, seed=seed,
                                  changes_per_day=changes_per_day)
         truth.gerrit = gerrit.as_dict()
+    if engine.dialect.name == "postgresql":
+        # Planner statistics for the tables just filled (autovacuum may be off,
+        # or not get to millions of new rows before the first queries).
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
     if truth_path is not None:
         truth.write(truth_path)
     return truth

@@ -14,6 +14,10 @@ from .common import (META, RUNS, bucket, dialect, duration_seconds, outcome_flag
 JD, TD = m.job_daily, m.test_daily
 
 
+#: the longest a run's results go on after its run_at (see test_bucket_rows)
+RUN_SPAN = dt.timedelta(days=1)
+
+
 def _job_runs(name: str | None = None):
     """runs joined to their build_name metadata row."""
     b = META.alias("b")
@@ -127,7 +131,12 @@ def test_bucket_rows(conn, name: str, start: dt.datetime, stop: dt.datetime,
                      resolution: str, test_ids: list[int]) -> list[tuple]:
     """(bucket text, test_id, success, failure, skip, timed, run_time_sum) of one job per test
     and bucket of the result's start time, as test_daily_rows has them per day: one GROUP BY
-    over raw test_runs, for a window the caller bounded."""
+    over raw test_runs, for a window the caller bounded.
+
+    Runs are taken from ``RUN_SPAN`` before the window on: a run's results start
+    after its run_at (our run_at is its first result's start; subunit2sql's, the
+    ingest time, is later still), and no job runs that long. Without this bound
+    every run of the job is read, back to the first."""
     t, tr = m.tests, m.test_runs
     _, joined, where = _job_runs(name)
     bk = bucket(tr.c.start_time, resolution, dialect(conn)).label("bucket")
@@ -144,6 +153,7 @@ def test_bucket_rows(conn, name: str, start: dt.datetime, stop: dt.datetime,
                    func.sum(case((timed, took), else_=0.0)))
             .select_from(joined.join(tr, tr.c.run_id == RUNS.c.id)
                          .join(t, t.c.id == tr.c.test_id))
-            .where(*where, *window(tr.c.start_time, start, stop), tr.c.test_id.in_(test_ids))
+            .where(*where, RUNS.c.run_at >= start - RUN_SPAN,
+                   *window(tr.c.start_time, start, stop), tr.c.test_id.in_(test_ids))
             .group_by(bk, t.c.test_id))
     return [tuple(r) for r in conn.execute(stmt)]
