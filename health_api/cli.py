@@ -206,6 +206,8 @@ def serve(db_url, host, port, workers, dev):
     config = load_config()
     url = db_url or config.db_url
     open_engine(url)  # fail fast, with the usual message, if the schema is missing
+    from .db.session import dispose_engines
+    dispose_engines()  # the workers open their own connections
     run_server(url, host=host, port=port,
                workers=workers or config.get_int("api", "workers", 2), dev=dev)
 

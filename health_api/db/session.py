@@ -6,6 +6,7 @@ Every process part (CLI command, API worker, listener) gets its engine from
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from typing import Iterator
 
@@ -106,6 +107,20 @@ def get_engine(url: str) -> Engine:
         if engine is None:
             engine = _engines[url] = make_engine(url)
         return engine
+
+
+def _forget_parent_pools() -> None:
+    """In a forked child (gunicorn workers fork from the master, which opened the
+    engine to check the schema): start with empty pools. Using the parent's
+    pooled connections would put two processes on one socket; close=False
+    leaves them open for the parent."""
+    global _lock
+    _lock = threading.Lock()  # another thread may have held it at fork time
+    for engine in _engines.values():
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_parent_pools)
 
 
 def dispose_engines() -> None:
