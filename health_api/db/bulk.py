@@ -179,6 +179,38 @@ def add_to_test_counters(conn: Connection, tests: Table, rows: Sequence[Row]) ->
         f"WHERE {t}.id = {mark['id']}", params)
 
 
+#: keys per IN (...) list: well under every engine's bind-parameter limit
+IN_CHUNK = 500
+
+
+def lookup_ids(conn: Connection, table: Table, key_column: str,
+               keys: Sequence[str]) -> list[tuple[str, int]]:
+    """(key, smallest id) of the rows of ``table`` whose ``key_column`` is one of
+    ``keys`` (an adopted subunit2sql database may hold a key twice).
+
+    PostgreSQL gets every key in one array parameter (one round trip, one index
+    scan); the others IN lists of ``IN_CHUNK`` driver parameters, without
+    SQLAlchemy compiling a statement per list."""
+    quote = conn.dialect.identifier_preparer.quote
+    t, k, pk = quote(table.name), quote(key_column), quote("id")
+    name = conn.dialect.name
+    if name == "postgresql":
+        if not keys:
+            return []
+        cast = _pg_types(conn, table, [key_column])[0]
+        return [tuple(r) for r in conn.exec_driver_sql(
+            f"SELECT {k}, MIN({pk}) FROM {t} WHERE {k} = ANY(%b::{cast}[]) GROUP BY {k}",
+            (list(keys),))]
+    mark = "?" if name == "sqlite" else "%s"
+    found: list[tuple[str, int]] = []
+    for i in range(0, len(keys), IN_CHUNK):
+        chunk = tuple(keys[i:i + IN_CHUNK])
+        marks = ", ".join(mark for _ in chunk)
+        found.extend(tuple(r) for r in conn.exec_driver_sql(
+            f"SELECT {k}, MIN({pk}) FROM {t} WHERE {k} IN ({marks}) GROUP BY {k}", chunk))
+    return found
+
+
 def allocate_ids(conn: Connection, table: Table, count: int) -> list[int] | None:
     """Reserve ``count`` primary keys of ``table`` for rows about to be inserted,
     so child rows can reference them without RETURNING or a read back.

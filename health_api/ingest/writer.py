@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..db import bulk
@@ -22,7 +22,6 @@ from ..db import models as m
 from .records import DuplicateRunError, TestResult, normalizer_for, to_naive_utc
 from . import rollups
 
-_IN_CHUNK = 500  # ids per IN (...) list: well under every engine's bind limit
 _META_MAX = 255  # run_metadata / test_run_metadata value width
 _TEST_RUN_COLUMNS = ("test_id", "run_id", "status", "start_time", "stop_time",
                      "start_time_microsecond", "stop_time_microsecond")
@@ -272,10 +271,10 @@ class RunWriter:
         ``known`` maps tests.id -> test_runs.id where the ids were reserved."""
         run_id = self.summary.run_id
         wanted = [d[0] for d in detailed if d[0] not in known]
-        for i in range(0, len(wanted), _IN_CHUNK):
+        for i in range(0, len(wanted), bulk.IN_CHUNK):
             stmt = select(m.test_runs.c.test_id, m.test_runs.c.id).where(
                 m.test_runs.c.run_id == run_id,
-                m.test_runs.c.test_id.in_(wanted[i:i + _IN_CHUNK]))
+                m.test_runs.c.test_id.in_(wanted[i:i + bulk.IN_CHUNK]))
             known.update(self.conn.execute(stmt).all())
         meta_rows, attach_rows = [], []
         keep_files = self.options.store_attachments
@@ -362,12 +361,7 @@ class RunWriter:
         return found
 
     def _select_test_ids(self, names: list[str], found: dict[str, int]) -> None:
-        for i in range(0, len(names), _IN_CHUNK):
-            chunk = names[i:i + _IN_CHUNK]
-            stmt = select(m.tests.c.test_id, func.min(m.tests.c.id)).where(
-                m.tests.c.test_id.in_(chunk)).group_by(m.tests.c.test_id)
-            for test_id, db_id in self.conn.execute(stmt):
-                found[test_id] = db_id
+        found.update(bulk.lookup_ids(self.conn, m.tests, "test_id", names))
 
     def _store_test_attrs(self, fresh, test_ids) -> None:
         prefix = self.options.test_attr_prefix
