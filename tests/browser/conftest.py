@@ -24,6 +24,7 @@ CI_HEALTH_BROWSER_REQUIRED=1, which turns that into a failure (CI sets it).
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import io
 import json
 import os
@@ -139,20 +140,30 @@ class LiveServer:
         self.__dict__.update(info)
 
     def start(self, timeout: float = 60.0) -> "LiveServer":
-        self.logfile = open(self.log, "wb")
-        self.proc = subprocess.Popen(
-            [*_cli(), "serve", "--db", self.db_url, "--port", str(self.port), "--workers", "1"],
-            stdout=self.logfile, stderr=subprocess.STDOUT, cwd=ROOT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+        for _attempt in range(3):
+            self.logfile = open(self.log, "wb")
+            self.proc = subprocess.Popen(
+                [*_cli(), "serve", "--db", self.db_url, "--port", str(self.port),
+                 "--workers", "1"],
+                stdout=self.logfile, stderr=subprocess.STDOUT, cwd=ROOT)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                try:
+                    with urllib.request.urlopen(self.url + "/api/v1/status", timeout=2) as r:
+                        if r.status == 200:
+                            return self
+                except (OSError, http.client.HTTPException):
+                    # not up yet, or another test's server took the port first
+                    time.sleep(0.2)
+            else:
+                break
+            self.logfile.close()
+            if "Address already in use" not in self.log.read_text():
                 raise RuntimeError(f"ci-health serve exited: {self.log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(self.url + "/api/v1/status", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.2)
+            self.port = _free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
         self.stop()
         raise RuntimeError(f"ci-health serve did not answer in {timeout:.0f}s: {self.log.read_text()[-2000:]}")
 

@@ -8,6 +8,7 @@ gunicorn timeout, then failed with "connection in transaction status").
 from __future__ import annotations
 
 import concurrent.futures
+import http.client
 import os
 import socket
 import subprocess
@@ -63,25 +64,39 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_workers_answer_concurrent_first_requests(pooled_url, tmp_path):
-    port = _free_port()
-    log = tmp_path / "serve.log"
+def _start_server(url: str, log: Path) -> tuple[subprocess.Popen, str]:
+    """`ci-health serve --workers 2` on a free port, answering. A port found free
+    can be taken before gunicorn binds it (other tests start servers too):
+    then gunicorn gives up and we try another."""
     env = dict(os.environ, CI_HEALTH_CACHE_DISABLED="1")
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "health_api.cli", "serve", "--db", pooled_url,
-             "--port", str(port), "--workers", "2"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
+    for _attempt in range(3):
+        port = _free_port()
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "health_api.cli", "serve", "--db", url,
+                 "--port", str(port), "--workers", "2"],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
-        while True:
+        while proc.poll() is None and time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(base + "/status", timeout=2).read()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
+                with urllib.request.urlopen(base + "/status", timeout=2) as response:
+                    if response.status == 200:
+                        return proc, base
+            except (OSError, http.client.HTTPException):
+                pass  # not up yet, or another server holds the port
+            time.sleep(0.2)
+        proc.terminate()
+        proc.wait(timeout=30)
+        if "Address already in use" not in log.read_text():
+            break
+    raise AssertionError(f"ci-health serve did not start: {log.read_text()[-3000:]}")
+
+
+def test_serve_workers_answer_concurrent_first_requests(pooled_url, tmp_path):
+    log = tmp_path / "serve.log"
+    proc, base = _start_server(pooled_url, log)
+    try:
         paths = ["/api/v1/status", "/api/v1/metadata/keys", "/api/v1/failures/recent?limit=5",
                  "/api/v1/runs?limit=5", "/api/v1/jobs"] * 8
 
