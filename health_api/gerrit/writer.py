@@ -10,10 +10,11 @@ comments get theirs up front and are inserted, with their job results, by
 plain bulk inserts and no read back; a comment a concurrent writer stored
 in between fails the insert, and the store retries the events one by one.
 
-A comment by an account that is neither declared nor already in
-``ci_systems`` is stored only when it is a CI report or carries a non-zero
-``Verified`` vote (the account becomes a CI); others are counted as
-``non_ci_comments``.
+A comment by an account that is not declared is stored only when it is a CI
+report or carries a non-zero ``Verified`` vote (the account becomes a CI), or
+when it was posted after the account's first stored comment
+(``ci_systems.first_seen``); others are counted as ``non_ci_comments``, the
+same however often the events are stored.
 
 **Attempts.** Every job result is kept. ``attempt`` numbers the results of
 one (CI system, pipeline, patch set, job) by posting time from 1; the
@@ -244,11 +245,16 @@ class BatchWriter:
         discovered: set[str] = set()
         for comment in batch.comments:
             username = comment.username
-            if username not in declared and username not in systems \
-                    and username not in discovered:
-                if not comment.ci_evidence:
+            if username not in declared and username not in discovered \
+                    and not comment.ci_evidence:
+                # An undeclared account is a CI from its first report or vote on:
+                # its plain comments from before then stay non-CI, also when the
+                # events are stored again after it became known (replays agree).
+                known = systems.get(username)
+                if known is None or known[1] is None or comment.posted_at < known[1]:
                     stats.non_ci_comments += 1
                     continue
+            if username not in declared and username not in systems:
                 discovered.add(username)
             if comment.key in keyed:
                 stats.duplicate_comments += 1

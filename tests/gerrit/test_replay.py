@@ -42,6 +42,32 @@ def test_the_same_journal_twice_gives_the_same_rows(engine, db_url):
     assert dump(engine, drop=ignore) == content
 
 
+def test_a_ci_found_mid_journal_replays_to_the_same_rows(engine, tmp_path):
+    """An undeclared account becomes a CI with its first report: its earlier
+    plain comments stay non-CI when the journal is replayed again, instead of
+    being stored then because the account is known by now."""
+    journal = tmp_path / "events.jsonl"
+    events = [created_event(1),
+              comment_event(1, 1, "Thanks, looks reasonable.", T0 + 1, author="acme-ci"),
+              comment_event(1, 1, zuul_report([("acme-job", "FAILURE")]), T0 + 2,
+                            author="acme-ci", verified=-1),
+              comment_event(1, 1, "Please ignore my last run.", T0 + 3, author="acme-ci")]
+    journal.write_text("".join(line(e) + "\n" for e in events), encoding="utf-8")
+    first = replay_journal(engine, journal)
+    assert (first.stats.comments, first.stats.non_ci_comments) == (2, 1)
+    rows = dump(engine)
+    ignore = ("id", "comment_id", "ci_system_id", "patch_set_id", "change_id")
+    content = dump(engine, drop=ignore)
+    again = replay_journal(engine, journal)
+    assert (again.stats.comments, again.stats.non_ci_comments) == (0, 1)
+    assert dump(engine) == rows
+    # the same when the events come one by one (chunks of one line)
+    reset_ci_tables(engine)
+    one_by_one = replay_journal(engine, journal, chunk_size=1)
+    assert (one_by_one.stats.comments, one_by_one.stats.non_ci_comments) == (2, 1)
+    assert dump(engine, drop=ignore) == content
+
+
 def test_bad_lines_are_counted_and_resume_continues(engine, tmp_path):
     journal = tmp_path / "events.jsonl"
     good = [created_event(1)] + [
