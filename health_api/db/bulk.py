@@ -245,7 +245,8 @@ def drop_secondary_indexes(conn: Connection, tables: Sequence[Table]) -> list:
     PostgreSQL only, where DDL is transactional: a load that fails rolls back to
     the indexes it started with. (On PostgreSQL the drop locks the tables until
     commit: readers wait.) Unique indexes and constraints stay, so the load is
-    checked as it goes."""
+    checked as it goes. (demo-data uses it on SQLite only: on PostgreSQL a
+    load long enough to gain is too long for one transaction, see demo/gate.py.)"""
     if conn.dialect.name not in ("sqlite", "postgresql"):
         raise ValueError(f"indexes cannot be dropped transactionally on {conn.dialect.name}")
     inspector = inspect(conn)
