@@ -240,15 +240,14 @@ def drop_secondary_indexes(conn: Connection, tables: Sequence[Table]) -> list:
     """Inside the caller's transaction, drop the plain (non-unique) indexes of
     ``tables`` that exist; return them for ``create_indexes``.
 
-    For a bulk load into empty tables: building an index once, by sorting, costs
-    a fraction of keeping a randomly keyed one up to date row by row. SQLite and
-    PostgreSQL only, where DDL is transactional: a load that fails rolls back to
-    the indexes it started with. (On PostgreSQL the drop locks the tables until
-    commit: readers wait.) Unique indexes and constraints stay, so the load is
-    checked as it goes. (demo-data uses it on SQLite only: on PostgreSQL a
-    load long enough to gain is too long for one transaction, see demo/gate.py.)"""
-    if conn.dialect.name not in ("sqlite", "postgresql"):
-        raise ValueError(f"indexes cannot be dropped transactionally on {conn.dialect.name}")
+    For a bulk load into empty SQLite tables: building an index once, by
+    sorting, costs a fraction of keeping a randomly keyed one up to date row by
+    row. SQLite's DDL is transactional, so a load that fails rolls back to the
+    indexes it started with. Unique indexes and constraints stay, so the load is
+    checked as it goes. (Not PostgreSQL: a load long enough to gain is too long
+    for one transaction there, see demo/gate.py.)"""
+    if conn.dialect.name != "sqlite":
+        raise ValueError(f"bulk loads drop indexes on SQLite only, not {conn.dialect.name}")
     inspector = inspect(conn)
     dropped = []
     for table in tables:
@@ -262,8 +261,7 @@ def drop_secondary_indexes(conn: Connection, tables: Sequence[Table]) -> list:
 
 def create_indexes(conn: Connection, indexes: Sequence) -> None:
     """Build ``indexes`` (from ``drop_secondary_indexes``) again, in the same transaction."""
-    if conn.dialect.name == "sqlite":
-        # let SQLite's sorter use a helper thread (ignored where it is built without)
-        conn.exec_driver_sql("PRAGMA threads=2")
+    # let SQLite's sorter use a helper thread (ignored where it is built without)
+    conn.exec_driver_sql("PRAGMA threads=2")
     for index in indexes:
         index.create(conn)

@@ -307,7 +307,7 @@ class _GroupedWriter:
             bulk.create_indexes(self.conn, self.deferred_indexes)
             self.deferred_indexes = []
         self.conn.commit()
-        if self.one_transaction and self.conn.dialect.name == "sqlite":
+        if self.one_transaction:
             # the whole database went through the write-ahead log: give its space back
             self.conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.close()

@@ -245,17 +245,17 @@ class BatchWriter:
         discovered: set[str] = set()
         for comment in batch.comments:
             username = comment.username
-            if username not in declared and username not in discovered \
-                    and not comment.ci_evidence:
+            if username not in declared and username not in discovered:
                 # An undeclared account is a CI from its first report or vote on:
                 # its plain comments from before then stay non-CI, also when the
                 # events are stored again after it became known (replays agree).
                 known = systems.get(username)
-                if known is None or known[1] is None or comment.posted_at < known[1]:
+                if not comment.ci_evidence and (known is None or known[1] is None
+                                                or comment.posted_at < known[1]):
                     stats.non_ci_comments += 1
                     continue
-            if username not in declared and username not in systems:
-                discovered.add(username)
+                if known is None:
+                    discovered.add(username)
             if comment.key in keyed:
                 stats.duplicate_comments += 1
                 continue
