@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import sqlite3
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import Connection, Table, inspect
 
@@ -33,6 +33,18 @@ _sqlite_datetime = operator.methodcaller("isoformat", " ", "microseconds")
 # defaults are deprecated and drop zero microseconds).
 sqlite3.register_adapter(dt.datetime, _sqlite_datetime)
 sqlite3.register_adapter(dt.date, dt.date.isoformat)
+
+
+def datetime_param(conn: Connection) -> Callable[[dt.datetime], Any]:
+    """What to put in a row for a datetime on this connection: on SQLite the
+    text it stores (converting once a value that many rows share, such as a
+    comment's time in each of its job results, instead of once per row
+    through the adapter), elsewhere the datetime itself."""
+    return _sqlite_datetime if conn.dialect.name == "sqlite" else _same
+
+
+def _same(value):
+    return value
 
 
 def _prepare_sqlite(rows: Sequence[Row]) -> list:

@@ -175,17 +175,25 @@ def _prepare_range(data: bytes, start: int, journal: str, config: CiConfig,
     return chunks
 
 
-def _joined(chunks: Iterator[PreparedChunk], chunk_lines: int) -> Iterator[PreparedChunk]:
+def _joined(chunks: Iterator[tuple[PreparedChunk, bool]], chunk_lines: int
+            ) -> Iterator[PreparedChunk]:
     """Consecutive chunks joined while they fit in ``chunk_lines`` lines: the
-    workers' chunks end with their ranges, transactions need not."""
+    workers' chunks end with their ranges, transactions need not. A chunk
+    whose successor is not prepared yet (``chunks`` says so) goes out as it
+    is, so the writer never waits with work in hand: the first transaction
+    starts after one range instead of ``chunk_lines`` lines, and later ones
+    are full whenever the workers keep ahead of the writer."""
     pending: PreparedChunk | None = None
-    for chunk in chunks:
+    for chunk, next_ready in chunks:
         if pending is not None and pending.can_take(chunk, chunk_lines):
             pending.extend(chunk)
-            continue
-        if pending is not None:
+        else:
+            if pending is not None:
+                yield pending
+            pending = chunk
+        if not next_ready:
             yield pending
-        pending = chunk
+            pending = None
     if pending is not None:
         yield pending
 
@@ -243,12 +251,16 @@ class _ReadAhead:
 
 def _prepared_chunks(journal: Path, handle: BinaryIO, ranges: Iterator[tuple[int, int]],
                      config: CiConfig, chunk_lines: int, workers: int
-                     ) -> Iterator[PreparedChunk]:
-    """Prepared chunks in journal order, prepared here or by ``workers`` processes."""
+                     ) -> Iterator[tuple[PreparedChunk, bool]]:
+    """Prepared chunks in journal order, prepared here or by ``workers``
+    processes, each with whether the next one is ready without waiting (when
+    this process prepares them, waiting for one is no different from
+    preparing it, so they count as ready)."""
     if workers <= 0:
         for start, end in ranges:
-            yield from _prepare_range(_read_range(handle, start, end), start, str(journal),
-                                      config, chunk_lines)
+            for chunk in _prepare_range(_read_range(handle, start, end), start,
+                                        str(journal), config, chunk_lines):
+                yield chunk, True
         return
     methods = multiprocessing.get_all_start_methods()
     # fork: the workers start at once and inherit the configuration
@@ -258,10 +270,14 @@ def _prepared_chunks(journal: Path, handle: BinaryIO, ranges: Iterator[tuple[int
     pending: deque[Future] = deque()
     ahead = _ReadAhead(workers, chunk_lines)
 
-    def next_chunks() -> list[PreparedChunk]:
+    def next_chunks() -> Iterator[tuple[PreparedChunk, bool]]:
         chunks = pickle.loads(pending.popleft().result())
         ahead.saw(chunks)
-        return chunks
+        for chunk in chunks[:-1]:
+            yield chunk, True
+        if chunks:
+            # the range that follows: submitted (or about to be) and done?
+            yield chunks[-1], bool(pending) and pending[0].done()
 
     try:
         for start, end in ranges:

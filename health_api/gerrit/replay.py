@@ -36,8 +36,9 @@ __all__ = ["DEFAULT_CHUNK_LINES", "ReplayResult", "checkpoint_key", "default_wor
 
 log = logging.getLogger(__name__)
 
-#: lines per transaction: big transactions write each page of the randomly
-#: keyed ci_comments index once per transaction rather than once per few events
+#: lines per transaction at most: each commit writes the pages it touched to
+#: the WAL (and may checkpoint), so big transactions write a page shared by
+#: many events once; the first ones are smaller (see journal._joined)
 DEFAULT_CHUNK_LINES = 50_000
 #: below this many bytes to replay, starting worker processes costs more than it saves
 _PARALLEL_MIN_BYTES = 4 << 20

@@ -14,7 +14,12 @@ message id, author, ``date``, ``message``). The two share no id, so the key
 is what they do share: ``sha256(change number, patch set number, author
 username, posted time truncated to the second, the text with CRLF turned
 into LF and trailing whitespace removed)``. Gerrit writes the message and
-the event in the same request, so both carry the same second. A REST
+the event in the same request, so both carry the same second. The key is
+that second (``YYYYMMDDhhmmss``) followed by the first 50 hex digits of the
+digest: comments arrive roughly in time order, so their keys go to the end
+of the unique index instead of to a random page of it (a random 64-digit
+key rewrote most of that index's pages on every transaction of a large
+replay; migration 0004 converted keys stored before). A REST
 message whose author has no username (DETAILED_ACCOUNTS missing) is keyed
 by the username that ``ci-systems.yaml`` or ``ci_systems`` gives its
 account id, else ``account-<id>``.
@@ -38,6 +43,8 @@ UTC = dt.timezone.utc
 _INT_MAX = 2**31 - 1
 #: MEDIUMTEXT holds 16 MiB; 4 bytes per character at worst
 RAW_TEXT_MAX = 4_000_000
+#: hex digits of the comment digest kept after the 14-digit time prefix (64 in all)
+KEY_DIGEST_CHARS = 50
 _URL_MAX = 8192
 _VOTES_JSON = json.JSONEncoder(sort_keys=True)  # what json.dumps(sort_keys=True) uses
 _votes_json_cache: dict[tuple, str] = {}
@@ -123,7 +130,10 @@ def comment_key(change_number: int, patch_set_number: int, username: str,
     digest.update(f"{change_number}\x00{patch_set_number}\x00{username}\x00{posted}\x00"
                   .encode("utf-8", "surrogatepass"))
     digest.update(body.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+    # "2026-10-01T12:00:00" -> "20261001120000"
+    prefix = posted[0:4] + posted[5:7] + posted[8:10] + posted[11:13] + posted[14:16] \
+        + posted[17:19]
+    return prefix + digest.hexdigest()[:KEY_DIGEST_CHARS]
 
 
 # -- collected events ----------------------------------------------------------------

@@ -285,12 +285,13 @@ class BatchWriter:
         self._ensure_systems(conn, fresh)  # in event order, as one by one would
         fresh.sort(key=_posted_at)
         rows = []
+        stamp = bulk.datetime_param(conn)
         for comment in fresh:
             rows.append((comment.key, comment.message_id,
                          ps_ids[(comment.change, comment.patch_set)],
                          systems[comment.username][0], batch.changes[comment.change][0],
-                         comment.posted_at, comment.pipeline, comment.overall, comment.votes,
-                         comment.raw_text, comment.parsed))
+                         stamp(comment.posted_at), comment.pipeline, comment.overall,
+                         comment.votes, comment.raw_text, comment.parsed))
         comment_ids, reserved = self._insert_comments(conn, rows)
         stats.comments += len(rows)
         stats.unparsed_comments += sum(1 for comment in fresh if not comment.parsed)
@@ -342,12 +343,13 @@ class BatchWriter:
         for comment, row, comment_id in zip(fresh, rows, comment_ids):
             if not comment.jobs or comment_id is None:
                 continue
-            ps_id, sys_id, posted, pipeline = row[2], row[3], row[5], row[6]
+            ps_id, sys_id, pipeline = row[2], row[3], row[6]
+            posted = comment.posted_at
             groups = attempts.get(ps_id)
             if groups is None:
                 groups = {}
                 attempts.put(ps_id, groups)
-            head = (comment_id, sys_id, ps_id, pipeline, posted)
+            head = (comment_id, sys_id, ps_id, pipeline, row[5])
             for job in comment.jobs:
                 group = (sys_id, pipeline, job[1])
                 seen = groups.get(group)  # (results so far, the latest posted_at)

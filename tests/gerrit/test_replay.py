@@ -247,3 +247,15 @@ def test_a_chunk_that_cannot_be_prepared_is_stored_event_by_event(engine, tmp_pa
         with engine.connect() as conn:
             assert conn.execute(select(collector_state.c.value).where(
                 collector_state.c.key == checkpoint_key(journal))).scalar() == str(result.end_offset)
+
+
+def test_transactions_do_not_wait_for_chunks_that_are_not_prepared_yet():
+    """A prepared chunk whose successor is still being prepared is written at
+    once; ready successors are joined up to the transaction size."""
+    def chunk(start, lines):
+        return journal_module.PreparedChunk(start, start + lines, lines, 0, lines,
+                                            StoreStats(), rows_module.PreparedBatch({}, {}, [], [], None))
+    stream = [(chunk(0, 10), False), (chunk(10, 10), True), (chunk(20, 10), True),
+              (chunk(30, 10), True), (chunk(40, 10), False), (chunk(50, 10), True)]
+    joined = list(journal_module._joined(iter(stream), chunk_lines=25))
+    assert [(c.start, c.end) for c in joined] == [(0, 10), (10, 30), (30, 50), (50, 60)]
