@@ -1,10 +1,18 @@
 """Throughput of the Gerrit parsing layer: parse_comment and parse_event.
 
-Generates a deterministic, realistic mix of comments (Zuul reports with 1-20
-jobs, Jenkins Gerrit Trigger reports, free text and recheck requests) and
-the stream events that carry them, then prints comments/s and events/s,
-and the rate of what a journal replay does with each line instead of
-parse_event (decode, collect the stored fields, parse and key the comment).
+Two corpora:
+
+* the comments of the issue's realistic mix: the journal ``bench/gerrit.py``
+  generates (150 CI systems with 1-20 jobs each, most running few, and
+  human rechecks), read back from its comment-added events. The issue's
+  100,000 comments/s target is measured on this one.
+* a heavier stress mix made here: Zuul reports with 1-20 jobs drawn
+  uniformly (10.5 on average, 3 times the realistic mix), varied durations
+  and results, Jenkins Gerrit Trigger reports, free text and recheck
+  requests, and the stream events that carry them. On it the script also
+  prints events/s and the rate of what a journal replay does with each line
+  instead of parse_event (decode, collect the stored fields, parse and key
+  the comment).
 
     python bench/comment_parse.py [--count N] [--repeat R] [--seed S]
 
@@ -17,10 +25,14 @@ import argparse
 import json
 import random
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import gerrit as gerrit_bench  # noqa: E402  (bench/gerrit.py: the issue's event mix)
 
 from health_api.gerrit.collect import collect_raw_events  # noqa: E402
 from health_api.gerrit.comments import _RESULT_TAIL_CACHE, parse_comment  # noqa: E402
@@ -186,12 +198,39 @@ def run_replay_preparation(lines):
         prepare_batch(batch, CiConfig())
 
 
+def realistic_comments(events: int, seed: int) -> list[tuple[str, list]]:
+    """(text, typed approvals) of the comment-added events among the first
+    ``events`` of the journal bench/gerrit.py replays."""
+    with tempfile.TemporaryDirectory(prefix="bench-comments-") as work:
+        journal = Path(work) / "events.jsonl"
+        gerrit_bench.generate(journal, events, seed)
+        comments = []
+        with open(journal, encoding="utf-8") as lines:
+            for line in lines:
+                event = parse_event(line)
+                text = getattr(event, "comment", None)
+                if text is not None:
+                    comments.append((text, event.approvals))
+    return comments
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--realistic-events", type=int, default=60000,
+                        help="events of the bench/gerrit.py journal whose comments are parsed")
     args = parser.parse_args()
+
+    realistic = realistic_comments(args.realistic_events, args.seed)
+    jobs = sum(len(parse_comment(t, a).jobs) for t, a in realistic)
+    print(f"realistic mix (bench/gerrit.py's journal): {len(realistic)} comments, "
+          f"{jobs / len(realistic):.1f} job lines per comment, "
+          f"mean {sum(len(t) for t, _ in realistic) / len(realistic):.0f} chars")
+    rate, secs = best_rate(run_comments, realistic, args.repeat)
+    print(f"parse_comment (realistic):  {rate:12,.0f} comments/s  "
+          f"({secs * 1e3:.1f} ms best of {args.repeat})")
 
     corpus = make_corpus(args.count, args.seed)
     rng = random.Random(args.seed + 1)
@@ -202,11 +241,11 @@ def main() -> None:
 
     jobs = sum(len(parse_comment(t, a).jobs) for t, a in typed)
     counts = {k: sum(1 for kind, _, _ in corpus if kind == k) for k, _ in MIX}
-    print(f"corpus: {len(corpus)} comments ({', '.join(f'{k} {v}' for k, v in counts.items())}), "
+    print(f"stress mix: {len(corpus)} comments ({', '.join(f'{k} {v}' for k, v in counts.items())}), "
           f"{jobs} job lines, mean {sum(len(t) for t, _ in typed) / len(typed):.0f} chars")
 
     rate, secs = best_rate(run_comments, typed, args.repeat)
-    print(f"parse_comment (mix):        {rate:12,.0f} comments/s  ({secs * 1e3:.1f} ms best of {args.repeat})")
+    print(f"parse_comment (stress mix): {rate:12,.0f} comments/s  ({secs * 1e3:.1f} ms best of {args.repeat})")
     for kind, _ in MIX:
         subset = [(t, a) for (k, _, _), (t, a) in zip(corpus, typed) if k == kind]
         rate, _ = best_rate(run_comments, subset, args.repeat)
