@@ -2,7 +2,8 @@
 the ``--db`` option and ISO 8601 arguments.
 
 Exit codes: 0 ok, 1 unexpected error, 2 bad input, 3 duplicate run,
-4 database unreachable or not migrated.
+4 database unreachable or not migrated, 5 an ingest rolled back by the
+server to break a deadlock with concurrent ones (nothing stored; run it again).
 """
 from __future__ import annotations
 

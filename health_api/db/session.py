@@ -27,6 +27,25 @@ class DatabaseError(Exception):
     exit_code = 4
 
 
+#: what the servers say when they roll a transaction back to break a lock
+#: cycle with another one: MySQL/MariaDB error 1213, PostgreSQL SQLSTATE
+#: 40P01 (deadlock) and 40001 (serialization failure)
+_DEADLOCK_ERRNOS = frozenset({1213})
+_DEADLOCK_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """True when ``exc`` is the server rolling our transaction back because
+    it deadlocked with a concurrent one: running it again normally works."""
+    orig = getattr(exc, "orig", None)
+    if orig is None:
+        return False
+    if getattr(orig, "sqlstate", None) in _DEADLOCK_SQLSTATES:  # psycopg
+        return True
+    args = getattr(orig, "args", ())
+    return bool(args) and args[0] in _DEADLOCK_ERRNOS  # PyMySQL: (errno, message)
+
+
 def _normalise_url(url: str) -> str:
     """Pick the drivers we ship for bare ``postgresql://`` / ``mysql://`` URLs."""
     try:

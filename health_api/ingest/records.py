@@ -19,7 +19,7 @@ class IngestError(Exception):
     """A stream or file that cannot be ingested; the CLI prints it as one line.
 
     ``exit_code`` follows the CLI contract: 2 bad input, 3 duplicate run,
-    4 database not ready.
+    4 database not ready, 5 rolled back by the server to break a deadlock.
     """
 
     exit_code = 2
@@ -31,6 +31,13 @@ class IngestError(Exception):
 
 class DuplicateRunError(IngestError):
     exit_code = 3
+
+
+class DeadlockError(IngestError):
+    """Concurrent ingests deadlocked and this run could not be retried (or
+    kept deadlocking); nothing of it is stored, so running it again is safe."""
+
+    exit_code = 5
 
 
 @dataclass(slots=True)

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import gc
+import logging
 from typing import BinaryIO, Callable
 
+import tenacity
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
-from .records import Sink
+from ..db.session import is_deadlock
+from .records import DeadlockError, Sink
 from .writer import RunOptions, RunSummary, RunWriter, TestIdCache
 
 #: parse(source, sink, source_name) -> number of tests
@@ -50,9 +54,51 @@ def junit_parser(run_start=None) -> Parser:
     return parse
 
 
+log = logging.getLogger(__name__)
+
+#: tries of a run that keeps deadlocking with concurrent ingests
+DEADLOCK_ATTEMPTS = 5
+
+
 def ingest_run(engine: Engine, source: BinaryIO, source_name: str, parse: Parser,
                options: RunOptions, *, cache: TestIdCache | None = None) -> RunSummary:
-    """Store one run. On any error nothing of it is left in the database."""
+    """Store one run. On any error nothing of it is left in the database.
+
+    Ingesters running in parallel take row locks on the tests they share;
+    if the server still breaks a lock cycle by rolling this run back, the
+    run is read again from the start of ``source`` and stored anew (when
+    ``source`` can seek: files can, pipes cannot), a few times with random
+    exponential backoff."""
+    rewind = _rewind_point(source)
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(lambda exc: rewind is not None and is_deadlock(exc)),
+        stop=tenacity.stop_after_attempt(DEADLOCK_ATTEMPTS),
+        wait=tenacity.wait_random_exponential(multiplier=0.05, max=2.0),
+        before=lambda state: state.attempt_number > 1 and source.seek(rewind),
+        before_sleep=lambda state: log.warning(
+            "%s: rolled back to break a deadlock with a concurrent ingest; storing it again "
+            "(try %d of %d)", source_name, state.attempt_number + 1, DEADLOCK_ATTEMPTS),
+        reraise=True)
+    try:
+        return retrying(_ingest_once, engine, source, source_name, parse, options, cache)
+    except DBAPIError as exc:
+        if not is_deadlock(exc):
+            raise
+        tries = "" if rewind is None else f" {DEADLOCK_ATTEMPTS} times"
+        raise DeadlockError(
+            f"{source_name}: rolled back{tries} to break a deadlock with concurrent ingests; "
+            "nothing of this run was stored: ingest it again") from None
+
+
+def _rewind_point(source: BinaryIO) -> int | None:
+    try:
+        return source.tell() if source.seekable() else None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _ingest_once(engine: Engine, source: BinaryIO, source_name: str, parse: Parser,
+                 options: RunOptions, cache: TestIdCache | None) -> RunSummary:
     with engine.connect() as conn:
         # The writer closes (joins its worker) before the transaction ends.
         with conn.begin(), RunWriter(conn, options, cache=cache) as writer:
