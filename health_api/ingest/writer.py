@@ -352,10 +352,14 @@ class RunWriter:
             self._select_test_ids(missing, found)
             new = [n for n in missing if n not in found]
             if new:
-                bulk.insert_ignore_rows(
+                inserted = bulk.insert_ignore_rows(
                     self.conn, m.tests, ("test_id", "run_count", "success", "failure"),
-                    ("test_id",), [(n, 0, 0, 0) for n in new])
-                self._select_test_ids(new, found)
+                    ("test_id",), [(n, 0, 0, 0) for n in new], returning=("test_id", "id"))
+                if inserted is not None:  # PostgreSQL: read back only what others inserted
+                    found.update(inserted)
+                    new = [n for n in new if n not in found]
+                if new:
+                    self._select_test_ids(new, found)
             for name in missing:
                 self.ids.remember(name, found[name])
         return found
