@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gerrit as gerrit_bench  # noqa: E402  (bench/gerrit.py: the issue's event mix)
 
 from health_api.gerrit.collect import collect_raw_events  # noqa: E402
-from health_api.gerrit.comments import _RESULT_TAIL_CACHE, parse_comment  # noqa: E402
+from health_api.gerrit.comments import parse_comment  # noqa: E402
+from health_api.gerrit.joblines import _RESULT_TAIL_CACHE  # noqa: E402
 from health_api.gerrit.events import decode_event_line, parse_event  # noqa: E402
 from health_api.gerrit.journal import gc_paused  # noqa: E402
 from health_api.gerrit.rows import Batch, CiConfig, StoreStats, prepare_batch  # noqa: E402

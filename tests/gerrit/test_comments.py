@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from health_api.gerrit import comments
+from health_api.gerrit import joblines
 from health_api.gerrit.comments import (
     KNOWN_RESULTS,
     CiOverrides,
@@ -197,12 +197,12 @@ def test_override_recheck_adds_to_builtin_recheck():
 
 
 def test_tail_cache_stays_bounded(monkeypatch):
-    monkeypatch.setattr(comments, "_RESULT_TAIL_CACHE_MAX", 10)
-    comments._RESULT_TAIL_CACHE.clear()
+    monkeypatch.setattr(joblines, "_RESULT_TAIL_CACHE_MAX", 10)
+    joblines._RESULT_TAIL_CACHE.clear()
     for seconds in range(50):
         job, = parse_comment(f"- j https://x : SUCCESS in {seconds}s").jobs
         assert job.duration_seconds == seconds
-    assert 0 < len(comments._RESULT_TAIL_CACHE) <= 10
+    assert 0 < len(joblines._RESULT_TAIL_CACHE) <= 10
 
 
 # -- robustness and speed ----------------------------------------------------------
@@ -275,10 +275,10 @@ LINE_PIECES = st.sampled_from([
 @example(pieces=["https://", " : ", "SUCCESS"])  # a scheme alone is no URL
 def test_fast_path_agrees_with_the_general_job_regex(pieces):
     line = "".join(pieces)
-    comments._RESULT_TAIL_CACHE.clear()  # exercise the miss path, canonical or not
-    general = comments._general_job(line)
-    assert comments._builtin_jobs(line) == ([] if general is None else [general])
-    assert comments._builtin_jobs(line) == ([] if general is None else [general])  # cache hit
+    joblines._RESULT_TAIL_CACHE.clear()  # exercise the miss path, canonical or not
+    general = joblines._general_job(line)
+    assert joblines.builtin_jobs(line) == ([] if general is None else [general])
+    assert joblines.builtin_jobs(line) == ([] if general is None else [general])  # cache hit
 
 
 # -- round trip: render Zuul reports, parse them back -------------------------------
