@@ -9,17 +9,12 @@ import sqlalchemy as sa
 
 ENGINES = ("sqlite", "postgresql", "mysql")
 from health_api.app import create_app
-from health_api.config import Config
 from health_api.db import models as m
 from health_api.db.migrate import upgrade
 from health_api.db.session import make_engine
 from health_api.demo.gate import generate
 
-from api_helpers import END, START, iso  # noqa: F401
-
-
-def no_cache_config(**extra) -> Config:
-    return Config(environ={"CI_HEALTH_CACHE_DISABLED": "1", **extra})
+from api_helpers import END, START, iso, no_cache_config  # noqa: F401
 
 
 @pytest.fixture(scope="session", params=ENGINES)

@@ -17,7 +17,7 @@ from health_api.db.session import make_engine
 from health_api.status import FAIL_STATUSES, PASS_STATUSES, SKIP_STATUSES
 
 from api_helpers import END, iso
-from conftest import no_cache_config
+from api_helpers import no_cache_config
 from streams import T0, ingest, stream
 
 FORMATS = {"sec": "%Y-%m-%dT%H:%M:%SZ", "min": "%Y-%m-%dT%H:%M:00Z",

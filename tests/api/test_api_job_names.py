@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from health_api.app import create_app
 
-from conftest import no_cache_config
+from api_helpers import no_cache_config
 from streams import ingest, stream
 
 WHEN = dt.datetime(2026, 10, 5, 9, 0, tzinfo=dt.timezone.utc)

@@ -6,7 +6,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from health_api.app import create_app
-from conftest import no_cache_config
+from api_helpers import no_cache_config
 
 EXAMPLES_PER_OPERATION = 4  # x 31 operations x 3 engines: ~370 requests
 
