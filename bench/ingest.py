@@ -6,7 +6,8 @@
 
 * one 10,000-test stream (tempest-like ids with attrs, 2% failures with
   tracebacks), ingested three times into a fresh database (first = cold);
-* a 500-run batch (500 streams of 200 tests, one process, one transaction each);
+* a 500-run batch (500 streams of 200 tests, one process, one transaction each,
+  parsed ahead in one child process as the CLI does with several files);
 * --baseline: subunit2sql 1.10.0 from the compat venv (tools/compat-venv.sh)
   on a 1,000-test slice of the same stream, and the ratio;
 * --memory: peak RSS of `ci-health ingest` on a 200,000-test stream;
@@ -19,6 +20,7 @@ as in the tests (defaults 127.0.0.1).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import resource
@@ -34,6 +36,7 @@ sys.path.insert(0, str(REPO))
 from health_api.db.migrate import upgrade  # noqa: E402
 from health_api.db.session import make_engine  # noqa: E402
 from health_api.demo.streams import tempest_like_ids, write_stream  # noqa: E402
+from health_api.ingest.parallel import ParsedAhead  # noqa: E402
 from health_api.ingest.service import (freeze_startup_heap, ingest_run,  # noqa: E402
                                         subunit_parser)
 from health_api.ingest.writer import RunOptions, TestIdCache  # noqa: E402
@@ -65,16 +68,19 @@ def make_stream(count: int, seed: int = 0) -> bytes:
 
 def ingest_rate(url: str, streams: list[Path], tests_per_stream: int,
                 meta=(("build_name", "bench"),)) -> float:
-    """Files, as the CLI ingests them (parsed in a child process)."""
+    """Files, as ``ci-health ingest subunit FILE...`` ingests them: one file
+    parsed in a child process if large, several parsed ahead in one child."""
     engine = make_engine(url)
     parse = subunit_parser()
     cache = TestIdCache()
     freeze_startup_heap()  # as the CLI does
+    names = [str(path) for path in streams]
     start = time.perf_counter()
-    for path in streams:
-        with path.open("rb") as handle:
-            ingest_run(engine, handle, path.name, parse, RunOptions(metadata=list(meta)),
-                       cache=cache)
+    with ParsedAhead(parse.here, names) if len(names) > 1 else contextlib.nullcontext() as ahead:
+        for name in names:
+            with open(name, "rb") as handle:
+                ingest_run(engine, handle, name, ahead.parse if ahead else parse,
+                           RunOptions(metadata=list(meta)), cache=cache)
     elapsed = time.perf_counter() - start
     engine.dispose()
     return tests_per_stream * len(streams) / elapsed

@@ -1,6 +1,7 @@
 """The ``ci-health`` command line (exit codes and errors: see clitools.py)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -126,7 +127,8 @@ def ingest_options(func):
 
 def _run_ingest(db_url, files, parse, *, run_meta, artifacts, run_id, run_at, attr_regex,
                 test_attr_prefix, store_attachments, wall_time, as_json):
-    from .ingest.service import freeze_startup_heap, ingest_run
+    from .ingest.parallel import ParsedAhead, can_fork
+    from .ingest.service import freeze_startup_heap
     from .ingest.writer import RunOptions, TestIdCache
     if run_id and len(files) > 1:
         raise CliError("--run-id names one run, but several files were given")
@@ -142,24 +144,35 @@ def _run_ingest(db_url, files, parse, *, run_meta, artifacts, run_id, run_at, at
     engine = open_engine(db_url)
     cache = TestIdCache()
     freeze_startup_heap()
-    for name in files:
-        if name == "-":
-            summary = ingest_run(engine, sys.stdin.buffer, "<stdin>", parse, options,
-                                 cache=cache)
-        else:
-            path = Path(name)
-            try:
-                handle = path.open("rb")
-            except OSError as exc:
-                raise CliError(f"{name}: cannot read: {exc.strerror}") from None
-            with handle:
-                summary = ingest_run(engine, handle, name, parse, options, cache=cache)
-        if as_json:
-            click.echo(json.dumps(summary.as_json()))
-        else:
-            click.echo(f"{name}: run {summary.uuid} stored: {summary.tests} tests, "
-                       f"{summary.passes} passed, {summary.fails} failed, "
-                       f"{summary.skips} skipped")
+    # Several files: one child parses them ahead of the runs written here.
+    ahead = (ParsedAhead(parse.here, files) if len(files) > 1 and "-" not in files
+             and can_fork() else None)
+    with ahead or contextlib.nullcontext():
+        for name in files:
+            summary = _ingest_file(engine, name, ahead.parse if ahead else parse, options,
+                                   cache)
+            _report(name, summary, as_json)
+
+
+def _ingest_file(engine, name, parse, options, cache):
+    from .ingest.service import ingest_run
+    if name == "-":
+        return ingest_run(engine, sys.stdin.buffer, "<stdin>", parse, options, cache=cache)
+    try:
+        handle = Path(name).open("rb")
+    except OSError as exc:
+        raise CliError(f"{name}: cannot read: {exc.strerror}") from None
+    with handle:
+        return ingest_run(engine, handle, name, parse, options, cache=cache)
+
+
+def _report(name, summary, as_json) -> None:
+    if as_json:
+        click.echo(json.dumps(summary.as_json()))
+    else:
+        click.echo(f"{name}: run {summary.uuid} stored: {summary.tests} tests, "
+                   f"{summary.passes} passed, {summary.fails} failed, "
+                   f"{summary.skips} skipped")
 
 
 @main.group()

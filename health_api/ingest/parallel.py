@@ -5,7 +5,8 @@ writing; on one interpreter they take turns under the GIL. A forked child
 runs the producer on its own core and sends what it makes in batches over a
 pipe; the parent stores it. The parent holds the transaction, so a killed
 parent still leaves nothing behind, and a child that dies is reported as an
-error.
+error. Several files (``ParsedAhead``) share one child that parses them in
+turn, ahead of the runs the parent writes.
 """
 from __future__ import annotations
 
@@ -41,18 +42,30 @@ def _widen(pipe) -> None:
         pass  # not Linux, or above fs.pipe-max-size: the default still works
 
 
-def _child(produce: Producer, what: str, batch_size: int, pipe) -> None:
-    batch: list = []
+class _Batches:
+    """The child's sink: items go to the parent in lists of ``size``."""
 
-    def sink(item) -> None:
-        batch.append(item)
-        if len(batch) >= batch_size:
-            pipe.send(batch[:])
-            batch.clear()
+    def __init__(self, pipe, size: int):
+        self.pipe = pipe
+        self.size = size
+        self.items: list = []
+
+    def __call__(self, item) -> None:
+        self.items.append(item)
+        if len(self.items) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.items:
+            self.pipe.send(self.items)
+            self.items = []
+
+
+def _child(produce: Producer, what: str, batch_size: int, pipe) -> None:
+    batches = _Batches(pipe, batch_size)
     try:
-        count = produce(sink)
-        if batch:
-            pipe.send(batch)
+        count = produce(batches)
+        batches.flush()
         pipe.send(("done", count))
     except IngestError as exc:
         pipe.send(("error", exc.message))
@@ -80,26 +93,35 @@ def produce_in_child(produce: Producer, sink: Callable[[Any], None], what: str, 
             os.close(handover_fd)
         sender.close()
     try:
-        while True:
-            try:
-                message = receiver.recv()
-            except EOFError:
-                raise IngestError(f"{what} process died "
-                                  f"(exit code {child.exitcode})") from None
-            if isinstance(message, list):
-                for item in message:
-                    sink(item)
-            elif message[0] == "done":
-                return message[1]
-            elif message[0] == "error":
-                raise IngestError(message[1])
-            else:
-                raise RuntimeError(message[1])
+        return _outcome(_receive_run(receiver, child, sink, what))
     finally:
         receiver.close()
         if child.is_alive():
             child.terminate()
         child.join()
+
+
+def _receive_run(receiver, child, sink: Callable[[Any], None], what: str) -> tuple:
+    """Feed ``sink`` what the child sends for one run; return the marker that
+    ends it: ("done", count), ("error", message) or ("crash", message)."""
+    while True:
+        try:
+            message = receiver.recv()
+        except EOFError:
+            raise IngestError(f"{what} process died (exit code {child.exitcode})") from None
+        if not isinstance(message, list):
+            return message
+        for item in message:
+            sink(item)
+
+
+def _outcome(marker: tuple) -> int:
+    kind, value = marker
+    if kind == "done":
+        return value
+    if kind == "error":
+        raise IngestError(value)
+    raise RuntimeError(value)
 
 
 def parse_in_child(parse: ParseFn, source: BinaryIO, sink: Sink, source_name: str) -> int:
@@ -111,6 +133,87 @@ def parse_in_child(parse: ParseFn, source: BinaryIO, sink: Sink, source_name: st
         # multiprocessing closes sys.stdin in the child: read our own duplicate
         return parse(os.fdopen(fd, "rb"), child_sink, source_name)
     return produce_in_child(produce, sink, f"{source_name}: parser", handover_fd=fd)
+
+
+def _ahead_child(parse: ParseFn, paths: list[str], batch_size: int, pipe) -> None:
+    batches = _Batches(pipe, batch_size)
+    try:
+        for path in paths:
+            try:
+                with open(path, "rb") as handle:
+                    count = parse(handle, batches, path)
+            except OSError as exc:
+                message = ("error", f"{path}: cannot read: {exc.strerror}")
+            except IngestError as exc:
+                message = ("error", exc.message)
+            else:
+                batches.flush()
+                message = ("done", count)
+            batches.items = []  # a failed file's last items are of no use
+            pipe.send(message)
+    except BaseException as exc:  # reported to the parent, which fails the run
+        pipe.send(("crash", f"parser failed: {type(exc).__name__}: {exc}"))
+    finally:
+        pipe.close()
+
+
+class ParsedAhead:
+    """Several files parsed in one forked child, ahead of the runs this
+    process writes from them, so parsing run N+1 overlaps writing run N
+    (small runs cost more to parse than to write, and a child per file
+    would cost more than it saves).
+
+    ``parse`` stands in for the file parser: called for the files in the
+    order given, it hands over what the child parsed. Called again for the
+    same source (a run retried after a deadlock) or for anything else, it
+    parses in this process with ``here``, after skipping what the child
+    sent for the run given up on. Memory stays bounded by the pipe."""
+
+    def __init__(self, here: ParseFn, paths: list[str], batch_size: int = BATCH):
+        self.here = here
+        self.paths = list(paths)
+        self.batch_size = batch_size
+        self.next = 0  # index of the next file whose records come from the child
+        self.last_source: BinaryIO | None = None
+        self.unfinished = False  # the records of the last file were not all taken
+        self._child = self._receiver = None
+
+    def __enter__(self) -> "ParsedAhead":
+        context = multiprocessing.get_context("fork")
+        self._receiver, sender = context.Pipe(duplex=False)
+        _widen(sender)
+        self._child = context.Process(target=_ahead_child, daemon=True,
+                                      args=(self.here, self.paths, self.batch_size, sender),
+                                      name="ci-health-parser")
+        try:
+            self._child.start()
+        finally:
+            sender.close()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._receiver.close()
+        if self._child.is_alive():
+            self._child.terminate()
+        self._child.join()
+
+    def parse(self, source: BinaryIO, sink: Sink, source_name: str) -> int:
+        if (source is self.last_source or self.next >= len(self.paths)
+                or source_name != self.paths[self.next]):
+            self._skip_unfinished()
+            return self.here(source, sink, source_name)
+        self.last_source = source
+        self.next += 1
+        self.unfinished = True
+        marker = _receive_run(self._receiver, self._child, sink, f"{source_name}: parser")
+        self.unfinished = False
+        return _outcome(marker)
+
+    def _skip_unfinished(self) -> None:
+        while self.unfinished:
+            message = self._receiver.recv()
+            if not isinstance(message, list):
+                self.unfinished = False
 
 
 def worth_a_child(source: BinaryIO) -> bool:

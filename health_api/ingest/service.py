@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from dataclasses import dataclass
 from typing import BinaryIO, Callable
 
 import tenacity
@@ -26,32 +27,41 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+@dataclass(frozen=True)
+class FileParser:
+    """A ``Parser`` for one kind of file. ``here`` parses in this process;
+    calling the FileParser parses large files and pipes in a child process
+    (see parallel.py) when ``child_for_large``, small files and in-memory
+    streams here. Several files at once: ``parallel.ParsedAhead(here, ...)``."""
+
+    here: Parser
+    child_for_large: bool = True
+
+    def __call__(self, source: BinaryIO, sink: Sink, source_name: str) -> int:
+        from .parallel import parse_in_child, worth_a_child
+        if self.child_for_large and worth_a_child(source):
+            return parse_in_child(self.here, source, sink, source_name)
+        return self.here(source, sink, source_name)
+
+
 def subunit_parser(non_subunit_name: str | None = None,
-                   store_attachments: bool = False) -> Parser:
-    """Parses large files and pipes in a child process (see parallel.py),
-    small files and in-memory streams in this one."""
-    from .parallel import worth_a_child, parse_in_child
+                   store_attachments: bool = False) -> FileParser:
     from .subunit import parse_subunit
 
     def parse_here(source: BinaryIO, sink: Sink, source_name: str) -> int:
         return parse_subunit(source, sink, source_name=source_name,
                              non_subunit_name=non_subunit_name,
                              store_attachments=store_attachments)
-
-    def parse(source: BinaryIO, sink: Sink, source_name: str) -> int:
-        if worth_a_child(source):
-            return parse_in_child(parse_here, source, sink, source_name)
-        return parse_here(source, sink, source_name)
-    return parse
+    return FileParser(parse_here)
 
 
-def junit_parser(run_start=None) -> Parser:
+def junit_parser(run_start=None) -> FileParser:
     from .junit import parse_junit
 
-    def parse(source: BinaryIO, sink: Sink, source_name: str) -> int:
+    def parse_here(source: BinaryIO, sink: Sink, source_name: str) -> int:
         summary = parse_junit(source, sink, source_name=source_name, run_start=run_start)
         return summary.tests
-    return parse
+    return FileParser(parse_here, child_for_large=False)
 
 
 log = logging.getLogger(__name__)

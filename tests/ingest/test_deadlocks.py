@@ -2,6 +2,7 @@
 from the start of a file, refused cleanly from a pipe; never half stored."""
 from __future__ import annotations
 
+import json
 import os
 import threading
 
@@ -67,16 +68,17 @@ def test_other_database_errors_are_not_deadlocks(engine):
     assert not is_deadlock(ValueError("deadlock"))
 
 
-def _deadlock_once(monkeypatch, times: int = 1) -> list[int]:
-    """The next ``times`` runs fail at their very end, after every row was
-    written inside their transaction, as a server deadlock would make them."""
+def _deadlocks(monkeypatch, failing) -> list[int]:
+    """Runs whose finish is numbered (from 1) by ``failing`` fail at their
+    very end, after every row was written inside their transaction, as a
+    server deadlock would make them. Returns each finish's failure count."""
     finish = RunWriter.finish
-    calls = [0]
+    calls: list[int] = []
 
     def deadlocked_finish(self):
         summary = finish(self)
-        calls[0] += 1
-        if calls[0] <= times:
+        calls.append(summary.fails)
+        if failing(len(calls)):
             raise OperationalError("UPDATE tests ...", None,
                                    psycopg.errors.DeadlockDetected("deadlock detected"))
         return summary
@@ -84,6 +86,10 @@ def _deadlock_once(monkeypatch, times: int = 1) -> list[int]:
     monkeypatch.setattr(service.tenacity, "wait_random_exponential",
                         lambda **_: service.tenacity.wait_none())
     return calls
+
+
+def _deadlock_once(monkeypatch, times: int = 1) -> list[int]:
+    return _deadlocks(monkeypatch, lambda call: call <= times)
 
 
 TESTS = [("pkg.test_a", "success"), ("pkg.test_b", "fail"), ("pkg.test_c", "success")]
@@ -95,7 +101,7 @@ def test_a_file_rolled_back_by_a_deadlock_is_stored_once(engine, db_url, tmp_pat
     calls = _deadlock_once(monkeypatch)
     result = run_cli("ingest", "subunit", "--db", db_url, "--json", str(path))
     assert result.exit_code == 0, result.output
-    assert calls[0] == 2  # rolled back once, stored at the second try
+    assert len(calls) == 2  # rolled back once, stored at the second try
     counts = table_counts(engine)
     assert (counts["runs"], counts["test_runs"], counts["tests"]) == (1, 3, 3)
     assert rows(engine, "SELECT test_id, run_count, success, failure FROM tests "
@@ -119,7 +125,7 @@ def test_a_pipe_cannot_be_read_again_so_it_fails_with_nothing_stored(engine, db_
     assert str(caught.value) == ("<stdin>: rolled back to break a deadlock with concurrent "
                                  "ingests; nothing of this run was stored: ingest it again")
     assert caught.value.exit_code == 5
-    assert calls[0] == 1
+    assert len(calls) == 1
     assert snapshot(engine) == before
 
 
@@ -134,5 +140,26 @@ def test_a_file_that_keeps_deadlocking_gives_up_with_exit_code_5(engine, db_url,
     assert result.stderr.strip() == (
         f"ci-health: error: {path}: rolled back 5 times to break a deadlock with concurrent "
         "ingests; nothing of this run was stored: ingest it again")
-    assert calls[0] == service.DEADLOCK_ATTEMPTS
+    assert len(calls) == service.DEADLOCK_ATTEMPTS
     assert snapshot(engine) == before
+
+
+def test_files_parsed_ahead_survive_a_retry_of_one_of_them(engine, db_url, tmp_path,
+                                                           monkeypatch):
+    """Several files are parsed ahead in one child process: a run rolled back
+    half-way is parsed again here, and the files after it still come from
+    the child, each stored once."""
+    paths = []
+    for n in range(3):
+        path = tmp_path / f"run{n}.subunit"
+        path.write_bytes(stream(*[(f"pkg.test_{i}", "fail" if i == n else "success")
+                                  for i in range(5)]))
+        paths.append(str(path))
+    calls = _deadlocks(monkeypatch, lambda call: call == 2)
+    result = run_cli("ingest", "subunit", "--db", db_url, "--json", *paths)
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 4
+    assert [json.loads(line)["fails"] for line in result.stdout.splitlines()] == [1, 1, 1]
+    assert table_counts(engine)["test_runs"] == 15
+    assert rows(engine, "SELECT test_id, run_count, failure FROM tests ORDER BY test_id") == [
+        (f"pkg.test_{i}", 3, 1 if i < 3 else 0) for i in range(5)]

@@ -329,3 +329,20 @@ def test_errors_from_the_parser_process(db_url, engine, tmp_path):
     result = run_cli_process("ingest", "subunit", "--db", db_url, "--json", "-", input=data)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["tests"] == 50000
+
+
+def test_several_files_are_several_runs_in_order(db_url, engine, tmp_path):
+    """Files given together are parsed ahead in one child process; the same
+    file twice is two runs."""
+    first, second = tmp_path / "first.subunit", tmp_path / "second.subunit"
+    first.write_bytes(stream(("pkg.a", "success"), ("pkg.b", "fail")))
+    second.write_bytes(stream(("pkg.a", "success"), ("pkg.c", "skip"), ("pkg.d", "success")))
+    result = run_cli("ingest", "subunit", "--db", db_url, "--json", str(first), str(second),
+                     str(first))
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(o["tests"], o["passes"], o["fails"], o["skips"]) for o in lines] == [
+        (2, 1, 1, 0), (3, 2, 0, 1), (2, 1, 1, 0)]
+    assert rows(engine, "SELECT test_id, run_count, success, failure FROM tests "
+                        "ORDER BY test_id") == [("pkg.a", 3, 3, 0), ("pkg.b", 2, 0, 2),
+                                                ("pkg.c", 0, 0, 0), ("pkg.d", 1, 1, 0)]
