@@ -3,6 +3,7 @@
 
     python bench/ingest.py [--engines sqlite,postgresql,mysql] [--tests 10000]
                            [--batch-runs 500] [--baseline] [--memory] [--gate-month]
+                           [--no-parse-ahead]
 
 * one 10,000-test stream (tempest-like ids with attrs, 2% failures with
   tracebacks), ingested three times into a fresh database (first = cold);
@@ -67,7 +68,7 @@ def make_stream(count: int, seed: int = 0) -> bytes:
 
 
 def ingest_rate(url: str, streams: list[Path], tests_per_stream: int,
-                meta=(("build_name", "bench"),)) -> float:
+                meta=(("build_name", "bench"),), parse_ahead: bool = True) -> float:
     """Files, as ``ci-health ingest subunit FILE...`` ingests them: one file
     parsed in a child process if large, several parsed ahead in one child."""
     engine = make_engine(url)
@@ -76,7 +77,8 @@ def ingest_rate(url: str, streams: list[Path], tests_per_stream: int,
     freeze_startup_heap()  # as the CLI does
     names = [str(path) for path in streams]
     start = time.perf_counter()
-    with ParsedAhead(parse.here, names) if len(names) > 1 else contextlib.nullcontext() as ahead:
+    ahead_wanted = parse_ahead and len(names) > 1
+    with ParsedAhead(parse.here, names) if ahead_wanted else contextlib.nullcontext() as ahead:
         for name in names:
             with open(name, "rb") as handle:
                 ingest_run(engine, handle, name, ahead.parse if ahead else parse,
@@ -152,6 +154,9 @@ def main() -> None:
     ap.add_argument("--baseline", action="store_true")
     ap.add_argument("--memory", action="store_true")
     ap.add_argument("--gate-month", action="store_true")
+    ap.add_argument("--no-parse-ahead", action="store_true",
+                    help="batch: parse each file in turn in this process (as before "
+                         "several files were parsed ahead in a child)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="cih-bench-"))
     big_data = make_stream(args.tests)
@@ -170,7 +175,7 @@ def main() -> None:
         url = fresh_url(kind, "cih_bench", tmp)
         upgrade(make_engine(url))
         rates = [ingest_rate(url, [big], args.tests) for _ in range(3)]
-        batch = ingest_rate(url, small, 200)
+        batch = ingest_rate(url, small, 200, parse_ahead=not args.no_parse_ahead)
         line = (f"{kind:10s} 10k-stream: cold {rates[0]:8,.0f}/s  warm {max(rates[1:]):8,.0f}/s"
                 f" ({max(rates) / decode:.0%} of decode alone)   500-run batch: {batch:8,.0f}/s")
         if args.baseline:
