@@ -19,6 +19,7 @@ import datetime as dt
 import math
 import operator
 import sqlite3
+import weakref
 from typing import Any, Callable, Sequence
 
 from sqlalchemy import Connection, Table, inspect
@@ -276,6 +277,11 @@ def lookup_ids(conn: Connection, table: Table, key_column: str,
     return found
 
 
+#: engine -> {table name: its id sequence, or None}
+_pg_sequences: "weakref.WeakKeyDictionary[Any, dict[str, str | None]]" = \
+    weakref.WeakKeyDictionary()
+
+
 def allocate_ids(conn: Connection, table: Table, count: int) -> list[int] | None:
     """Reserve ``count`` primary keys of ``table`` for rows about to be inserted,
     so child rows can reference them without RETURNING or a read back.
@@ -288,8 +294,11 @@ def allocate_ids(conn: Connection, table: Table, count: int) -> list[int] | None
         return []
     name = conn.dialect.name
     if name == "postgresql":
-        seq = conn.exec_driver_sql("SELECT pg_get_serial_sequence(%s, 'id')",
-                                   (table.name,)).scalar()
+        sequences = _pg_sequences.setdefault(conn.engine, {})
+        if table.name not in sequences:  # one catalog query per table and engine
+            sequences[table.name] = conn.exec_driver_sql(
+                "SELECT pg_get_serial_sequence(%s, 'id')", (table.name,)).scalar()
+        seq = sequences[table.name]
         if seq is None:
             return None
         return list(conn.exec_driver_sql(
