@@ -10,6 +10,7 @@ import os
 import threading
 from typing import Iterator
 
+import tenacity
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
@@ -44,6 +45,22 @@ def is_deadlock(exc: BaseException) -> bool:
         return True
     args = getattr(orig, "args", ())
     return bool(args) and args[0] in _DEADLOCK_ERRNOS  # PyMySQL: (errno, message)
+
+
+#: tries of a transaction that keeps deadlocking with concurrent ones
+DEADLOCK_ATTEMPTS = 5
+
+
+def deadlock_retrying(*, enabled: bool = True, **hooks) -> tenacity.Retrying:
+    """A tenacity ``Retrying`` that runs a transaction again when the server
+    rolled it back to break a deadlock (``is_deadlock``): up to
+    ``DEADLOCK_ATTEMPTS`` tries, random exponential backoff from 50 ms.
+    ``hooks``: tenacity's ``before``/``before_sleep`` callbacks."""
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_exception(lambda exc: enabled and is_deadlock(exc)),
+        stop=tenacity.stop_after_attempt(DEADLOCK_ATTEMPTS),
+        wait=tenacity.wait_random_exponential(multiplier=0.05, max=2.0),
+        reraise=True, **hooks)
 
 
 def _normalise_url(url: str) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from ..db.models import ci_comments, collector_state, patch_sets
+from ..db.session import DEADLOCK_ATTEMPTS, deadlock_retrying
 from .collect import collect_events, collect_raw_events, collect_rest_changes
 from .events import Event, EventParseError, decode_event_line
 from .rows import (Batch, CiConfig, PreparedBatch, StoreStats, comment_key, naive_utc,
@@ -156,15 +157,31 @@ class GerritStore:
             return prepare_batch(batch, self.config)
         return prepare
 
+    def _write(self, batch: PreparedBatch, collected: StoreStats,
+               state: Mapping[str, str] | None) -> StoreStats:
+        """One transaction; the stats start from what preparing counted, anew
+        on every try."""
+        stats = StoreStats()
+        stats.add(collected)
+        with self.engine.begin() as conn:
+            self.writer.write(conn, batch, stats)
+            self.writer.write_state(conn, batch.last_event_at, state)
+        return stats
+
+    def _after_deadlock(self, retry_state) -> None:
+        # ids learnt in the rolled-back transaction may not exist
+        self.writer.reset_caches()
+        log.warning("a chunk was rolled back to break a deadlock with another writer; "
+                    "storing it again (try %d of %d)", retry_state.attempt_number + 1,
+                    DEADLOCK_ATTEMPTS)
+
     def _store_safely(self, prepare: Prepare, size: int, state: Mapping[str, str] | None,
                       one_by_one: Callable[[], Iterable[StoreStats]]) -> StoreStats:
-        stats = StoreStats()
+        collected = StoreStats()
         try:
-            batch = prepare(stats)  # parsing is done before the write lock is taken
-            with self.engine.begin() as conn:
-                self.writer.write(conn, batch, stats)
-                self.writer.write_state(conn, batch.last_event_at, state)
-            return stats
+            batch = prepare(collected)  # parsing is done before the write lock is taken
+            return deadlock_retrying(before_sleep=self._after_deadlock)(
+                self._write, batch, collected, state)
         except (OperationalError, InterfaceError):
             self.writer.reset_caches()
             raise  # the database itself is the problem: let the caller retry

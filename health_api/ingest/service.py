@@ -6,11 +6,10 @@ import logging
 from dataclasses import dataclass
 from typing import BinaryIO, Callable
 
-import tenacity
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from ..db.session import is_deadlock
+from ..db.session import DEADLOCK_ATTEMPTS, deadlock_retrying, is_deadlock
 from .records import DeadlockError, Sink
 from .writer import RunOptions, RunSummary, RunWriter, TestIdCache
 
@@ -66,9 +65,6 @@ def junit_parser(run_start=None) -> FileParser:
 
 log = logging.getLogger(__name__)
 
-#: tries of a run that keeps deadlocking with concurrent ingests
-DEADLOCK_ATTEMPTS = 5
-
 
 def ingest_run(engine: Engine, source: BinaryIO, source_name: str, parse: Parser,
                options: RunOptions, *, cache: TestIdCache | None = None) -> RunSummary:
@@ -80,15 +76,12 @@ def ingest_run(engine: Engine, source: BinaryIO, source_name: str, parse: Parser
     ``source`` can seek: files can, pipes cannot), a few times with random
     exponential backoff."""
     rewind = _rewind_point(source)
-    retrying = tenacity.Retrying(
-        retry=tenacity.retry_if_exception(lambda exc: rewind is not None and is_deadlock(exc)),
-        stop=tenacity.stop_after_attempt(DEADLOCK_ATTEMPTS),
-        wait=tenacity.wait_random_exponential(multiplier=0.05, max=2.0),
+    retrying = deadlock_retrying(
+        enabled=rewind is not None,
         before=lambda state: state.attempt_number > 1 and source.seek(rewind),
         before_sleep=lambda state: log.warning(
             "%s: rolled back to break a deadlock with a concurrent ingest; storing it again "
-            "(try %d of %d)", source_name, state.attempt_number + 1, DEADLOCK_ATTEMPTS),
-        reraise=True)
+            "(try %d of %d)", source_name, state.attempt_number + 1, DEADLOCK_ATTEMPTS))
     try:
         return retrying(_ingest_once, engine, source, source_name, parse, options, cache)
     except DBAPIError as exc:

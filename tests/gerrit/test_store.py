@@ -217,3 +217,31 @@ def test_same_events_in_another_order_give_the_same_rows(engine):
     backward = GerritStore(engine, chunk_size=1)
     store_dicts(backward, list(reversed(events)))
     assert dump(engine, drop=ignore) == forward
+
+
+def test_a_chunk_rolled_back_by_a_deadlock_is_stored_again_once(engine, monkeypatch):
+    import psycopg
+    import tenacity
+    from sqlalchemy.exc import OperationalError
+
+    from health_api.gerrit.writer import BatchWriter
+
+    write = BatchWriter.write
+    calls = []
+
+    def deadlocks_once(self, conn, batch, stats):
+        write(self, conn, batch, stats)  # every row written, then the server gives up
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("INSERT INTO ci_job_results ...", None,
+                                   psycopg.errors.DeadlockDetected("deadlock detected"))
+    monkeypatch.setattr(BatchWriter, "write", deadlocks_once)
+    monkeypatch.setattr(tenacity, "wait_random_exponential", lambda **_: tenacity.wait_none())
+    report = zuul_report([("tox", "SUCCESS"), ("tempest", "FAILURE")])
+    stats = store_dicts(GerritStore(engine), [created_event(40),
+                                              comment_event(40, 1, report, T0 + 60)])
+    assert len(calls) == 2
+    assert (stats.events, stats.patch_sets, stats.comments, stats.job_results) == (2, 1, 1, 2)
+    assert (stats.failed, stats.duplicate_comments) == (0, 0)
+    assert count(engine, "ci_comments") == 1 and count(engine, "ci_job_results") == 2
+    assert count(engine, "patch_sets") == 1

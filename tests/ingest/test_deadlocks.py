@@ -9,10 +9,10 @@ import threading
 import psycopg
 import pytest
 import sqlalchemy as sa
+import tenacity
 from sqlalchemy.exc import OperationalError
 
-from health_api.db.session import is_deadlock, make_engine
-from health_api.ingest import service
+from health_api.db.session import DEADLOCK_ATTEMPTS, is_deadlock, make_engine
 from health_api.ingest.records import DeadlockError
 from health_api.ingest.service import ingest_run, subunit_parser
 from health_api.ingest.writer import RunOptions, RunWriter
@@ -83,8 +83,7 @@ def _deadlocks(monkeypatch, failing) -> list[int]:
                                    psycopg.errors.DeadlockDetected("deadlock detected"))
         return summary
     monkeypatch.setattr(RunWriter, "finish", deadlocked_finish)
-    monkeypatch.setattr(service.tenacity, "wait_random_exponential",
-                        lambda **_: service.tenacity.wait_none())
+    monkeypatch.setattr(tenacity, "wait_random_exponential", lambda **_: tenacity.wait_none())
     return calls
 
 
@@ -140,7 +139,7 @@ def test_a_file_that_keeps_deadlocking_gives_up_with_exit_code_5(engine, db_url,
     assert result.stderr.strip() == (
         f"ci-health: error: {path}: rolled back 5 times to break a deadlock with concurrent "
         "ingests; nothing of this run was stored: ingest it again")
-    assert len(calls) == service.DEADLOCK_ATTEMPTS
+    assert len(calls) == DEADLOCK_ATTEMPTS
     assert snapshot(engine) == before
 
 
