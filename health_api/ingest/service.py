@@ -13,6 +13,8 @@ from ..db.session import DEADLOCK_ATTEMPTS, deadlock_retrying, is_deadlock
 from .records import DeadlockError, Sink
 from .writer import RunOptions, RunSummary, RunWriter, TestIdCache
 
+log = logging.getLogger(__name__)
+
 #: parse(source, sink, source_name) -> number of tests
 Parser = Callable[[BinaryIO, Sink, str], int]
 
@@ -61,9 +63,6 @@ def junit_parser(run_start=None) -> FileParser:
         summary = parse_junit(source, sink, source_name=source_name, run_start=run_start)
         return summary.tests
     return FileParser(parse_here, child_for_large=False)
-
-
-log = logging.getLogger(__name__)
 
 
 def ingest_run(engine: Engine, source: BinaryIO, source_name: str, parse: Parser,
