@@ -43,7 +43,6 @@ from .rows import (UTC, CiConfig, PreparedBatch, PreparedComment, StoreStats, cl
 __all__ = ["BatchWriter", "LAST_EVENT_KEY"]
 
 LAST_EVENT_KEY = "stream.last_event_at"
-_IN_BATCH = 900
 _CACHE_MAX = 200_000
 _COMMENT_COLUMNS = ("comment_key", "message_id", "patch_set_id", "ci_system_id", "project",
                     "posted_at", "pipeline", "overall", "votes", "raw_text", "parsed")
@@ -79,24 +78,6 @@ class _Lru(OrderedDict):
             self.popitem(last=False)
 
 
-def fetch_in(conn: Connection, sql: str, column: str, values: list, suffix: str = "") -> list:
-    """``sql WHERE column IN values suffix`` at driver speed (values: ints or strings)."""
-    if not values:
-        return []
-    name = conn.dialect.name
-    if name == "postgresql":
-        return conn.exec_driver_sql(f"{sql} WHERE {column} = ANY(%s){suffix}",
-                                    (values,)).fetchall()
-    mark = "?" if name == "sqlite" else "%s"
-    rows: list = []
-    for start in range(0, len(values), _IN_BATCH):
-        part = values[start:start + _IN_BATCH]
-        rows.extend(conn.exec_driver_sql(
-            f"{sql} WHERE {column} IN ({', '.join([mark] * len(part))}){suffix}",
-            tuple(part)).fetchall())
-    return rows
-
-
 class BatchWriter:
     """Writes prepared batches; one per GerritStore (it owns the id caches)."""
 
@@ -130,7 +111,7 @@ class BatchWriter:
             rows = [(number, *batch.changes[number]) for number in missing]
             bulk.insert_ignore_rows(conn, changes, ("number", "project", "branch", "change_key",
                                                     "subject", "status"), ("number",), rows)
-            for row_id, number in fetch_in(conn, "SELECT id, number FROM changes",
+            for row_id, number in bulk.fetch_in(conn, "SELECT id, number FROM changes",
                                            "number", missing):
                 ids[number] = row_id
                 self._change_ids.put(number, row_id)
@@ -147,7 +128,7 @@ class BatchWriter:
         sql = "SELECT id, change_id, number FROM patch_sets"
 
         def lookup() -> None:
-            for row_id, change_id, number in fetch_in(conn, sql, "change_id", list(by_change)):
+            for row_id, change_id, number in bulk.fetch_in(conn, sql, "change_id", list(by_change)):
                 key = (by_change[change_id], number)
                 if key in batch.patch_sets and key not in ids:
                     ids[key] = row_id
@@ -194,7 +175,7 @@ class BatchWriter:
             conn.execute(update(ci_systems).where(and_(
                 ci_systems.c.username == bindparam("u"), ci_systems.c.account_id.is_(None))).values(
                 account_id=bindparam("a")), with_ids)
-        for row_id, username, first, last in fetch_in(conn, _SYSTEM_SQL, "username",
+        for row_id, username, first, last in bulk.fetch_in(conn, _SYSTEM_SQL, "username",
                                                        list(declared)):
             self._systems[username] = [row_id, parse_db_time(first), parse_db_time(last)]
 
@@ -221,7 +202,7 @@ class BatchWriter:
             bulk.insert_ignore_rows(conn, ci_systems, (
                 "username", "account_id", "display_name", "first_seen", "last_seen", "declared"),
                 ("username",), rows)
-            for row_id, username, first, last in fetch_in(conn, _SYSTEM_SQL, "username", new):
+            for row_id, username, first, last in bulk.fetch_in(conn, _SYSTEM_SQL, "username", new):
                 systems[username] = [row_id, parse_db_time(first), parse_db_time(last)]
         updates = []
         for name, (first, last, _comment) in seen.items():
@@ -268,7 +249,7 @@ class BatchWriter:
         keyed = self._ci_comments(batch, systems, stats)
         if not keyed:
             return
-        existing = {k for (k,) in fetch_in(
+        existing = {k for (k,) in bulk.fetch_in(
             conn, "SELECT comment_key FROM ci_comments", "comment_key", list(keyed))}
         if existing:
             stats.duplicate_comments += len(existing)
@@ -309,7 +290,7 @@ class BatchWriter:
         # MySQL/MariaDB: no ids up front; a concurrent copy of a comment is
         # skipped and its id read back like ours
         bulk.insert_ignore_rows(conn, ci_comments, _COMMENT_COLUMNS, ("comment_key",), rows)
-        by_key = {key: row_id for row_id, key in fetch_in(
+        by_key = {key: row_id for row_id, key in bulk.fetch_in(
             conn, "SELECT id, comment_key FROM ci_comments", "comment_key",
             [row[0] for row in rows])}
         return [by_key.get(row[0]) for row in rows], False
@@ -325,7 +306,7 @@ class BatchWriter:
         if not to_load:
             return
         loaded: dict[int, dict] = {ps_id: {} for ps_id in to_load}
-        for ps_id, sys_id, pipeline, job, count, last in fetch_in(
+        for ps_id, sys_id, pipeline, job, count, last in bulk.fetch_in(
                 conn, "SELECT patch_set_id, ci_system_id, pipeline, job, COUNT(*), "
                       "MAX(posted_at) FROM ci_job_results", "patch_set_id", list(to_load),
                 " GROUP BY patch_set_id, ci_system_id, pipeline, job"):

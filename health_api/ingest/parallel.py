@@ -14,7 +14,7 @@ import fcntl
 import multiprocessing
 import os
 import stat
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO, Callable, Iterable
 
 from .records import IngestError, Sink
 
@@ -61,18 +61,49 @@ class _Batches:
             self.items = []
 
 
-def _child(produce: Producer, what: str, batch_size: int, pipe) -> None:
-    batches = _Batches(pipe, batch_size)
+def _send_run(produce: Producer, batches: _Batches) -> None:
+    """Run one producer into ``batches``, then send the marker that ends its run."""
     try:
         count = produce(batches)
-        batches.flush()
-        pipe.send(("done", count))
     except IngestError as exc:
-        pipe.send(("error", exc.message))
+        batches.items = []  # the failed run's last items are of no use
+        batches.pipe.send(("error", exc.message))
+    else:
+        batches.flush()
+        batches.pipe.send(("done", count))
+
+
+def _child(producers: Iterable[Producer], what: str, batch_size: int, pipe) -> None:
+    """The child process: each producer's run in turn."""
+    batches = _Batches(pipe, batch_size)
+    try:
+        for produce in producers:
+            _send_run(produce, batches)
     except BaseException as exc:  # reported to the parent, which fails the run
         pipe.send(("crash", f"{what} failed: {type(exc).__name__}: {exc}"))
     finally:
         pipe.close()
+
+
+def _fork(producers: Iterable[Producer], what: str, batch_size: int):
+    """A started child running ``producers``, and the end of the pipe to read it from."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    _widen(sender)
+    child = context.Process(target=_child, args=(producers, what, batch_size, sender),
+                            daemon=True, name="ci-health-producer")
+    try:
+        child.start()
+    finally:
+        sender.close()
+    return child, receiver
+
+
+def _reap(child, receiver) -> None:
+    receiver.close()
+    if child.is_alive():
+        child.terminate()
+    child.join()
 
 
 def produce_in_child(produce: Producer, sink: Callable[[Any], None], what: str, *,
@@ -81,24 +112,15 @@ def produce_in_child(produce: Producer, sink: Callable[[Any], None], what: str, 
     each item it produced, in order; return what ``produce`` returned. Raises
     IngestError as the producer would have. ``handover_fd`` is an open file
     descriptor meant for the child only: the parent closes it once forked."""
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    _widen(sender)
-    child = context.Process(target=_child, args=(produce, what, batch_size, sender),
-                            daemon=True, name="ci-health-producer")
     try:
-        child.start()
+        child, receiver = _fork([produce], what, batch_size)
     finally:
         if handover_fd is not None:
             os.close(handover_fd)
-        sender.close()
     try:
         return _outcome(_receive_run(receiver, child, sink, what))
     finally:
-        receiver.close()
-        if child.is_alive():
-            child.terminate()
-        child.join()
+        _reap(child, receiver)
 
 
 def _receive_run(receiver, child, sink: Callable[[Any], None], what: str) -> tuple:
@@ -135,26 +157,15 @@ def parse_in_child(parse: ParseFn, source: BinaryIO, sink: Sink, source_name: st
     return produce_in_child(produce, sink, f"{source_name}: parser", handover_fd=fd)
 
 
-def _ahead_child(parse: ParseFn, paths: list[str], batch_size: int, pipe) -> None:
-    batches = _Batches(pipe, batch_size)
-    try:
-        for path in paths:
-            try:
-                with open(path, "rb") as handle:
-                    count = parse(handle, batches, path)
-            except OSError as exc:
-                message = ("error", f"{path}: cannot read: {exc.strerror}")
-            except IngestError as exc:
-                message = ("error", exc.message)
-            else:
-                batches.flush()
-                message = ("done", count)
-            batches.items = []  # a failed file's last items are of no use
-            pipe.send(message)
-    except BaseException as exc:  # reported to the parent, which fails the run
-        pipe.send(("crash", f"parser failed: {type(exc).__name__}: {exc}"))
-    finally:
-        pipe.close()
+def _file_parser(parse: ParseFn, path: str) -> Producer:
+    def produce(sink) -> int:
+        try:
+            handle = open(path, "rb")
+        except OSError as exc:
+            raise IngestError(f"{path}: cannot read: {exc.strerror}") from None
+        with handle:
+            return parse(handle, sink, path)
+    return produce
 
 
 class ParsedAhead:
@@ -179,23 +190,12 @@ class ParsedAhead:
         self._child = self._receiver = None
 
     def __enter__(self) -> "ParsedAhead":
-        context = multiprocessing.get_context("fork")
-        self._receiver, sender = context.Pipe(duplex=False)
-        _widen(sender)
-        self._child = context.Process(target=_ahead_child, daemon=True,
-                                      args=(self.here, self.paths, self.batch_size, sender),
-                                      name="ci-health-parser")
-        try:
-            self._child.start()
-        finally:
-            sender.close()
+        self._child, self._receiver = _fork(
+            (_file_parser(self.here, path) for path in self.paths), "parser", self.batch_size)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._receiver.close()
-        if self._child.is_alive():
-            self._child.terminate()
-        self._child.join()
+        _reap(self._child, self._receiver)
 
     def parse(self, source: BinaryIO, sink: Sink, source_name: str) -> int:
         if (source is self.last_source or self.next >= len(self.paths)
