@@ -11,6 +11,14 @@ import pandas as pd
 from .buckets import key
 
 
+def finite(value) -> float | None:
+    """``value`` as a float; None for None, NaN and infinities (JSON has none of them)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
 def clean(value):
     if value is None or value is pd.NaT:
         return None
@@ -21,8 +29,7 @@ def clean(value):
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
+        return finite(value)
     if isinstance(value, pd.Timestamp):
         return None if pd.isna(value) else key(value.to_pydatetime())
     if isinstance(value, dt.datetime):

@@ -6,12 +6,11 @@ dicts/lists (NaN already turned into None).
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import pandas as pd
 
 from . import buckets
-from .jsonsafe import clean, records
+from .jsonsafe import clean, finite, records
 from .rates import rate, rate_columns
 from .runtime import moments, rolling
 from .. import status as status_table
@@ -173,13 +172,9 @@ def compat_runs(rows, start, stop, resolution) -> dict:
             buckets.bucket_series(pd.Series([r[0] for r in rows]), resolution))
         names = buckets.keys(uniques)
         for code, (_at, value, passes, fails, skips, run_time) in zip(codes.tolist(), rows):
-            if run_time is not None:
-                run_time = float(run_time)
-                if not math.isfinite(run_time):
-                    run_time = None
             out.setdefault(names[code], {}).setdefault(value, []).append(
                 {"pass": int(passes or 0), "fail": int(fails or 0), "skip": int(skips or 0),
-                 "run_time": run_time})
+                 "run_time": finite(run_time)})
     return dict(sorted(out.items()))
 
 
@@ -213,10 +208,9 @@ def compat_test_daily(rows) -> dict:
                 dt.datetime.combine(bucket, dt.time()) if isinstance(bucket, dt.date)
                 and not isinstance(bucket, dt.datetime) else bucket)
         timed = int(timed)
-        mean = float(rt or 0.0) / timed if timed else 0.0
         out.setdefault(name, {})[test_id] = {
             "pass": int(s), "fail": int(f), "skip": int(k),
-            "run_time": mean if math.isfinite(mean) else None}
+            "run_time": finite(float(rt or 0.0) / timed if timed else 0.0)}
     return dict(sorted(out.items()))
 
 
