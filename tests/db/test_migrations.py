@@ -4,7 +4,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from health_api.db.migrate import head_revision, upgrade
+from alembic import command
+
+from health_api.db.migrate import alembic_config, head_revision, upgrade
 from health_api.db.session import make_engine
 
 from streams import run_cli
@@ -104,4 +106,30 @@ def test_adopts_subunit2sql_sqlite_schema_with_missing_indexes(fresh_db):
     # duplicate test ids written by a racy subunit2sql: the unique index is skipped, not forced
     assert "uq_tests_test_id" not in found
     assert "uq_test_runs" in _indexes(engine, "test_runs")
+    engine.dispose()
+
+
+def test_0005_leaves_room_for_counter_updates_on_postgresql(fresh_db):
+    # tests and ch_test_daily have most rows of a page updated by each ingest:
+    # half of each page stays free so that every new row version fits there.
+    engine = make_engine(fresh_db("postgresql"))
+    upgrade(engine, "0004")
+    query = ("SELECT relname, reloptions FROM pg_class "
+             "WHERE relname IN ('tests', 'ch_test_daily', 'ch_job_daily')")
+
+    def fillfactors():
+        with engine.connect() as conn:
+            return dict(conn.exec_driver_sql(query).all())
+    before = {"tests": ["fillfactor=70"], "ch_test_daily": ["fillfactor=70"],
+              "ch_job_daily": ["fillfactor=70"]}
+    assert fillfactors() == before
+    upgrade(engine)
+    assert fillfactors() == {**before, "tests": ["fillfactor=50"],
+                             "ch_test_daily": ["fillfactor=50"]}
+    with engine.connect() as conn:  # and back
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
+        conn.commit()
+    assert fillfactors() == before
     engine.dispose()
