@@ -129,7 +129,8 @@ def _run_ingest(db_url, files, parse, *, run_meta, artifacts, run_id, run_at, at
                 test_attr_prefix, store_attachments, wall_time, as_json):
     from .ingest.parallel import ParsedAhead, can_fork
     from .ingest.service import freeze_startup_heap
-    from .ingest.writer import RunOptions, TestIdCache
+    from .ingest.catalog import TestIdCache
+    from .ingest.writer import RunOptions
     if run_id and len(files) > 1:
         raise CliError("--run-id names one run, but several files were given")
     if attr_regex:

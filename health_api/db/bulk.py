@@ -206,8 +206,12 @@ def add_to_test_counters(conn: Connection, tests: Table, rows: Sequence[Row]) ->
     t = quote(tests.name)
     name = conn.dialect.name
     if name == "postgresql":
-        select, params = _pg_unnest_arrays([list(col) for col in zip(*rows)],
-                                           ("bigint", "int", "int", "int", "float8"))
+        columns = [list(col) for col in zip(*rows)]
+        select, params = _pg_unnest_arrays(columns, ("bigint", "int", "int", "int", "float8"))
+        ids_sql, ids_params = _pg_array(columns[0], "bigint")
+        # "id = ANY(ids)" as well as the join: without it the planner may hash
+        # the whole tests table to update a few hundred rows (seen: 4 ms for
+        # 200 rows of a 10,000-test table, growing with the table).
         conn.exec_driver_sql(
             f"UPDATE {t} SET run_time = CASE WHEN d.timed = 0 THEN {t}.run_time "
             f"WHEN COALESCE({t}.success, 0) + d.timed > 0 THEN "
@@ -216,8 +220,9 @@ def add_to_test_counters(conn: Connection, tests: Table, rows: Sequence[Row]) ->
             f"success = COALESCE({t}.success, 0) + d.pass, "
             f"failure = COALESCE({t}.failure, 0) + d.fail, "
             f"run_count = COALESCE({t}.run_count, 0) + d.pass + d.fail "
-            f"FROM ({select}) AS d(id, pass, fail, timed, dur) WHERE {t}.id = d.id",
-            tuple(params))
+            f"FROM ({select}) AS d(id, pass, fail, timed, dur) "
+            f"WHERE {t}.id = ANY({ids_sql}) AND {t}.id = d.id",
+            tuple(params) + tuple(ids_params))
         return
     target = t
     if name == "sqlite":

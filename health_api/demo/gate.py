@@ -23,7 +23,8 @@ from ..db import bulk
 from ..db import models as m
 from ..ingest.parallel import can_fork, produce_in_child
 from ..ingest.records import TestResult
-from ..ingest.writer import RunOptions, RunWriter, TestIdCache
+from ..ingest.catalog import TestIdCache
+from ..ingest.writer import RunOptions, RunWriter
 
 PROVIDERS = ("rax-dfw", "rax-ord", "ovh-bhs1", "ovh-gra1", "vexxhost-ca-ymq-1",
              "inmotion-iad3", "openmetal-iad3")

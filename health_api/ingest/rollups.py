@@ -53,25 +53,25 @@ _COUNTS = {raw: (int(klass == status_table.PASS), int(klass == status_table.FAIL
 _NOT_COUNTED = (0, 0, 0)
 
 
+def result_counts(raw_status: str, duration: float | None) -> list:
+    """One result as a ``tally`` row: [pass, fail, skip, timed, time]."""
+    passes, fails, skips = _COUNTS.get(raw_status, _NOT_COUNTED)
+    timed = passes and duration is not None
+    return [passes, fails, skips, 1 if timed else 0, duration if timed else 0.0]
+
+
 def tally(tests: Iterable[tuple[int, str, float | None]]) -> dict[int, list]:
     """(tests.id, raw status, duration) -> {tests.id: [pass, fail, skip, timed, time]},
     where ``timed``/``time`` count the passes that had a duration."""
     per_test: dict[int, list] = {}
-    counts = _COUNTS.get
     for test_db_id, raw_status, duration in tests:
-        passes, fails, skips = counts(raw_status, _NOT_COUNTED)
-        timed = passes and duration is not None
+        counts = result_counts(raw_status, duration)
         row = per_test.get(test_db_id)
         if row is None:
-            per_test[test_db_id] = [passes, fails, skips, 1 if timed else 0,
-                                    duration if timed else 0.0]
+            per_test[test_db_id] = counts
         else:
-            row[0] += passes
-            row[1] += fails
-            row[2] += skips
-            if timed:
-                row[3] += 1
-                row[4] += duration
+            for i, value in enumerate(counts):
+                row[i] += value
     return per_test
 
 

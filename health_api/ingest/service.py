@@ -11,7 +11,8 @@ from sqlalchemy.exc import DBAPIError
 
 from ..db.session import DEADLOCK_ATTEMPTS, deadlock_retrying, is_deadlock
 from .records import DeadlockError, Sink
-from .writer import RunOptions, RunSummary, RunWriter, TestIdCache
+from .catalog import TestIdCache
+from .writer import RunOptions, RunSummary, RunWriter
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,9 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import bulk
 from ..db import models as m
-from .records import DuplicateRunError, TestResult, normalizer_for, to_naive_utc
 from . import rollups
+from .catalog import RunTests, TestIdCache
+from .records import DuplicateRunError, TestResult, normalizer_for, to_naive_utc
 
 _META_MAX = 255  # run_metadata / test_run_metadata value width
 _TEST_RUN_COLUMNS = ("test_id", "run_id", "status", "start_time", "stop_time",
@@ -57,37 +58,6 @@ class RunSummary:
                 "fails": self.fails, "skips": self.skips, "tests": self.tests}
 
 
-class TestIdCache:
-    """test_id -> tests.id, shared by the runs one process writes.
-
-    Ids learnt inside a transaction only become visible to later runs once it
-    commits: a rolled-back run may have inserted tests that no longer exist.
-    Bounded: past ``limit`` names, further ones are looked up in the database.
-    """
-
-    __test__ = False
-
-    def __init__(self, limit: int = 50_000) -> None:
-        self.committed: dict[str, int] = {}
-        self.limit = limit
-
-    def view(self) -> "_PendingIds":
-        return _PendingIds(self)
-
-
-class _PendingIds(dict):
-    def __init__(self, cache: TestIdCache):
-        super().__init__()
-        self.cache = cache
-
-    def remember(self, name: str, test_db_id: int) -> None:
-        if len(self) + len(self.cache.committed) < self.cache.limit:
-            self[name] = test_db_id
-
-    def commit(self) -> None:
-        self.cache.committed.update(self)
-
-
 class RunWriter:
     """Write one run inside the caller's transaction::
 
@@ -109,7 +79,7 @@ class RunWriter:
         self.options = options
         self.batch_size = batch_size
         self.normalizer = normalizer_for(options.attr_regex)
-        self.ids = (cache or TestIdCache()).view()
+        self.tests = RunTests(conn, cache)
         self.buffer: list[TestResult] = []
         # tests.id -> (status, duration) of the test's last result in this run
         # (keyed by id, so test names need not stay in memory)
@@ -150,6 +120,9 @@ class RunWriter:
             self.conn.execute(insert(m.run_metadata),
                               [{"run_id": run_id, "key": k, "value": v} for k, v in pairs])
         self.summary = RunSummary(run_id=run_id, uuid=run_uuid, run_at=values["run_at"])
+        if self.background and not self.tests.cache.committed:
+            # in the worker, while the caller starts parsing
+            self._submit(self.tests.learn_job_tests, rollups.build_name_of(opts.metadata))
         return self.summary
 
     # -- results ---------------------------------------------------------
@@ -175,10 +148,14 @@ class RunWriter:
         if not self.background:
             self._write_batch(batch)
             return
+        self._submit(self._write_batch, batch)
+
+    def _submit(self, fn, *args) -> None:
+        """Run ``fn(*args)`` in the worker, once the work in flight is done."""
         self._wait()
         if self._worker is None:
             self._worker = ThreadPoolExecutor(1, thread_name_prefix="ci-health-writer")
-        self._in_flight = self._worker.submit(self._write_batch, batch)
+        self._in_flight = self._worker.submit(fn, *args)
 
     def flush(self) -> None:
         """Write everything added so far (waits for the worker)."""
@@ -220,7 +197,7 @@ class RunWriter:
                 result.metadata["attempts"] = _clip(earlier + "," + result.status)
             fresh[name] = (result, attrs)
         self._track_times(batch)
-        test_ids = self._resolve_test_ids(fresh)
+        test_ids = self.tests.ids(fresh)
         stored, keep_files = self.stored, self.options.store_attachments
         rows, detailed = [], []
         for name, (result, attrs) in fresh.items():
@@ -335,38 +312,6 @@ class RunWriter:
         self.conn.execute(insert(trm).values(test_run_id=test_run_id, key="attempts",
                                              value=_clip(",".join(attempts))))
 
-    def _resolve_test_ids(self, names: Iterable[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        missing = []
-        committed, pending = self.ids.cache.committed.get, self.ids.get
-        for name in names:
-            hit = committed(name)  # the usual place: a test seen in an earlier run
-            if hit is None:
-                hit = pending(name)
-            if hit is None:
-                missing.append(name)
-            else:
-                found[name] = hit
-        if missing:
-            missing.sort()  # new tests are inserted in name order: a stable lock order
-            self._select_test_ids(missing, found)
-            new = [n for n in missing if n not in found]
-            if new:
-                inserted = bulk.insert_ignore_rows(
-                    self.conn, m.tests, ("test_id", "run_count", "success", "failure"),
-                    ("test_id",), [(n, 0, 0, 0) for n in new], returning=("test_id", "id"))
-                if inserted is not None:  # PostgreSQL: read back only what others inserted
-                    found.update(inserted)
-                    new = [n for n in new if n not in found]
-                if new:
-                    self._select_test_ids(new, found)
-            for name in missing:
-                self.ids.remember(name, found[name])
-        return found
-
-    def _select_test_ids(self, names: list[str], found: dict[str, int]) -> None:
-        found.update(bulk.lookup_ids(self.conn, m.tests, "test_id", names))
-
     def _store_test_attrs(self, fresh, test_ids) -> None:
         prefix = self.options.test_attr_prefix
         rows = sorted({(test_ids[name], "attr", _clip(attr))
@@ -398,7 +343,7 @@ class RunWriter:
             summary.run_time = self.duration_sum
         if self.options.run_at is None and self.first_start is not None:
             summary.run_at = self.first_start.replace(microsecond=0)
-        self._update_test_counters(per_test)
+        self.tests.add_counts(per_test)
         self.conn.execute(update(m.runs).where(m.runs.c.id == summary.run_id).values(
             passes=summary.passes, fails=summary.fails, skips=summary.skips,
             run_time=summary.run_time, run_at=summary.run_at))
@@ -411,12 +356,8 @@ class RunWriter:
 
     def committed(self) -> None:
         """Call after the transaction committed: share the learnt test ids."""
-        self.ids.commit()
+        self.tests.committed()
 
-    def _update_test_counters(self, per_test: dict[int, list]) -> None:
-        rows = [(test_id, d[0], d[1], d[3], d[4])
-                for test_id, d in sorted(per_test.items()) if d[0] or d[1]]
-        bulk.add_to_test_counters(self.conn, m.tests, rows)
 
 
 def _utcnow() -> dt.datetime:

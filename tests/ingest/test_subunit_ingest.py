@@ -140,6 +140,33 @@ def test_retry_across_flush_batches(db_url, engine, monkeypatch):
                         "WHERE test_id = 'pkg.test_flaky'") == [(1, 1, 0)]
 
 
+def test_counters_of_new_tests_retried_in_a_later_batch(db_url, engine, monkeypatch):
+    # A new test gets its counters as it is inserted; a retry in a later batch
+    # must take back what that insert counted, whichever way the status goes.
+    from health_api.ingest import writer
+    monkeypatch.setitem(writer.RunWriter.__init__.__kwdefaults__, "batch_size", 2)
+    data = stream(("pkg.pass_then_fail", "success", 2.0), ("pkg.fail_then_pass", "fail"),
+                  ("pkg.pass_then_fail", "fail", 1.0), ("pkg.skipped", "skip"),
+                  ("pkg.fail_then_pass", "success", 3.0), ("pkg.pass_then_pass", "success"),
+                  ("pkg.other", "success"), ("pkg.pass_then_pass", "success", 6.0))
+    query = "SELECT test_id, run_count, success, failure, run_time FROM tests"
+    ingest(db_url, data)
+    got = {r[0]: r[1:] for r in rows(engine, query)}
+    assert got["pkg.pass_then_fail"] == (1, 0, 1, None)
+    assert got["pkg.fail_then_pass"][:3] == (1, 1, 0)
+    assert got["pkg.fail_then_pass"][3] == pytest.approx(3.0)
+    assert got["pkg.pass_then_pass"][:3] == (1, 1, 0)
+    assert got["pkg.pass_then_pass"][3] == pytest.approx(6.0)
+    assert got["pkg.skipped"] == (0, 0, 0, None)
+    ingest(db_url, data)  # known tests now: counted at the end of the run instead
+    got = {r[0]: r[1:] for r in rows(engine, query)}
+    assert got["pkg.pass_then_fail"] == (2, 0, 2, None)
+    assert got["pkg.fail_then_pass"][:3] == (2, 2, 0)
+    assert got["pkg.fail_then_pass"][3] == pytest.approx(3.0)
+    assert got["pkg.pass_then_pass"][3] == pytest.approx(6.0)
+    assert got["pkg.skipped"] == (0, 0, 0, None)
+
+
 def test_run_options(db_url, engine):
     data = stream(("pkg.a", "success", 2.0), ("pkg.b", "success", 3.0),
                   start=dt.datetime(2026, 9, 1, 8, 30, tzinfo=dt.timezone.utc))

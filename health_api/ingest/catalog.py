@@ -1,0 +1,145 @@
+"""The ``tests`` table as one run sees it: ids for test names, then counters.
+
+Each test name maps to one ``tests`` row, shared by every run and job: new
+names are inserted as batches of a run are written, and the counters
+(``run_count``, ``success``, ``failure``, ``run_time``) get the run's results
+at its end, in test id order, so that concurrent ingesters take these row
+locks in one order, for the short time between that update and the commit.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Connection, func, select
+
+from ..db import bulk
+from ..db import models as m
+from . import rollups
+from .records import TestResult
+
+
+class TestIdCache:
+    """test_id -> tests.id, shared by the runs one process writes.
+
+    Ids learnt inside a transaction only become visible to later runs once it
+    commits: a rolled-back run may have inserted tests that no longer exist.
+    Bounded: past ``limit`` names, further ones are looked up in the database.
+    """
+
+    __test__ = False
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self.committed: dict[str, int] = {}
+        self.limit = limit
+
+
+class RunTests:
+    """The ``tests`` rows of one run, inside the run's transaction."""
+
+    def __init__(self, conn: Connection, cache: TestIdCache | None = None):
+        self.conn = conn
+        self.cache = cache or TestIdCache()
+        self.pending: dict[str, int] = {}  # learnt in this transaction
+        # Tests this run inserts get their counters in the INSERT, saving an
+        # UPDATE of each new row at the end; that needs to know which rows the
+        # INSERT wrote rather than a concurrent ingester: PostgreSQL says so
+        # (RETURNING), SQLite holds the write lock. Not MySQL/MariaDB.
+        self.counts_new_tests = conn.dialect.name in ("postgresql", "sqlite")
+        self.precounted: dict[int, list] = {}  # tests.id -> rollups.result_counts row
+
+    def ids(self, fresh: dict[str, tuple[TestResult, str | None]]) -> dict[str, int]:
+        """tests.id of each name in ``fresh`` (name -> (its last result in the
+        batch, attrs)), inserting the tests not stored yet."""
+        found: dict[str, int] = {}
+        missing = []
+        committed, pending = self.cache.committed.get, self.pending.get
+        for name in fresh:
+            hit = committed(name)  # the usual place: a test seen in an earlier run
+            if hit is None:
+                hit = pending(name)
+            if hit is None:
+                missing.append(name)
+            else:
+                found[name] = hit
+        if missing:
+            missing.sort()  # new tests are inserted in name order: a stable lock order
+            self._select(missing, found)
+            new = [n for n in missing if n not in found]
+            if new:
+                self._insert(new, fresh, found)
+            room = self.cache.limit - len(self.cache.committed) - len(self.pending)
+            for name in missing[:max(room, 0)]:
+                self.pending[name] = found[name]
+        return found
+
+    def _insert(self, names: list[str], fresh: dict, found: dict[str, int]) -> None:
+        """Insert the tests ``names`` (sorted, none stored when looked up) and
+        add their ids to ``found``; where we can tell which rows this INSERT
+        wrote, they carry this run's counts (see ``counts_new_tests``)."""
+        counts = {}
+        rows = []
+        for name in names:
+            if self.counts_new_tests:
+                result = fresh[name][0]
+                c = counts[name] = rollups.result_counts(result.status, result.duration)
+                rows.append((name, c[0] + c[1], c[0], c[1], c[4] if c[3] else None))
+            else:
+                rows.append((name, 0, 0, 0, None))
+        inserted = bulk.insert_ignore_rows(
+            self.conn, m.tests, ("test_id", "run_count", "success", "failure", "run_time"),
+            ("test_id",), rows, returning=("test_id", "id"))
+        ours: list[str] = []
+        if inserted is not None:  # PostgreSQL: the rows this INSERT wrote
+            found.update(inserted)
+            ours = [name for name, _id in inserted]
+            names = [n for n in names if n not in found]  # inserted meanwhile by others
+        elif self.conn.dialect.name == "sqlite":
+            ours = names  # under the write lock nobody else inserts
+        if names:
+            self._select(names, found)
+        if self.counts_new_tests:
+            for name in ours:
+                self.precounted[found[name]] = counts[name]
+
+    def learn_job_tests(self, build_name: str) -> int:
+        """Put the ids of the tests the job ran on its latest stored day into
+        the cache; return how many. A new ingest process starts with an empty
+        cache and would otherwise look up every test of its first run batch
+        by batch, on the critical path; the writer calls this while the first
+        batch is still being parsed. The daily rollups make it two index
+        range scans, however long the job's history."""
+        room = self.cache.limit - len(self.cache.committed)
+        if room <= 0:
+            return 0
+        jd, td, t = m.job_daily, m.test_daily, m.tests
+        latest = (select(func.max(jd.c.day)).where(jd.c.build_name == build_name)
+                  .scalar_subquery())
+        known = self.conn.execute(
+            select(t.c.test_id, t.c.id).join(td, td.c.test_id == t.c.id)
+            .where(td.c.build_name == build_name, td.c.day == latest).limit(room)).all()
+        # committed rows: valid for later runs whatever becomes of this one
+        self.cache.committed.update(known)
+        return len(known)
+
+    def _select(self, names: list[str], found: dict[str, int]) -> None:
+        found.update(bulk.lookup_ids(self.conn, m.tests, "test_id", names))
+
+    def add_counts(self, per_test: dict[int, list]) -> None:
+        """Add the run's counts (``rollups.tally``) to its tests, except where
+        the INSERT of a new test already did; if such a test ran again in a
+        later batch, what the INSERT counted is taken back first. Both
+        statements go in id order."""
+        take_back, add = [], []
+        precounted = self.precounted
+        for test_id, d in sorted(per_test.items()):
+            counted = precounted.get(test_id)
+            if counted == d:
+                continue
+            if counted is not None and (counted[0] or counted[1]):
+                take_back.append((test_id, -counted[0], -counted[1], -counted[3], -counted[4]))
+            if d[0] or d[1]:
+                add.append((test_id, d[0], d[1], d[3], d[4]))
+        bulk.add_to_test_counters(self.conn, m.tests, take_back)
+        bulk.add_to_test_counters(self.conn, m.tests, add)
+
+    def committed(self) -> None:
+        """Call after the transaction committed: share the learnt test ids."""
+        self.cache.committed.update(self.pending)

@@ -1,0 +1,42 @@
+"""The tests table as a run sees it: ids learnt ahead from the job's latest day."""
+from __future__ import annotations
+
+import datetime as dt
+
+from health_api.ingest.catalog import RunTests, TestIdCache
+
+from streams import ingest, rows, stream
+
+DAY1 = dt.datetime(2026, 9, 1, 8, 0, tzinfo=dt.timezone.utc)
+DAY2 = dt.datetime(2026, 9, 2, 8, 0, tzinfo=dt.timezone.utc)
+
+
+def test_learns_the_tests_of_the_jobs_latest_day(db_url, engine):
+    ingest(db_url, stream(("pkg.old_only", "success"), ("pkg.both", "fail"), start=DAY1),
+           "--run-meta", "build_name=job-a")
+    ingest(db_url, stream(("pkg.both", "success"), ("pkg.new", "skip"), start=DAY2),
+           "--run-meta", "build_name=job-a")
+    ingest(db_url, stream(("pkg.other_job", "success"), start=DAY2),
+           "--run-meta", "build_name=job-b")
+    ids = dict(rows(engine, "SELECT test_id, id FROM tests"))
+    with engine.connect() as conn:
+        cache = TestIdCache()
+        assert RunTests(conn, cache).learn_job_tests("job-a") == 2
+        assert cache.committed == {"pkg.both": ids["pkg.both"], "pkg.new": ids["pkg.new"]}
+        # a job never stored, and a cache with no room left, learn nothing
+        assert RunTests(conn, TestIdCache()).learn_job_tests("job-c") == 0
+        full = TestIdCache(limit=1)
+        full.committed["pkg.x"] = 1
+        assert RunTests(conn, full).learn_job_tests("job-a") == 0
+        small = TestIdCache(limit=1)
+        assert RunTests(conn, small).learn_job_tests("job-a") == 1
+
+
+def test_a_run_written_with_learnt_ids_matches_one_that_looked_them_up(db_url, engine):
+    data = stream(("pkg.a", "success", 2.0), ("pkg.b", "fail"), ("pkg.c", "success", 4.0))
+    ingest(db_url, data, "--run-meta", "build_name=job-a")
+    ingest(db_url, data, "--run-meta", "build_name=job-a")  # a new process: learns them
+    assert rows(engine, "SELECT test_id, run_count, success, failure FROM tests "
+                        "ORDER BY test_id") == [("pkg.a", 2, 2, 0), ("pkg.b", 2, 0, 2),
+                                                ("pkg.c", 2, 2, 0)]
+    assert rows(engine, "SELECT COUNT(*), COUNT(DISTINCT test_id) FROM test_runs") == [(6, 3)]
