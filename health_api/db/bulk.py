@@ -289,6 +289,27 @@ def lookup_ids(conn: Connection, table: Table, key_column: str,
                                        keys, f" GROUP BY {k}")]
 
 
+#: engine -> {(table name, columns): whether a unique index or constraint covers them}
+_unique_keys: "weakref.WeakKeyDictionary[Any, dict[tuple, bool]]" = weakref.WeakKeyDictionary()
+
+
+def has_unique_key(conn: Connection, table: Table, columns: Sequence[str]) -> bool:
+    """Whether the database enforces ``columns`` of ``table`` as unique, which
+    ``insert_ignore_rows`` needs. Our schema does; a subunit2sql database
+    adopted with duplicate rows may lack one (see migration 0001). Looked up
+    once per engine."""
+    known = _unique_keys.setdefault(conn.engine, {})
+    key = (table.name, tuple(columns))
+    if key not in known:
+        inspector = inspect(conn)
+        wanted = list(columns)
+        known[key] = any(
+            ix["column_names"] == wanted for ix in inspector.get_indexes(table.name)
+            if ix.get("unique")) or any(
+            uc["column_names"] == wanted for uc in inspector.get_unique_constraints(table.name))
+    return known[key]
+
+
 #: engine -> {table name: its id sequence, or None}
 _pg_sequences: "weakref.WeakKeyDictionary[Any, dict[str, str | None]]" = \
     weakref.WeakKeyDictionary()

@@ -83,9 +83,12 @@ class RunTests:
                 rows.append((name, c[0] + c[1], c[0], c[1], c[4] if c[3] else None))
             else:
                 rows.append((name, 0, 0, 0, None))
-        inserted = bulk.insert_ignore_rows(
-            self.conn, m.tests, ("test_id", "run_count", "success", "failure", "run_time"),
-            ("test_id",), rows, returning=("test_id", "id"))
+        columns = ("test_id", "run_count", "success", "failure", "run_time")
+        if not bulk.has_unique_key(self.conn, m.tests, ("test_id",)):
+            self._insert_unchecked(columns, rows, counts, found)
+            return
+        inserted = bulk.insert_ignore_rows(self.conn, m.tests, columns, ("test_id",), rows,
+                                           returning=("test_id", "id"))
         ours: list[str] = []
         if inserted is not None:  # PostgreSQL: the rows this INSERT wrote
             found.update(inserted)
@@ -118,6 +121,25 @@ class RunTests:
         # committed rows: valid for later runs whatever becomes of this one
         self.cache.committed.update(known)
         return len(known)
+
+    def _insert_unchecked(self, columns, rows: list[tuple], counts: dict,
+                          found: dict[str, int]) -> None:
+        """``_insert`` for a subunit2sql database adopted with duplicate test
+        names, where tests.test_id has no unique index to insert against.
+        PostgreSQL: other ingesters wait on a table lock until this run
+        commits, then see the new rows. SQLite's write lock does the same.
+        MySQL/MariaDB: concurrent ingests may then store a name twice, as
+        subunit2sql itself did (migration 0001 warns of this)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.exec_driver_sql("LOCK TABLE tests IN SHARE ROW EXCLUSIVE MODE")
+            self._select([row[0] for row in rows], found)  # committed meanwhile
+            rows = [row for row in rows if row[0] not in found]
+        bulk.insert_rows(self.conn, m.tests, columns, rows)
+        names = [row[0] for row in rows]
+        self._select(names, found)
+        if self.counts_new_tests:
+            for name in names:
+                self.precounted[found[name]] = counts[name]
 
     def _select(self, names: list[str], found: dict[str, int]) -> None:
         found.update(bulk.lookup_ids(self.conn, m.tests, "test_id", names))
