@@ -43,7 +43,12 @@ class RunTests:
         # INSERT wrote rather than a concurrent ingester: PostgreSQL says so
         # (RETURNING), SQLite holds the write lock. Not MySQL/MariaDB.
         self.counts_new_tests = conn.dialect.name in ("postgresql", "sqlite")
-        self.precounted: dict[int, list] = {}  # tests.id -> rollups.result_counts row
+        # tests.id of the tests whose INSERT counted their result in this run;
+        # a set, not their counts: the run keeps each test's result anyway,
+        # and a large run's new tests would otherwise cost tens of MB
+        self.precounted: set[int] = set()
+        # those of them that ran again in a later batch: the result counted
+        self.recounted: dict[int, tuple[str, float | None]] = {}
 
     def ids(self, fresh: dict[str, tuple[TestResult, str | None]]) -> dict[str, int]:
         """tests.id of each name in ``fresh`` (name -> (its last result in the
@@ -74,18 +79,17 @@ class RunTests:
         """Insert the tests ``names`` (sorted, none stored when looked up) and
         add their ids to ``found``; where we can tell which rows this INSERT
         wrote, they carry this run's counts (see ``counts_new_tests``)."""
-        counts = {}
         rows = []
         for name in names:
             if self.counts_new_tests:
                 result = fresh[name][0]
-                c = counts[name] = rollups.result_counts(result.status, result.duration)
+                c = rollups.result_counts(result.status, result.duration)
                 rows.append((name, c[0] + c[1], c[0], c[1], c[4] if c[3] else None))
             else:
                 rows.append((name, 0, 0, 0, None))
         columns = ("test_id", "run_count", "success", "failure", "run_time")
         if not bulk.has_unique_key(self.conn, m.tests, ("test_id",)):
-            self._insert_unchecked(columns, rows, counts, found)
+            self._insert_unchecked(columns, rows, found)
             return
         inserted = bulk.insert_ignore_rows(self.conn, m.tests, columns, ("test_id",), rows,
                                            returning=("test_id", "id"))
@@ -99,8 +103,7 @@ class RunTests:
         if names:
             self._select(names, found)
         if self.counts_new_tests:
-            for name in ours:
-                self.precounted[found[name]] = counts[name]
+            self.precounted.update(found[name] for name in ours)
 
     def learn_job_tests(self, build_name: str) -> int:
         """Put the ids of the tests the job ran on its latest stored day into
@@ -122,8 +125,7 @@ class RunTests:
         self.cache.committed.update(known)
         return len(known)
 
-    def _insert_unchecked(self, columns, rows: list[tuple], counts: dict,
-                          found: dict[str, int]) -> None:
+    def _insert_unchecked(self, columns, rows: list[tuple], found: dict[str, int]) -> None:
         """``_insert`` for a subunit2sql database adopted with duplicate test
         names, where tests.test_id has no unique index to insert against.
         PostgreSQL: other ingesters wait on a table lock until this run
@@ -138,11 +140,16 @@ class RunTests:
         names = [row[0] for row in rows]
         self._select(names, found)
         if self.counts_new_tests:
-            for name in names:
-                self.precounted[found[name]] = counts[name]
+            self.precounted.update(found[name] for name in names)
 
     def _select(self, names: list[str], found: dict[str, int]) -> None:
         found.update(bulk.lookup_ids(self.conn, m.tests, "test_id", names))
+
+    def retried(self, test_db_id: int, status: str, duration: float | None) -> None:
+        """The test ran again in a later batch; ``status``/``duration`` is the
+        result stored so far, the one its INSERT counted if it was new."""
+        if test_db_id in self.precounted:
+            self.recounted.setdefault(test_db_id, (status, duration))
 
     def add_counts(self, per_test: dict[int, list]) -> None:
         """Add the run's counts (``rollups.tally``) to its tests, except where
@@ -150,13 +157,18 @@ class RunTests:
         later batch, what the INSERT counted is taken back first. Both
         statements go in id order."""
         take_back, add = [], []
-        precounted = self.precounted
+        precounted, recounted = self.precounted, self.recounted
         for test_id, d in sorted(per_test.items()):
-            counted = precounted.get(test_id)
-            if counted == d:
-                continue
-            if counted is not None and (counted[0] or counted[1]):
-                take_back.append((test_id, -counted[0], -counted[1], -counted[3], -counted[4]))
+            if test_id in precounted:
+                first = recounted.get(test_id)
+                if first is None:
+                    continue  # counted by its INSERT
+                counted = rollups.result_counts(*first)
+                if counted == d:
+                    continue
+                if counted[0] or counted[1]:
+                    take_back.append((test_id, -counted[0], -counted[1], -counted[3],
+                                      -counted[4]))
             if d[0] or d[1]:
                 add.append((test_id, d[0], d[1], d[3], d[4]))
         bulk.add_to_test_counters(self.conn, m.tests, take_back)

@@ -298,6 +298,7 @@ class RunWriter:
         result wins, and the attempts are kept as test_run_metadata."""
         attempts = self.attempts.setdefault(test_db_id, [self.stored[test_db_id][0]])
         attempts.append(result.status)
+        self.tests.retried(test_db_id, *self.stored[test_db_id])
         self.stored[test_db_id] = (result.status, result.duration)
         where = (m.test_runs.c.run_id == self.summary.run_id) & \
                 (m.test_runs.c.test_id == test_db_id)
