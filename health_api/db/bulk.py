@@ -300,13 +300,25 @@ def has_unique_key(conn: Connection, table: Table, columns: Sequence[str]) -> bo
     once per engine."""
     known = _unique_keys.setdefault(conn.engine, {})
     key = (table.name, tuple(columns))
-    if key not in known:
+    if key in known:
+        return known[key]
+    wanted = list(columns)
+    if conn.dialect.name == "postgresql":
+        # one catalog query instead of the inspector's several (10-15 ms);
+        # unique constraints have their unique index there too
+        known[key] = conn.exec_driver_sql(
+            "SELECT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = %s::regclass "
+            "AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL "
+            "AND ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY AS k(n, o) "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n "
+            "ORDER BY k.o) = %s::text[])", (table.name, wanted)).scalar()
+    else:
         inspector = inspect(conn)
-        wanted = list(columns)
         known[key] = any(
             ix["column_names"] == wanted for ix in inspector.get_indexes(table.name)
             if ix.get("unique")) or any(
-            uc["column_names"] == wanted for uc in inspector.get_unique_constraints(table.name))
+            uc["column_names"] == wanted
+            for uc in inspector.get_unique_constraints(table.name))
     return known[key]
 
 
