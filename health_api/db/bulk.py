@@ -23,6 +23,7 @@ import weakref
 from typing import Any, Callable, Sequence
 
 from sqlalchemy import Connection, Table, inspect
+from sqlalchemy.exc import IntegrityError
 
 Row = Sequence
 
@@ -160,19 +161,39 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
 
 
 def upsert_add_rows(conn: Connection, table: Table, columns: Sequence[str],
-                    key_columns: Sequence[str], rows: Sequence[Row]) -> None:
+                    key_columns: Sequence[str], rows: Sequence[Row], *,
+                    report_new: bool = False) -> list[bool] | None:
     """INSERT rows; where the key exists, add every non-key column to the stored value.
 
     Used for counters and sums (rollups), so concurrent writers add up. Callers
-    pass rows unique per key and sorted, so lock order is stable."""
+    pass rows unique per key and sorted, so lock order is stable. With
+    ``report_new``, PostgreSQL tells for each row whether it was inserted
+    rather than added to (None elsewhere)."""
     quote = conn.dialect.identifier_preparer.quote
     add = [quote(c) for c in columns if c not in key_columns]
     t = quote(table.name)
     sets = ", ".join(f"{c} = {t}.{c} + excluded.{c}" for c in add)
-    _insert(conn, table, columns, rows,
-            on_conflict=f"ON CONFLICT ({_names(key_columns, quote)}) DO UPDATE SET {sets}",
-            on_duplicate="ON DUPLICATE KEY UPDATE "
-                         + ", ".join(f"{c} = {c} + VALUES({c})" for c in add))
+    # a row version this statement inserted has no xmax; one it updated has ours
+    returned = _insert(
+        conn, table, columns, rows,
+        on_conflict=f"ON CONFLICT ({_names(key_columns, quote)}) DO UPDATE SET {sets}",
+        on_duplicate="ON DUPLICATE KEY UPDATE "
+                     + ", ".join(f"{c} = {c} + VALUES({c})" for c in add),
+        returning="(xmax = 0)" if report_new and conn.dialect.name == "postgresql" else "")
+    return None if returned is None else [bool(r[0]) for r in returned]
+
+
+def insert_new_rows(conn: Connection, table: Table, columns: Sequence[str],
+                    rows: Sequence[Row]) -> bool:
+    """``insert_rows`` for rows whose keys the caller believes are not stored:
+    True if they were inserted; False, with nothing written, if one was."""
+    try:
+        with conn.begin_nested():  # a savepoint: a failed insert leaves the transaction usable
+            _insert(conn, table, columns, rows)
+    # the driver's own error where COPY bypasses SQLAlchemy
+    except (IntegrityError, conn.dialect.loaded_dbapi.IntegrityError):
+        return False
+    return True
 
 
 def insert_ignore_rows(conn: Connection, table: Table, columns: Sequence[str],

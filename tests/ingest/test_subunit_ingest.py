@@ -219,6 +219,25 @@ def test_daily_rollups_follow_ingest(db_url, engine):
     assert tests == [("pkg.a", 2, 0, 1, 2, pytest.approx(6.0)), ("pkg.b", 0, 1, 1, 0, 0.0)]
 
 
+def test_first_run_of_a_job_day_adds_to_a_test_rollup_row_already_there(db_url, engine):
+    # The first run of a job and day inserts its test rollups plainly (on
+    # PostgreSQL); a row that is there all the same must be added to instead.
+    ingest(db_url, stream(("pkg.a", "success", 2.0)), "--run-meta", "build_name=job-a")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM ch_job_daily")
+    ingest(db_url, stream(("pkg.a", "fail", 1.0), ("pkg.b", "success", 3.0)),
+           "--run-meta", "build_name=job-a")
+    tests = rows(engine, "SELECT t.test_id, d.success, d.failure, d.timed, d.run_time_sum "
+                         "FROM ch_test_daily d JOIN tests t ON t.id = d.test_id "
+                         "ORDER BY t.test_id")
+    assert tests == [("pkg.a", 1, 1, 1, pytest.approx(2.0)),
+                     ("pkg.b", 1, 0, 1, pytest.approx(3.0))]
+    assert columns(engine, "ch_job_daily", "build_name", "passed", "failed",
+                   order_by="day") == [
+        ("job-a", 0, 1)]
+    assert rows(engine, "SELECT COUNT(*) FROM test_runs") == [(3,)]
+
+
 # -- bad input --------------------------------------------------------------
 
 def _assert_one_line_error(result, code: int, *fragments: str) -> str:
