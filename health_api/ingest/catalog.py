@@ -16,6 +16,11 @@ from . import rollups
 from .records import TestResult
 
 
+#: unknown names in a batch, all new, from which the next batch's go
+#: straight to the INSERT (see RunTests.expect_new)
+EXPECT_NEW_MIN = 100
+
+
 class TestIdCache:
     """test_id -> tests.id, shared by the runs one process writes.
 
@@ -49,6 +54,11 @@ class RunTests:
         self.precounted: set[int] = set()
         # those of them that ran again in a later batch: the result counted
         self.recounted: dict[int, tuple[str, float | None]] = {}
+        # The last batch's unknown names were all new (a job's first run, or a
+        # new database): the next batch's are likely new too, so they go
+        # straight to the INSERT. PostgreSQL only, where RETURNING tells which
+        # rows it wrote; the others must look names up first.
+        self.expect_new = False
 
     def ids(self, fresh: dict[str, tuple[TestResult, str | None]]) -> dict[str, int]:
         """tests.id of each name in ``fresh`` (name -> (its last result in the
@@ -66,19 +76,24 @@ class RunTests:
                 found[name] = hit
         if missing:
             missing.sort()  # new tests are inserted in name order: a stable lock order
-            self._select(missing, found)
+            if not self.expect_new:
+                self._select(missing, found)
             new = [n for n in missing if n not in found]
-            if new:
-                self._insert(new, fresh, found)
+            written = self._insert(new, fresh, found) if new else 0
+            self.expect_new = (written == len(missing) >= EXPECT_NEW_MIN
+                               and self.conn.dialect.name == "postgresql"
+                               and bulk.has_unique_key(self.conn, m.tests, ("test_id",)))
             room = self.cache.limit - len(self.cache.committed) - len(self.pending)
             for name in missing[:max(room, 0)]:
                 self.pending[name] = found[name]
         return found
 
-    def _insert(self, names: list[str], fresh: dict, found: dict[str, int]) -> None:
-        """Insert the tests ``names`` (sorted, none stored when looked up) and
-        add their ids to ``found``; where we can tell which rows this INSERT
-        wrote, they carry this run's counts (see ``counts_new_tests``)."""
+    def _insert(self, names: list[str], fresh: dict, found: dict[str, int]) -> int | None:
+        """Insert the tests ``names`` (sorted; on PostgreSQL some may be stored
+        already, elsewhere none was when looked up) and add their ids to
+        ``found``; where we can tell which rows this INSERT wrote, they carry
+        this run's counts (see ``counts_new_tests``). Returns how many rows
+        it wrote, or None where it cannot tell."""
         rows = []
         for name in names:
             if self.counts_new_tests:
@@ -89,11 +104,12 @@ class RunTests:
                 rows.append((name, 0, 0, 0, None))
         columns = ("test_id", "run_count", "success", "failure", "run_time")
         if not bulk.has_unique_key(self.conn, m.tests, ("test_id",)):
-            self._insert_unchecked(columns, rows, found)
-            return
-        inserted = bulk.insert_ignore_rows(self.conn, m.tests, columns, ("test_id",), rows,
-                                           returning=("test_id", "id"))
-        ours: list[str] = []
+            return self._insert_unchecked(columns, rows, found)
+        inserted = self._copy_new(columns, rows)
+        if inserted is None:
+            inserted = bulk.insert_ignore_rows(self.conn, m.tests, columns, ("test_id",), rows,
+                                               returning=("test_id", "id"))
+        ours: list[str] | None = None
         if inserted is not None:  # PostgreSQL: the rows this INSERT wrote
             found.update(inserted)
             ours = [name for name, _id in inserted]
@@ -102,8 +118,9 @@ class RunTests:
             ours = names  # under the write lock nobody else inserts
         if names:
             self._select(names, found)
-        if self.counts_new_tests:
+        if self.counts_new_tests and ours is not None:
             self.precounted.update(found[name] for name in ours)
+        return None if ours is None else len(ours)
 
     def learn_job_tests(self, build_name: str) -> int:
         """Put the ids of the tests the job ran on its latest stored day into
@@ -125,7 +142,21 @@ class RunTests:
         self.cache.committed.update(known)
         return len(known)
 
-    def _insert_unchecked(self, columns, rows: list[tuple], found: dict[str, int]) -> None:
+    def _copy_new(self, columns, rows: list[tuple]) -> list[tuple[str, int]] | None:
+        """PostgreSQL: insert ``rows`` with ids drawn from the sequence by COPY,
+        cheaper than INSERT ... ON CONFLICT ... RETURNING; as (name, id) of the
+        rows written. None, with nothing written, where any name is stored
+        (concurrently, or already when it was not looked up) or elsewhere."""
+        if self.conn.dialect.name != "postgresql":
+            return None
+        ids = bulk.allocate_ids(self.conn, m.tests, len(rows))
+        if ids is None or not bulk.insert_new_rows(
+                self.conn, m.tests, ("id",) + columns,
+                [(i,) + row for i, row in zip(ids, rows)]):
+            return None
+        return [(row[0], i) for i, row in zip(ids, rows)]
+
+    def _insert_unchecked(self, columns, rows: list[tuple], found: dict[str, int]) -> int:
         """``_insert`` for a subunit2sql database adopted with duplicate test
         names, where tests.test_id has no unique index to insert against.
         PostgreSQL: other ingesters wait on a table lock until this run
@@ -141,6 +172,7 @@ class RunTests:
         self._select(names, found)
         if self.counts_new_tests:
             self.precounted.update(found[name] for name in names)
+        return len(names)
 
     def _select(self, names: list[str], found: dict[str, int]) -> None:
         found.update(bulk.lookup_ids(self.conn, m.tests, "test_id", names))

@@ -40,3 +40,25 @@ def test_a_run_written_with_learnt_ids_matches_one_that_looked_them_up(db_url, e
                         "ORDER BY test_id") == [("pkg.a", 2, 2, 0), ("pkg.b", 2, 0, 2),
                                                 ("pkg.c", 2, 2, 0)]
     assert rows(engine, "SELECT COUNT(*), COUNT(DISTINCT test_id) FROM test_runs") == [(6, 3)]
+
+
+def test_names_that_go_straight_to_the_insert_but_exist(db_url, engine, monkeypatch):
+    # After a batch of only new tests, PostgreSQL inserts the next batch's
+    # unknown names without looking them up; those that exist are skipped by
+    # the INSERT, then looked up, and counted once like any known test.
+    from health_api.ingest import writer
+    monkeypatch.setitem(writer.RunWriter.__init__.__kwdefaults__, "batch_size", 150)
+    known = [f"pkg.known_{i:03d}" for i in range(50)]
+    # another job: its tests are not learnt ahead
+    ingest(db_url, stream(*[(name, "success") for name in known]), "--run-meta", "build_name=a")
+    first = [(f"pkg.first_{i:03d}", "success") for i in range(150)]
+    second = [(name, "fail") for name in known] + [
+        (f"pkg.second_{i:03d}", "success") for i in range(100)]
+    ingest(db_url, stream(*first, *second), "--run-meta", "build_name=b")
+    got = {r[0]: r[1:] for r in rows(engine, "SELECT test_id, run_count, success, failure "
+                                             "FROM tests")}
+    assert len(got) == 300
+    assert {got[name] for name in known} == {(2, 1, 1)}
+    assert {v for k, v in got.items() if k not in known} == {(1, 1, 0)}
+    assert rows(engine, "SELECT COUNT(*), COUNT(DISTINCT test_id) FROM test_runs") == [
+        (350, 300)]
