@@ -204,7 +204,10 @@ def test_json_output_shape(db_url):
         assert line["tests"] == line["passes"] + line["fails"] + line["skips"]
 
 
-def test_daily_rollups_follow_ingest(db_url, engine):
+@pytest.mark.parametrize("join_min_rows", [1, 1000], ids=["joined-update", "upsert"])
+def test_daily_rollups_follow_ingest(db_url, engine, monkeypatch, join_min_rows):
+    from health_api.ingest import rollups
+    monkeypatch.setattr(rollups, "JOIN_MIN_ROWS", join_min_rows)
     ingest(db_url, stream(("pkg.a", "success", 2.0), ("pkg.b", "fail")),
            "--run-meta", "build_name=job-a")
     ingest(db_url, stream(("pkg.a", "success", 4.0), ("pkg.b", "skip")),

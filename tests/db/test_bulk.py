@@ -1,0 +1,72 @@
+"""bulk helpers whose PostgreSQL paths the ingest tests reach only in part."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from health_api.db import bulk
+from health_api.db import models as m
+from health_api.db.session import make_engine
+from health_api.ingest.rollups import TEST_COLUMNS
+
+from streams import rows
+
+DAY = dt.date(2026, 10, 1)
+KEY = ("day", "build_name", "test_id")
+
+
+@pytest.fixture
+def pg_engine(migrated_urls):
+    """PostgreSQL only: elsewhere the rollups take the upsert path alone."""
+    engine = make_engine(migrated_urls("postgresql"))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE ch_test_daily")
+    yield engine
+    engine.dispose()
+
+
+def _stored(engine):
+    return rows(engine, "SELECT build_name, test_id, success, failure, run_time_sum "
+                        "FROM ch_test_daily ORDER BY build_name, test_id")
+
+
+def test_add_to_stored_rows_adds_and_returns_the_rest(pg_engine):
+    with pg_engine.begin() as conn:
+        bulk.insert_rows(conn, m.test_daily, TEST_COLUMNS,
+                         [(DAY, "job", i, 1, 0, 0, 1, 1.0) for i in (1, 2, 3)]
+                         + [(DAY, "other", 2, 5, 5, 0, 5, 5.0)])
+        rest = bulk.add_to_stored_rows(conn, m.test_daily, TEST_COLUMNS, KEY, [
+            (DAY, "job", 1, 1, 0, 0, 1, 2.0), (DAY, "job", 2, 0, 1, 0, 0, 0.0),
+            (DAY, "job", 4, 1, 0, 0, 1, 4.0)])
+    assert rest == [(DAY, "job", 4, 1, 0, 0, 1, 4.0)]
+    assert _stored(pg_engine) == [("job", 1, 2, 0, 3.0), ("job", 2, 1, 1, 1.0),
+                                  ("job", 3, 1, 0, 1.0), ("other", 2, 5, 5, 5.0)]
+
+
+def test_add_to_stored_rows_with_one_row(pg_engine):
+    # every key column is then a constant: nothing to join the rows on
+    row = (DAY, "job", 7, 1, 0, 0, 1, 2.5)
+    with pg_engine.begin() as conn:
+        assert bulk.add_to_stored_rows(conn, m.test_daily, TEST_COLUMNS, KEY, [row]) == [row]
+        bulk.insert_rows(conn, m.test_daily, TEST_COLUMNS, [row])
+        assert bulk.add_to_stored_rows(conn, m.test_daily, TEST_COLUMNS, KEY, [row]) == []
+    assert _stored(pg_engine) == [("job", 7, 2, 0, 5.0)]
+
+
+def test_insert_new_rows_writes_nothing_if_one_is_stored(engine):
+    with engine.begin() as conn:
+        bulk.insert_rows(conn, m.test_daily, TEST_COLUMNS, [(DAY, "job", 2, 1, 0, 0, 1, 1.0)])
+        assert not bulk.insert_new_rows(conn, m.test_daily, TEST_COLUMNS, [
+            (DAY, "job", 1, 1, 0, 0, 1, 1.0), (DAY, "job", 2, 1, 0, 0, 1, 1.0)])
+        assert bulk.insert_new_rows(conn, m.test_daily, TEST_COLUMNS, [
+            (DAY, "job", 3, 1, 0, 0, 1, 1.0)])  # the transaction goes on
+    assert _stored(engine) == [("job", 2, 1, 0, 1.0), ("job", 3, 1, 0, 1.0)]
+
+
+def test_has_unique_key(engine):
+    with engine.connect() as conn:
+        assert bulk.has_unique_key(conn, m.tests, ("test_id",))
+        assert bulk.has_unique_key(conn, m.test_runs, ("test_id", "run_id"))
+        assert not bulk.has_unique_key(conn, m.test_runs, ("run_id",))
+        assert not bulk.has_unique_key(conn, m.test_runs, ("run_id", "test_id"))
