@@ -120,10 +120,17 @@ class RunWriter:
             self.conn.execute(insert(m.run_metadata),
                               [{"run_id": run_id, "key": k, "value": v} for k, v in pairs])
         self.summary = RunSummary(run_id=run_id, uuid=run_uuid, run_at=values["run_at"])
-        if self.background and not self.tests.cache.committed:
-            # in the worker, while the caller starts parsing
-            self._submit(self.tests.learn_job_tests, rollups.build_name_of(opts.metadata))
+        if self.background:  # in the worker, while the caller starts parsing
+            self._submit(self._prepare, rollups.build_name_of(opts.metadata))
         return self.summary
+
+    def _prepare(self, build_name: str) -> None:
+        """Ready the session for the batches to come: a new process's session
+        knows neither the tables nor, with an empty cache, the test ids."""
+        bulk.prepare_session(self.conn, (m.tests, m.test_runs, m.test_run_metadata,
+                                         m.test_daily))
+        if not self.tests.cache.committed:
+            self.tests.learn_job_tests(build_name)
 
     # -- results ---------------------------------------------------------
     def add(self, result: TestResult) -> None:

@@ -70,3 +70,14 @@ def test_has_unique_key(engine):
         assert bulk.has_unique_key(conn, m.test_runs, ("test_id", "run_id"))
         assert not bulk.has_unique_key(conn, m.test_runs, ("run_id",))
         assert not bulk.has_unique_key(conn, m.test_runs, ("run_id", "test_id"))
+
+
+def test_prepare_session_reads_nothing_and_learns_the_sequences(engine):
+    tables = (m.tests, m.test_runs, m.test_run_metadata, m.test_daily)
+    with engine.connect() as conn:
+        bulk.prepare_session(conn, tables)
+        if conn.dialect.name == "postgresql":
+            assert bulk._pg_sequences[conn.engine] == {
+                "tests": "public.tests_id_seq", "test_runs": "public.test_runs_id_seq",
+                "test_run_metadata": "public.test_run_metadata_id_seq"}
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM test_runs").scalar() == 0
