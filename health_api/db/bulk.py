@@ -409,12 +409,17 @@ def prepare_session(conn: Connection, tables: Sequence[Table]) -> None:
     that batch is still being parsed. Elsewhere, nothing to do."""
     if conn.dialect.name != "postgresql":
         return
+    # once per session: the pool keeps .info with the driver connection
+    prepared = conn.connection.info.setdefault("ci_health_prepared", set())
     quote = conn.dialect.identifier_preparer.quote
     for table in tables:
+        if table.name in prepared:
+            continue
         conn.exec_driver_sql(f"EXPLAIN SELECT 1 FROM {quote(table.name)} WHERE "
                              f"{quote(table.primary_key.columns.values()[0].name)} IS NULL")
         if "id" in table.c:
             _pg_sequence(conn, table)
+        prepared.add(table.name)
 
 
 def allocate_ids(conn: Connection, table: Table, count: int) -> list[int] | None:

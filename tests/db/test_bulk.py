@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 
 from health_api.db import bulk
 from health_api.db import models as m
@@ -81,3 +82,9 @@ def test_prepare_session_reads_nothing_and_learns_the_sequences(engine):
                 "tests": "public.tests_id_seq", "test_runs": "public.test_runs_id_seq",
                 "test_run_metadata": "public.test_run_metadata_id_seq"}
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM test_runs").scalar() == 0
+    with engine.connect() as conn:  # the same session from the pool: nothing to do again
+        statements = []
+        sa.event.listen(conn, "before_cursor_execute",
+                        lambda *args: statements.append(args[2]))
+        bulk.prepare_session(conn, tables)
+        assert statements == []
