@@ -7,7 +7,8 @@ parameters:
 
 * PostgreSQL: plain inserts go through binary ``COPY`` (the fastest way in:
   no statement per row, no array building); upserts pass the rows as arrays
-  expanded with ``unnest`` (one round trip for thousands of rows);
+  expanded with ``unnest`` (one round trip for thousands of rows; both
+  encodings in ``pg_params``);
 * SQLite: ``executemany`` (a C loop inside the sqlite3 module);
 * MySQL/MariaDB: ``executemany``, which PyMySQL folds into multi-row INSERTs.
 
@@ -16,7 +17,6 @@ Table and column names come from our own models, never from input.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import operator
 import sqlite3
 import weakref
@@ -24,6 +24,8 @@ from typing import Any, Callable, Sequence
 
 from sqlalchemy import Connection, Table, inspect
 from sqlalchemy.exc import IntegrityError
+
+from .pg_params import pg_array, pg_copy, pg_types, pg_unnest, pg_unnest_arrays
 
 Row = Sequence
 
@@ -55,71 +57,6 @@ def _prepare_sqlite(rows: Sequence[Row]) -> list:
         else list(map(tuple, rows))
 
 
-def _pg_types(conn: Connection, table: Table, columns: Sequence[str]) -> list[str]:
-    return [table.c[c].type.compile(dialect=conn.dialect) for c in columns]
-
-
-#: how plain values of these types are written in a PostgreSQL array literal
-_PG_ARRAY_TEXT = {int: int.__repr__, float: float.__repr__, dt.date: dt.date.isoformat}
-
-
-def _pg_array(values: list, sql_type: str) -> tuple[str, tuple]:
-    """An array parameter: its SQL (``%s`` placeholders cast to ``sql_type[]``)
-    and its parameters.
-
-    psycopg dumps a list element by element in Python (about 0.6 us each,
-    tens of milliseconds per 10,000-row statement); so a column of one
-    repeated value is sent once and repeated by the server (``array_fill``),
-    and a column of plain ints, finite floats or dates as one text literal
-    joined in C. Anything else (strings, NULLs, bools, datetimes) goes as
-    a list in binary."""
-    if values and values.count(values[0]) == len(values) and values[0] is not None:
-        return f"array_fill(%b::{sql_type}, ARRAY[%b::int])", (values[0], len(values))
-    kinds = set(map(type, values))
-    if len(kinds) == 1:
-        kind = kinds.pop()
-        text = _PG_ARRAY_TEXT.get(kind)
-        if text is not None and (kind is not float or all(map(math.isfinite, values))):
-            return f"%s::{sql_type}[]", ("{" + ",".join(map(text, values)) + "}",)
-    return f"%b::{sql_type}[]", (values,)
-
-
-def _pg_unnest(conn: Connection, table: Table, columns: Sequence[str],
-               rows: Sequence[Row]) -> tuple[str, list]:
-    """``SELECT * FROM unnest(array1, ...)`` and its parameters."""
-    columns_values = [list(col) for col in zip(*rows)] if rows else [[] for _ in columns]
-    return _pg_unnest_arrays(columns_values, _pg_types(conn, table, columns))
-
-
-def _pg_unnest_arrays(columns_values: Sequence[list], sql_types: Sequence[str]
-                      ) -> tuple[str, list]:
-    sql, params = [], []
-    for values, sql_type in zip(columns_values, sql_types):
-        part, values_params = _pg_array(values, sql_type)
-        sql.append(part)
-        params.extend(values_params)
-    return f"SELECT * FROM unnest({', '.join(sql)})", params
-
-
-#: type names psycopg's COPY knows, for the compiled names it does not
-_PG_COPY_TYPE_ALIASES = {"float": "float8"}
-
-
-def _pg_copy(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Row],
-             target: str) -> None:
-    """Binary COPY into ``target`` inside the connection's transaction."""
-    types = []
-    for compiled in _pg_types(conn, table, columns):
-        name = compiled.split("(")[0].strip().lower()
-        types.append(_PG_COPY_TYPE_ALIASES.get(name, name))
-    with conn.connection.cursor() as cursor:
-        with cursor.copy(f"COPY {target} FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(types)
-            write_row = copy.write_row
-            for row in rows:
-                write_row(row)
-
-
 def _names(columns: Sequence[str], quote) -> str:
     return ", ".join(quote(c) for c in columns)
 
@@ -136,9 +73,9 @@ def _insert(conn: Connection, table: Table, columns: Sequence[str], rows: Sequen
     target = f"{quote(table.name)} ({_names(columns, quote)})"
     name = conn.dialect.name
     if name == "postgresql" and not on_conflict and not returning:
-        _pg_copy(conn, table, columns, rows, target)
+        pg_copy(conn, table, columns, rows, target)
     elif name == "postgresql":
-        select, arrays = _pg_unnest(conn, table, columns, rows)
+        select, arrays = pg_unnest(conn, table, columns, rows)
         sql = f"INSERT INTO {target} {select} {on_conflict}"
         if returning:
             return conn.exec_driver_sql(f"{sql} RETURNING {returning}", tuple(arrays)).all()
@@ -199,8 +136,8 @@ def add_to_stored_rows(conn: Connection, table: Table, columns: Sequence[str],
     values = [list(col) for col in zip(*rows)]
     varying = [i for i, c in enumerate(columns)
                if c not in key_columns or values[i].count(values[i][0]) != len(values[i])]
-    types = _pg_types(conn, table, columns)
-    select, params = _pg_unnest_arrays([values[i] for i in varying], [types[i] for i in varying])
+    types = pg_types(conn, table, columns)
+    select, params = pg_unnest_arrays([values[i] for i in varying], [types[i] for i in varying])
     names = [f"c{i}" for i in varying]
     where, constants = [], []
     for i, c in enumerate(columns):
@@ -271,8 +208,8 @@ def add_to_test_counters(conn: Connection, tests: Table, rows: Sequence[Row]) ->
     name = conn.dialect.name
     if name == "postgresql":
         columns = [list(col) for col in zip(*rows)]
-        select, params = _pg_unnest_arrays(columns, ("bigint", "int", "int", "int", "float8"))
-        ids_sql, ids_params = _pg_array(columns[0], "bigint")
+        select, params = pg_unnest_arrays(columns, ("bigint", "int", "int", "int", "float8"))
+        ids_sql, ids_params = pg_array(columns[0], "bigint")
         # "id = ANY(ids)" as well as the join: without it the planner may hash
         # the whole tests table to update a few hundred rows (seen: 4 ms for
         # 200 rows of a 10,000-test table, growing with the table).
