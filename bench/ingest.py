@@ -188,7 +188,8 @@ def main() -> None:
         upgrade(make_engine(url))
         cold, *warm = [ingest_rate(url, [big], args.tests) for _ in range(5)]
         batch = ingest_rate(url, small, 200, parse_ahead=not args.no_parse_ahead)
-        line = (f"{kind:10s} 10k-stream: cold {cold:8,.0f}/s  warm {statistics.median(warm):8,.0f}/s"
+        warm_median = statistics.median(warm)
+        line = (f"{kind:10s} 10k-stream: cold {cold:8,.0f}/s  warm {warm_median:8,.0f}/s"
                 f" (best {max(warm):,.0f}/s, {max(warm) / decode:.0%} of decode alone)"
                 f"   500-run batch: {batch:8,.0f}/s")
         if args.baseline:
@@ -198,7 +199,7 @@ def main() -> None:
             if rates:
                 line += (f"   subunit2sql: cold {rates[0]:,.0f}/s, warm {rates[1]:,.0f}/s;"
                          f" ratio x{cold / rates[0]:,.0f} cold, "
-                         f"x{statistics.median(warm) / rates[1]:,.0f} warm")
+                         f"x{warm_median / rates[1]:,.0f} warm")
         print(line, flush=True)
         if args.memory and kind == "sqlite":
             peak_rss_mb(url, 200_000, tmp)

@@ -7,7 +7,6 @@ from collections import defaultdict
 import pytest
 import sqlalchemy as sa
 
-ENGINES = ("sqlite", "postgresql", "mysql")
 from health_api.app import create_app
 from health_api.db import models as m
 from health_api.db.migrate import upgrade
@@ -15,6 +14,8 @@ from health_api.db.session import make_engine
 from health_api.demo.gate import generate
 
 from api_helpers import END, START, iso, no_cache_config  # noqa: F401
+
+ENGINES = ("sqlite", "postgresql", "mysql")
 
 
 @pytest.fixture(scope="session", params=ENGINES)
