@@ -49,14 +49,21 @@ def pg_unnest(conn: Connection, table: Table, columns: Sequence[str],
     return pg_unnest_arrays(columns_values, pg_types(conn, table, columns))
 
 
+def pg_arrays(columns_values: Sequence[list], sql_types: Sequence[str]
+              ) -> list[tuple[str, tuple]]:
+    """``pg_array`` of each column."""
+    return [pg_array(values, sql_type) for values, sql_type in zip(columns_values, sql_types)]
+
+
+def pg_unnest_of(arrays: Sequence[tuple[str, tuple]]) -> tuple[str, list]:
+    """``SELECT * FROM unnest(...)`` of arrays from ``pg_arrays``, and its parameters."""
+    params = [param for _sql, array_params in arrays for param in array_params]
+    return f"SELECT * FROM unnest({', '.join(sql for sql, _params in arrays)})", params
+
+
 def pg_unnest_arrays(columns_values: Sequence[list], sql_types: Sequence[str]
-                      ) -> tuple[str, list]:
-    sql, params = [], []
-    for values, sql_type in zip(columns_values, sql_types):
-        part, values_params = pg_array(values, sql_type)
-        sql.append(part)
-        params.extend(values_params)
-    return f"SELECT * FROM unnest({', '.join(sql)})", params
+                     ) -> tuple[str, list]:
+    return pg_unnest_of(pg_arrays(columns_values, sql_types))
 
 
 #: type names psycopg's COPY knows, for the compiled names it does not

@@ -367,7 +367,6 @@ class RunWriter:
         self.tests.committed()
 
 
-
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
