@@ -1,4 +1,4 @@
-"""The app's engine and a per-call connection."""
+"""The app's engines: one to read (per-call connections) and one to write."""
 from __future__ import annotations
 
 import contextlib
@@ -19,6 +19,7 @@ def init_engine(app: Flask, url: str) -> None:
     else:
         engine = get_engine(url)  # pool_pre_ping drops connections a restart killed
     app.extensions["ci_health_engine"] = engine
+    app.extensions["ci_health_write_url"] = url
 
 
 def engine():
@@ -28,4 +29,18 @@ def engine():
 @contextlib.contextmanager
 def connection():
     with engine().connect() as conn:
+        yield conn
+
+
+def write_engine():
+    """The engine writes go through (uploads, reports, token checks): the
+    primary database, with SQLite's write locking, created on first use so a
+    read-only deployment never opens one."""
+    return get_engine(current_app.extensions["ci_health_write_url"])
+
+
+@contextlib.contextmanager
+def write_transaction():
+    """One transaction on the primary: committed at the end, rolled back on error."""
+    with write_engine().begin() as conn:
         yield conn

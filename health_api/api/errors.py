@@ -13,9 +13,11 @@ log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, field: str | None = None):
+    def __init__(self, status: int, message: str, field: str | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.message, self.field = status, message, field
+        self.headers = headers or {}
 
 
 def bad_request(field: str, message: str) -> ApiError:
@@ -48,7 +50,9 @@ def _database_down(exc) -> bool:
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return error_response(exc.status, exc.message, exc.field)
+        response = error_response(exc.status, exc.message, exc.field)
+        response.headers.update(exc.headers)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

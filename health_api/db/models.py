@@ -328,3 +328,23 @@ collector_state = CollectorState.__table__
 #: the tables ``ci-health gerrit replay --reset`` empties, children first
 CI_TABLES = ("ci_job_results", "ci_comments", "patch_sets", "changes", "ci_systems",
              "ci_collector_state")
+
+
+class ApiToken(Base):
+    """A bearer token for the write API (uploads, verify-status reports), bound
+    to one CI system name. Only the SHA-256 of the token is stored: a leaked
+    database does not leak working tokens."""
+
+    __tablename__ = "ch_api_tokens"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_ch_api_tokens_hash"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    prefix: Mapped[str] = mapped_column(String(12), nullable=False)  # shown in listings
+    ci_system: Mapped[str] = mapped_column(NameString, nullable=False)
+    note: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+api_tokens = ApiToken.__table__
