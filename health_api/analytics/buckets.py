@@ -1,6 +1,7 @@
-"""The one time-bucketing function set (DESIGN.md section 4).
+"""The one time-bucketing function set (docs/design.md, "Rules").
 
-Resolutions are ``sec | min | hour | day``; bucket keys are ISO 8601 UTC
+Resolutions (``sec | min | hour | day``) and their window limits live in
+``health_api.rules``; bucket keys are ISO 8601 UTC
 strings (``2026-10-01T00:00:00Z``); every bucket of a window is present,
 empty ones with zero counts. Naive datetimes are UTC throughout.
 """
@@ -10,13 +11,9 @@ import datetime as dt
 
 import pandas as pd
 
-RESOLUTIONS = ("sec", "min", "hour", "day")
-STEP = {"sec": dt.timedelta(seconds=1), "min": dt.timedelta(minutes=1),
-        "hour": dt.timedelta(hours=1), "day": dt.timedelta(days=1)}
+from ..rules import MAX_WINDOW, RESOLUTIONS, STEP  # noqa: F401  (re-exported)
+
 _PANDAS_FREQ = {"sec": "s", "min": "min", "hour": "h", "day": "D"}
-#: the widest window each resolution serves, and the number of buckets that makes
-MAX_WINDOW = {"sec": dt.timedelta(hours=1), "min": dt.timedelta(days=2),
-              "hour": dt.timedelta(days=31), "day": dt.timedelta(days=3660)}
 KEY_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -40,6 +37,12 @@ def ceil(ts: dt.datetime, resolution: str) -> dt.datetime:
 def snap(start: dt.datetime, stop: dt.datetime, resolution: str) -> tuple[dt.datetime, dt.datetime]:
     """The window [start, stop) widened to whole buckets."""
     return floor(start, resolution), ceil(stop, resolution)
+
+
+def lead_start(start: dt.datetime, resolution: str, window: int) -> dt.datetime:
+    """Where the data behind a trailing window of ``window`` buckets must start for
+    the first bucket of [start, ...) to have a full window."""
+    return floor(start, resolution) - (window - 1) * STEP[resolution]
 
 
 def key(ts: dt.datetime) -> str:

@@ -1,7 +1,10 @@
-"""Failure rates with their 95% Wilson score interval (DESIGN.md section 4)."""
-from __future__ import annotations
+"""Failure rates with their 95% Wilson score interval: the one implementation.
 
-import math
+``wilson_bounds`` is the formula (vectorised); ``rate`` (one count) and
+``rate_columns`` (a frame) both call it, and the dashboard draws what they
+serve. Tests check it against statsmodels' ``proportion_confint(method="wilson")``.
+"""
+from __future__ import annotations
 
 import numpy as np
 import pandas as pd
@@ -9,39 +12,49 @@ import pandas as pd
 Z95 = 1.959963984540054
 
 
-def wilson(failed: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
-    """The Wilson score interval of failed/n; (None, None) when n == 0."""
-    if n <= 0:
-        return None, None
-    p = failed / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+def wilson_bounds(failed, n, z: float = Z95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rate, low, high) of failed/n, element-wise; NaN where n == 0.
+
+    Wilson score interval: centre (p + z²/2n) / (1 + z²/n), half-width
+    z·sqrt(p(1-p)/n + z²/4n²) / (1 + z²/n), clipped to [0, 1].
+    """
+    f = np.asarray(failed, dtype=float)
+    n = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        decided = n > 0
+        p = np.where(decided, f / n, np.nan)
+        z2 = z * z
+        denom = 1 + z2 / n
+        centre = (p + z2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+        low = np.where(decided, np.clip(centre - half, 0, 1), np.nan)
+        high = np.where(decided, np.clip(centre + half, 0, 1), np.nan)
+    return p, low, high
+
+
+def _or_none(x) -> float | None:
+    x = float(x)
+    return None if np.isnan(x) else x
 
 
 def rate(failed: int, passed: int) -> dict:
     """{"failure_rate", "n", "ci_low", "ci_high"} for run or test outcomes."""
     failed, passed = int(failed), int(passed)
     n = failed + passed
-    low, high = wilson(failed, n)
-    return {"failure_rate": (failed / n) if n else None, "n": n,
-            "ci_low": low, "ci_high": high}
+    p, low, high = wilson_bounds(failed, n)
+    return {"failure_rate": _or_none(p), "n": n, "ci_low": _or_none(low),
+            "ci_high": _or_none(high)}
 
 
-def rate_columns(frame: pd.DataFrame, failed: str = "failed", passed: str = "passed") -> pd.DataFrame:
-    """Vectorised ``rate`` over a frame: adds failure_rate, n, ci_low, ci_high."""
+def rate_columns(frame: pd.DataFrame, failed: str = "failed", passed: str = "passed",
+                 prefix: str = "") -> pd.DataFrame:
+    """``rate`` over every row of a frame: adds {prefix}failure_rate, n, ci_low, ci_high."""
     f = frame[failed].astype(float).to_numpy()
     n = f + frame[passed].astype(float).to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(n > 0, f / n, np.nan)
-        z2 = Z95 * Z95
-        denom = 1 + z2 / n
-        centre = (p + z2 / (2 * n)) / denom
-        half = Z95 * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+    p, low, high = wilson_bounds(f, n)
     out = frame.copy()
-    out["n"] = n.astype(int)
-    out["failure_rate"] = p
-    out["ci_low"] = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
-    out["ci_high"] = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
+    out[prefix + "n"] = n.astype(int)
+    out[prefix + "failure_rate"] = p
+    out[prefix + "ci_low"] = low
+    out[prefix + "ci_high"] = high
     return out

@@ -1,4 +1,12 @@
-"""Run-time series: per-bucket means with a rolling mean and std over buckets."""
+"""Run-time series: per-bucket means with a rolling mean and std over buckets.
+
+The one definition of the rolling run time (docs/design.md, "Rules"): over
+the trailing ``window`` buckets of the time grid (the bucket itself and the
+window - 1 before it), the mean and sample std of the per-bucket means of the
+buckets that have one (unweighted: a bucket of ten runs counts as one of a
+single run). Empty buckets neither count nor break it; the std is null with
+fewer than two buckets holding a value.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -6,13 +14,12 @@ import pandas as pd
 
 
 def rolling(frame: pd.DataFrame, window: int, column: str = "mean") -> pd.DataFrame:
-    """Add rolling_mean / rolling_std of ``column`` over the last ``window``
-    buckets that have a value (empty buckets neither count nor break it)."""
+    """Add rolling_mean / rolling_std of ``column`` over the trailing ``window``
+    rows (one row per bucket of the grid; NaN rows do not count)."""
     out = frame.copy()
-    present = out[column].dropna()
-    roll = present.rolling(window, min_periods=1)
-    out["rolling_mean"] = roll.mean().reindex(out.index)
-    out["rolling_std"] = roll.std(ddof=1).reindex(out.index)
+    roll = out[column].astype(float).rolling(window, min_periods=1)
+    out["rolling_mean"] = roll.mean()
+    out["rolling_std"] = roll.std(ddof=1)
     return out
 
 

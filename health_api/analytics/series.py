@@ -13,7 +13,7 @@ from . import buckets
 from .jsonsafe import clean, finite, records
 from .rates import rate, rate_columns
 from .runtime import moments, rolling
-from .. import status as status_table
+from .. import rules
 
 RUN_COUNTS = ("passed", "failed", "empty")
 
@@ -34,28 +34,53 @@ def _frame(rows, columns, resolution) -> pd.DataFrame:
     return frame
 
 
-def runs_by_value(rows, start, stop, resolution, max_groups: int) -> dict:
-    """rows: (bucket, value, passed, failed, empty, run_time_sum, runs) -> one series per value."""
+#: the failure rate over the trailing window of buckets, as ``rate`` gives it for one count
+ROLLING_RATE = ("rolling_failure_rate", "rolling_n", "rolling_ci_low", "rolling_ci_high")
+
+
+def trailing_rates(part: pd.DataFrame, window: int, failed: str = "failed",
+                   passed: str = "passed") -> pd.DataFrame:
+    """Add ROLLING_RATE: the failure rate of the runs of the trailing ``window`` buckets
+    (the bucket and the window - 1 before it), with its Wilson interval."""
+    sums = part[[failed, passed]].astype(float).rolling(window, min_periods=1).sum()
+    rolled = rate_columns(sums, failed, passed, prefix="rolling_")
+    out = part.copy()
+    for column in ROLLING_RATE:
+        out[column] = rolled[column]
+    return out
+
+
+def _period(part: pd.DataFrame, start: dt.datetime) -> pd.DataFrame:
+    """The buckets from ``start`` on: the lead-in before it only fed the trailing windows."""
+    return part.loc[part.index >= pd.Timestamp(start)]
+
+
+def runs_by_value(rows, start, stop, resolution, max_groups: int, window: int = 1) -> dict:
+    """rows: (bucket, value, passed, failed, empty, run_time_sum, runs) from
+    ``buckets.lead_start(start, resolution, window)`` on -> one series per value."""
     cols = ["bucket", "value", "passed", "failed", "empty", "run_time_sum", "runs"]
     frame = _frame(rows, cols, resolution)
-    index = buckets.grid(start, stop, resolution)
-    totals = frame.groupby("value")[["passed", "failed", "empty", "runs"]].sum()
+    index = buckets.grid(buckets.lead_start(start, resolution, window), stop, resolution)
+    shown = frame[frame["bucket"] >= pd.Timestamp(start)]
+    totals = shown.groupby("value")[["passed", "failed", "empty", "runs"]].sum()
     totals = totals.sort_values(["runs"], ascending=False, kind="stable")
     order = sorted(totals.index[:max_groups], key=lambda v: (-int(totals.loc[v, "runs"]), str(v)))
     series = []
     for value in order:
         part = frame[frame["value"] == value].groupby("bucket")[cols[2:]].sum()
         part = part.reindex(index, fill_value=0)
-        part = rate_columns(part)
-        part = moments(part, "runs", "run_time_sum")
+        part = trailing_rates(rate_columns(part), window)
+        part = _period(moments(part, "runs", "run_time_sum"), start)
         part["bucket"] = buckets.keys(part.index)
         t = totals.loc[value]
         series.append({"value": value, "runs": int(t["runs"]),
                        **{c: int(t[c]) for c in RUN_COUNTS}, **rate(t["failed"], t["passed"]),
                        "points": records(part.rename(columns={"mean": "mean_run_time"}),
                                          ["bucket", *RUN_COUNTS, "failure_rate", "n",
-                                          "ci_low", "ci_high", "mean_run_time"])})
-    return {"buckets": buckets.keys(index), "series": series,
+                                          "ci_low", "ci_high", *ROLLING_RATE,
+                                          "mean_run_time"])})
+    return {"buckets": buckets.keys(_period(pd.DataFrame(index=index), start).index),
+            "window": window, "series": series,
             "groups_total": int(len(totals)), "groups_truncated": len(totals) > max_groups}
 
 
@@ -90,24 +115,31 @@ def job_summary(rows, times, names=None) -> list[dict]:
     return out
 
 
-def job_series(rows, start, stop, resolution, window: int) -> list[dict]:
-    """rows: (bucket, passed, failed, empty, rt_sum, rt_sq_sum, runs) -> per-bucket points
-    with failure rate and run time mean/std plus rolling mean/std over buckets."""
+def job_series(rows, start, stop, resolution, window: int) -> dict:
+    """rows: (bucket, passed, failed, empty, rt_sum, rt_sq_sum, runs) from
+    ``buckets.lead_start`` on -> {"summary": totals of the period, "points": per bucket:
+    counts, failure rate, run time mean/std, and over the trailing ``window`` buckets the
+    failure rate (ROLLING_RATE) and the rolling run time (runtime.rolling)}."""
     frame = _frame(rows, ["bucket", "passed", "failed", "empty", "rt_sum", "rt_sq", "runs"],
                    resolution)
-    index = buckets.grid(start, stop, resolution)
+    index = buckets.grid(buckets.lead_start(start, resolution, window), stop, resolution)
     part = frame.groupby("bucket").sum().reindex(index, fill_value=0)
-    part = rate_columns(part)
+    part = trailing_rates(rate_columns(part), window)
     part = moments(part, "runs", "rt_sum", "rt_sq")
-    part = rolling(part, window)
+    part = _period(rolling(part, window), start)
     part["bucket"] = buckets.keys(part.index)
     part = part.rename(columns={"mean": "mean_run_time", "std": "std_run_time"})
-    return records(part, ["bucket", *RUN_COUNTS, "runs", "failure_rate", "n", "ci_low",
-                          "ci_high", "mean_run_time", "std_run_time", "rolling_mean",
-                          "rolling_std"])
+    totals = {c: int(part[c].sum()) for c in (*RUN_COUNTS, "runs")}
+    runs, rt_sum = totals["runs"], float(part["rt_sum"].sum())
+    summary = clean({**totals, **rate(totals["failed"], totals["passed"]),
+                     "mean_run_time": rt_sum / runs if runs else None})
+    return {"summary": summary,
+            "points": records(part, ["bucket", *RUN_COUNTS, "runs", "failure_rate", "n",
+                                     "ci_low", "ci_high", *ROLLING_RATE, "mean_run_time",
+                                     "std_run_time", "rolling_mean", "rolling_std"])}
 
 
-def test_series_daily(rows, start, stop, window: int) -> list[dict]:
+def test_series_daily(rows, start, stop, window: int) -> dict:
     """rows: (day, success, failure, skip, timed, run_time_sum) from the rollups."""
     frame = numeric(pd.DataFrame(rows, columns=["bucket", "success", "failure", "skip", "timed",
                                                 "rt_sum"]))
@@ -115,13 +147,13 @@ def test_series_daily(rows, start, stop, window: int) -> list[dict]:
     return _test_points(frame.groupby("bucket").sum(), start, stop, "day", window)
 
 
-def test_series_raw(rows, start, stop, resolution, window: int) -> list[dict]:
-    """rows: (start_time, raw status, duration) of one test, classified by health_api.status."""
+def test_series_raw(rows, start, stop, resolution, window: int) -> dict:
+    """rows: (start_time, raw status, duration) of one test, classified by health_api.rules."""
     frame = pd.DataFrame(rows, columns=["bucket", "status", "duration"])
-    klass = frame["status"].map(status_table.STATUS_CLASS)
-    frame["success"] = (klass == status_table.PASS).astype(int)
-    frame["failure"] = (klass == status_table.FAIL).astype(int)
-    frame["skip"] = (klass == status_table.SKIP).astype(int)
+    klass = frame["status"].map(rules.STATUS_CLASS)
+    frame["success"] = (klass == rules.PASS).astype(int)
+    frame["failure"] = (klass == rules.FAIL).astype(int)
+    frame["skip"] = (klass == rules.SKIP).astype(int)
     timed = frame["success"].astype(bool) & frame["duration"].notna()
     frame["timed"] = timed.astype(int)
     frame["rt_sum"] = frame["duration"].where(timed, 0.0).astype(float)
@@ -130,16 +162,33 @@ def test_series_raw(rows, start, stop, resolution, window: int) -> list[dict]:
     return _test_points(grouped, start, stop, resolution, window)
 
 
-def _test_points(grouped, start, stop, resolution, window) -> list[dict]:
-    index = buckets.grid(start, stop, resolution)
+def _test_points(grouped, start, stop, resolution, window) -> dict:
+    """{"summary", "points"} as job_series, for one test (a test's run time is that of its
+    passes, so its mean is over the timed passes)."""
+    index = buckets.grid(buckets.lead_start(start, resolution, window), stop, resolution)
     part = grouped.reindex(index, fill_value=0)
     part = rate_columns(part, failed="failure", passed="success")
+    part = trailing_rates(part, window, failed="failure", passed="success")
     part = moments(part, "timed", "rt_sum")
-    part = rolling(part, window)
+    part = _period(rolling(part, window), start)
     part["bucket"] = buckets.keys(part.index)
     part = part.rename(columns={"mean": "mean_run_time"})
-    return records(part, ["bucket", "success", "failure", "skip", "failure_rate", "n", "ci_low",
-                          "ci_high", "mean_run_time", "rolling_mean", "rolling_std"])
+    totals = {c: int(part[c].sum()) for c in ("success", "failure", "skip", "timed")}
+    summary = clean({"success": totals["success"], "failure": totals["failure"],
+                     "skip": totals["skip"], "runs": totals["success"] + totals["failure"]
+                     + totals["skip"], **rate(totals["failure"], totals["success"]),
+                     "mean_run_time": float(part["rt_sum"].sum()) / totals["timed"]
+                     if totals["timed"] else None})
+    return {"summary": summary,
+            "points": records(part, ["bucket", "success", "failure", "skip", "failure_rate", "n",
+                                     "ci_low", "ci_high", *ROLLING_RATE, "mean_run_time",
+                                     "rolling_mean", "rolling_std"])}
+
+
+def jobs_total(jobs: list[dict]) -> dict:
+    """The sum of job_summary's rows, with its failure rate (the overview's tiles)."""
+    totals = {c: sum(j[c] for j in jobs) for c in ("runs", *RUN_COUNTS)}
+    return {**totals, "jobs": len(jobs), **rate(totals["failed"], totals["passed"])}
 
 
 def per_job_rates(rows) -> list[dict]:

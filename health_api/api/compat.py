@@ -6,6 +6,7 @@ import datetime as dt
 
 from flask import Blueprint
 
+from ..rules import RESOLUTIONS
 from . import reports
 from .db import connection
 from .errors import bad_request, not_found
@@ -20,7 +21,7 @@ STOP = Param("stop_date", "datetime", description="window end, ISO 8601")
 
 
 def resolution(default: str) -> Param:
-    return Param("datetime_resolution", "enum", enum=("sec", "min", "hour", "day"),
+    return Param("datetime_resolution", "enum", enum=RESOLUTIONS,
                  default=default)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from .. import rules
 from ..analytics import buckets, series
 from ..analytics.jsonsafe import clean
 from ..analytics.rates import rate
@@ -25,13 +26,14 @@ def _window(start, stop, resolution):
     return buckets.snap(start, stop, resolution)
 
 
-def runs_over_time(conn, key, start, stop, resolution, meta, max_groups) -> dict:
+def runs_over_time(conn, key, start, stop, resolution, meta, max_groups, window=1) -> dict:
     if not common.key_exists(conn, key):
         raise bad_request("key", f"unknown run metadata key {key!r}")
     check_meta(conn, meta)
     start, stop = _window(start, stop, resolution)
-    rows = rq.runs_over_time(conn, key, start, stop, resolution, meta)
-    out = series.runs_by_value(rows, start, stop, resolution, max_groups)
+    rows = rq.runs_over_time(conn, key, buckets.lead_start(start, resolution, window), stop,
+                             resolution, meta)
+    out = series.runs_by_value(rows, start, stop, resolution, max_groups, window)
     return {"key": key, "resolution": resolution, "start": start, "stop": stop,
             "meta": [f"{k}:{v}" for k, v in meta], **out}
 
@@ -54,23 +56,21 @@ def jobs_summary(conn, start, stop) -> dict:
     prev_start = start - (stop - start)
     rows = jq.summary(conn, prev_start, start, stop)
     times = jq.run_times(conn, start, stop)
+    jobs = series.job_summary(rows, times)
     return {"start": start, "stop": stop, "previous_start": prev_start,
-            "jobs": series.job_summary(rows, times)}
+            "total": clean(series.jobs_total(jobs)), "jobs": jobs}
 
 
 def job_detail(conn, name, start, stop, resolution, window, recent) -> dict:
     if not jq.job_exists(conn, name):
         raise not_found("name", f"no job {name!r}")
     start, stop = _window(start, stop, resolution)
-    rows = jq.counts_over_time(conn, name, start, stop, resolution)
-    points = series.job_series(rows, start, stop, resolution, window)
-    passed = sum(p["passed"] for p in points)
-    failed = sum(p["failed"] for p in points)
-    empty = sum(p["empty"] for p in points)
+    rows = jq.counts_over_time(conn, name, buckets.lead_start(start, resolution, window), stop,
+                               resolution)
+    out = series.job_series(rows, start, stop, resolution, window)
     return clean({"job": name, "resolution": resolution, "start": start, "stop": stop,
-                  "passed": passed, "failed": failed, "empty": empty,
-                  "runs": passed + failed + empty, **rate(failed, passed),
-                  "points": points, "recent_runs": jq.recent_runs(conn, name, recent)})
+                  "window": window, **out["summary"], "points": out["points"],
+                  "recent_runs": jq.recent_runs(conn, name, recent)})
 
 
 def job_tests(conn, name, start, stop, sort, limit, offset) -> dict:
@@ -95,18 +95,23 @@ def test_detail(conn, test_id, start, stop, resolution, window, recent) -> dict:
     if row is None:
         raise not_found("test_id", f"no test {test_id!r}")
     start, stop = _window(start, stop, resolution)
-    if resolution == "day":
-        points = series.test_series_daily(tq.daily(conn, row.id, start.date(), stop.date()),
-                                          start, stop, window)
-    else:
-        points = series.test_series_raw(tq.raw_results(conn, row.id, start, stop),
-                                        start, stop, resolution, window)
+    out = _test_series(conn, row.id, start, stop, resolution, window)
     day_start, day_stop = buckets.snap(start, stop, "day")
     per_job = series.per_job_rates(tq.per_job(conn, row.id, day_start.date(), day_stop.date()))
     return clean({"test": tq.test_dict(row), "resolution": resolution, "start": start,
-                  "stop": stop, "points": points, "jobs": per_job,
+                  "stop": stop, "window": window, "summary": out["summary"],
+                  "points": out["points"], "jobs": per_job,
                   "recent_failures": [_first_lines(f) for f in
                                       tq.recent_failures(conn, row.id, recent)]})
+
+
+def _test_series(conn, test_db_id, start, stop, resolution, window) -> dict:
+    lead = buckets.lead_start(start, resolution, window)
+    if resolution == "day":
+        return series.test_series_daily(tq.daily(conn, test_db_id, lead.date(), stop.date()),
+                                        start, stop, window)
+    return series.test_series_raw(tq.raw_results(conn, test_db_id, lead, stop),
+                                  start, stop, resolution, window)
 
 
 def _first_lines(failure: dict, lines: int = 10) -> dict:
@@ -165,7 +170,7 @@ def compat_group_by(conn, key, start, stop, resolution) -> dict:
 
 def compat_key_value(conn, key, value, start, stop, resolution) -> dict:
     meta = [(key, value)]
-    rows = rq.runs_over_time(conn, "build_name", start, stop, resolution, meta)
+    rows = rq.runs_over_time(conn, rules.BUILD_NAME_KEY, start, stop, resolution, meta)
     return series.compat_key_value(rows, start, stop, resolution)
 
 
@@ -219,12 +224,7 @@ def compat_test_runs(conn, test_id, start, stop, resolution) -> dict:
     if row is None:
         return {"numeric": {}, "data": {}, "failed_runs": []}
     start, stop = buckets.snap(start, stop, resolution)
-    if resolution == "day":
-        points = series.test_series_daily(tq.daily(conn, row.id, start.date(), stop.date()),
-                                          start, stop, 7)
-    else:
-        points = series.test_series_raw(tq.raw_results(conn, row.id, start, stop),
-                                        start, stop, resolution, 7)
+    points = _test_series(conn, row.id, start, stop, resolution, 7)["points"]
     failures = tq.recent_failures(conn, row.id, 100, traceback_bytes=0)
     return clean(series.compat_test_points(points, failures))
 

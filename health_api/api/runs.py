@@ -5,8 +5,8 @@ from flask import Blueprint
 
 from . import reports
 from .db import connection
-from .spec import (BOOL, INT, META, NNUM, NSTR, NTIME, OFFSET, RATE, RESOLUTION, START, STOP,
-                   STR, TIME, Param, arr, endpoint, limit, obj, time_window)
+from .spec import (BOOL, INT, META, NNUM, NSTR, NTIME, OFFSET, RATE, RESOLUTION, ROLLING_RATE,
+                   START, STOP, STR, TIME, WINDOW, Param, arr, endpoint, limit, obj, time_window)
 
 bp = Blueprint("runs", __name__, url_prefix="/api/v1")
 
@@ -16,7 +16,7 @@ RUN = obj({"id": INT, "uuid": NSTR, "run_at": NTIME, "passes": INT, "fails": INT
            "outcome": {"type": "string", "enum": ["passed", "failed", "empty"]},
            "metadata": {"type": "object", "additionalProperties": STR}})
 FAILED_TEST = obj({"test_id": STR, "status": STR, "start_time": NTIME, "stop_time": NTIME})
-POINT = obj({"bucket": TIME, **COUNTS, **RATE, "mean_run_time": NNUM})
+POINT = obj({"bucket": TIME, **COUNTS, **RATE, **ROLLING_RATE, "mean_run_time": NNUM})
 
 
 @endpoint(bp, "/runs/over_time", tag="runs", summary="Runs over time grouped by a metadata key",
@@ -26,9 +26,10 @@ POINT = obj({"bucket": TIME, **COUNTS, **RATE, "mean_run_time": NNUM})
                         description="run metadata key to group by, e.g. build_name"),
                   START, STOP, RESOLUTION, META,
                   Param("groups", "integer", default=20, minimum=1, maximum=50,
-                        description="most frequent values returned (1-50)")],
+                        description="most frequent values returned (1-50)"),
+                  WINDOW],
           response=obj({"key": STR, "resolution": STR, "start": TIME, "stop": TIME,
-                        "meta": arr(STR), "buckets": arr(TIME),
+                        "meta": arr(STR), "buckets": arr(TIME), "window": INT,
                         "series": arr(obj({"value": NSTR, "runs": INT, **COUNTS, **RATE,
                                            "points": arr(POINT)})),
                         "groups_total": INT, "groups_truncated": BOOL}))
@@ -36,7 +37,7 @@ def runs_over_time(a):
     start, stop = time_window(a, a["resolution"])
     with connection() as conn:
         return reports.runs_over_time(conn, a["key"], start, stop, a["resolution"], a["meta"],
-                                      a["groups"])
+                                      a["groups"], a["window"])
 
 
 @endpoint(bp, "/runs", tag="runs", summary="Runs, newest first",

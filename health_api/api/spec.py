@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 from flask import Flask, request
 
-from ..analytics.buckets import MAX_WINDOW, RESOLUTIONS, ceil
+from ..analytics.buckets import ceil
+from ..rules import MAX_WINDOW, RESOLUTIONS
 from .errors import bad_request
 
 MIN_TIME = dt.datetime(1970, 1, 1)
@@ -145,7 +146,9 @@ def limit(default: int = 50, maximum: int = 200) -> Param:
 OFFSET = Param("offset", "integer", default=0, minimum=0, maximum=100_000,
                description="rows to skip (0-100000)")
 WINDOW = Param("window", "integer", default=7, minimum=1, maximum=365,
-               description="buckets in the rolling mean/std of run times")
+               description="trailing buckets (the bucket and the window - 1 before it) of the "
+                           "rolling_* figures: failure rate and run time mean/std; the data "
+                           "before `start` that they need is read, not served")
 DEFAULT_SPAN = dt.timedelta(days=7)
 
 
@@ -286,3 +289,5 @@ NSTR = nullable("string")
 RATE = {"failure_rate": nullable("number", minimum=0, maximum=1), "n": INT,
         "ci_low": nullable("number", minimum=0, maximum=1),
         "ci_high": nullable("number", minimum=0, maximum=1)}
+#: RATE over the trailing `window` buckets of a point
+ROLLING_RATE = {f"rolling_{k}": v for k, v in RATE.items()}

@@ -3,22 +3,32 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from .. import __version__
+from .. import __version__, rules
 from . import reports
 from .db import engine
 from .errors import _database_down
-from .spec import BOOL, NSTR, NTIME, STR, endpoint, obj, openapi_document
+from .spec import BOOL, INT, NSTR, NTIME, STR, arr, endpoint, obj, openapi_document
+
+#: the shared rules (health_api.rules) the dashboard reads instead of copying them
+RULES = obj({"statuses": {"type": "object", "additionalProperties": {
+                 "type": "string", "enum": [rules.PASS, rules.FAIL, rules.SKIP]}},
+             "outcomes": arr(STR), "job_key": STR, "no_job_name": STR,
+             "resolutions": arr(obj({"name": STR, "seconds": INT,
+                                     "max_window_seconds": INT}))})
 
 bp = Blueprint("status", __name__, url_prefix="/api/v1")
 
 
 @endpoint(bp, "/status", tag="status", summary="Database reachability, schema version, data "
-          "freshness, cache backend, version", params=[], cache=False, errors=(503,),
+          "freshness, cache backend, version, the shared rules", params=[], cache=False,
+          errors=(503,),
           response=obj({"database": {"type": "string", "enum": ["ok"]},
                         "schema": obj({"current": NSTR, "head": NSTR, "up_to_date": BOOL}),
-                        "newest_run_at": NTIME, "cache": STR, "version": STR}))
+                        "newest_run_at": NTIME, "cache": STR, "version": STR,
+                        "rules": RULES}))
 def status(a):
-    base = {"cache": current_app.config["CI_HEALTH_CACHE_BACKEND"], "version": __version__}
+    base = {"cache": current_app.config["CI_HEALTH_CACHE_BACKEND"], "version": __version__,
+            "rules": rules.as_json()}
     try:
         info = reports.status(engine())
     except Exception as exc:

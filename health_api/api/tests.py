@@ -5,8 +5,8 @@ from flask import Blueprint
 
 from . import reports
 from .db import connection
-from .spec import (INT, NNUM, NSTR, NTIME, OFFSET, RATE, RESOLUTION, START, STOP, STR, TIME,
-                   WINDOW, Param, arr, endpoint, limit, obj, time_window)
+from .spec import (INT, NNUM, NSTR, NTIME, OFFSET, RATE, RESOLUTION, ROLLING_RATE, START, STOP,
+                   STR, TIME, WINDOW, Param, arr, endpoint, limit, obj, time_window)
 
 bp = Blueprint("tests", __name__, url_prefix="/api/v1")
 TEST = obj({"test_id": STR, "run_count": INT, "success": INT, "failure": INT,
@@ -28,14 +28,20 @@ def test_search(a):
 
 
 @endpoint(bp, "/tests/<path:test_id>", tag="tests", summary="One test over time",
-          description="Status counts and run time (mean, rolling mean/std) per bucket, failure "
+          description="Totals of the period (`summary`); per bucket: status counts, failure "
+                      "rate, mean run time of the passes, and over the trailing `window` buckets "
+                      "the failure rate (rolling_*) and run time (rolling_mean/std); failure "
                       "rate per job, recent failures with job, time, log link and the first "
                       "lines of the traceback. resolution=day reads the ch_test_daily rollup.",
           params=[Param("test_id", where="path", max_length=256), START, STOP, RESOLUTION, WINDOW,
                   Param("recent", "integer", default=10, minimum=0, maximum=100)],
           response=obj({"test": TEST, "resolution": STR, "start": TIME, "stop": TIME,
+                        "window": INT,
+                        "summary": obj({"success": INT, "failure": INT, "skip": INT, "runs": INT,
+                                        **RATE, "mean_run_time": NNUM}),
                         "points": arr(obj({"bucket": TIME, "success": INT, "failure": INT,
-                                           "skip": INT, **RATE, "mean_run_time": NNUM,
+                                           "skip": INT, **RATE, **ROLLING_RATE,
+                                           "mean_run_time": NNUM,
                                            "rolling_mean": NNUM, "rolling_std": NNUM})),
                         "jobs": arr(obj({"job": STR, "success": INT, "failure": INT, "skip": INT,
                                          **RATE})),

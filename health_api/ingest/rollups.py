@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable
 
-from .. import status as status_table
+from .. import rules
 from ..db import models as m
 from ..db.bulk import add_to_stored_rows, insert_new_rows, upsert_add_rows
 
-BUILD_NAME_KEY = "build_name"
+BUILD_NAME_KEY = rules.BUILD_NAME_KEY
 TEST_COLUMNS = ("day", "build_name", "test_id", "success", "failure", "skip", "timed",
                 "run_time_sum")
 #: from this many tests in a run, PostgreSQL adds to the stored rollup rows of
@@ -22,15 +22,6 @@ TEST_COLUMNS = ("day", "build_name", "test_id", "success", "failure", "skip", "t
 JOIN_MIN_ROWS = 1000
 JOB_COLUMNS = ("day", "build_name", "passed", "failed", "empty", "run_time_sum",
                "run_time_sq_sum")
-
-
-def run_outcome(passes: int, fails: int) -> str:
-    """DESIGN.md section 4: failed if any failure, passed if any pass, else empty."""
-    if fails > 0:
-        return "failed"
-    if passes > 0:
-        return "passed"
-    return "empty"
 
 
 def build_name_of(metadata: Iterable[tuple[str, str]]) -> str:
@@ -42,7 +33,7 @@ def build_name_of(metadata: Iterable[tuple[str, str]]) -> str:
 
 def job_row(day: dt.date, build_name: str, passes: int, fails: int, run_time: float,
             sign: int = 1) -> dict:
-    outcome = run_outcome(passes, fails)
+    outcome = rules.run_outcome(passes, fails)
     run_time = run_time or 0.0
     return {"day": day, "build_name": build_name,
             "passed": sign * (outcome == "passed"), "failed": sign * (outcome == "failed"),
@@ -51,9 +42,9 @@ def job_row(day: dt.date, build_name: str, passes: int, fails: int, run_time: fl
 
 
 #: raw status -> (pass, fail, skip) increments, from the one classification table
-_COUNTS = {raw: (int(klass == status_table.PASS), int(klass == status_table.FAIL),
-                 int(klass == status_table.SKIP))
-           for raw, klass in status_table.STATUS_CLASS.items()}
+_COUNTS = {raw: (int(klass == rules.PASS), int(klass == rules.FAIL),
+                 int(klass == rules.SKIP))
+           for raw, klass in rules.STATUS_CLASS.items()}
 _NOT_COUNTED = (0, 0, 0)
 
 

@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 import subunit
 
-from .. import status as status_table
+from .. import rules
 from .records import IngestError, Sink, TestResult
 
 #: pseudo-tests that are not tests (subunit2sql skips them too)
@@ -126,7 +126,7 @@ class _Assembler:
             pending.tags = frozenset(test_tags)
         if file_bytes and file_name is not None and self.keep_files:
             self._keep_file(pending, file_name, file_bytes)
-        if test_status in status_table.FINAL_STATUSES:
+        if test_status in rules.FINAL_STATUSES:
             del self.pending[key]
             self._emit(test_id, test_status, pending, pending.last, {})
         elif test_status == "exists":

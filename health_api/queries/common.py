@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Integer, and_, case, exists, extract, func, literal_column, select
+from sqlalchemy import Integer, case, exists, extract, func, literal_column, select
 from sqlalchemy.sql import ColumnElement
 
+from .. import rules
 from ..db import models as m
 
 RUNS, META = m.runs, m.run_metadata
@@ -48,23 +49,13 @@ def duration_seconds(start, stop, start_us, stop_us, dialect: str) -> ColumnElem
 
 
 def outcome_flags():
-    """(passed, failed, empty) 0/1 expressions: DESIGN.md section 4's run outcome."""
-    fails = func.coalesce(RUNS.c.fails, 0)
-    passes = func.coalesce(RUNS.c.passes, 0)
-    failed = case((fails > 0, 1), else_=0)
-    passed = case((and_(fails == 0, passes > 0), 1), else_=0)
-    empty = case((and_(fails == 0, passes <= 0), 1), else_=0)
-    return passed, failed, empty
+    """(passed, failed, empty) 0/1 expressions of a run, from the one run-outcome rule."""
+    return tuple(case((rules.run_outcome_is(RUNS.c.passes, RUNS.c.fails, o), 1), else_=0)
+                 for o in (rules.PASSED, rules.FAILED, rules.EMPTY))
 
 
 def outcome_filter(outcome: str) -> ColumnElement:
-    fails = func.coalesce(RUNS.c.fails, 0)
-    passes = func.coalesce(RUNS.c.passes, 0)
-    if outcome == "failed":
-        return fails > 0
-    if outcome == "passed":
-        return and_(fails == 0, passes > 0)
-    return and_(fails == 0, passes <= 0)
+    return rules.run_outcome_is(RUNS.c.passes, RUNS.c.fails, outcome)
 
 
 def meta_filters(meta: list[tuple[str, str]]) -> list[ColumnElement]:
@@ -92,7 +83,7 @@ def dialect(conn) -> str:
 
 def run_dict(row) -> dict:
     passes, fails = row.passes or 0, row.fails or 0
-    outcome = "failed" if fails > 0 else "passed" if passes > 0 else "empty"
+    outcome = rules.run_outcome(passes, fails)
     return {"id": row.id, "uuid": row.uuid, "run_at": row.run_at, "passes": passes,
             "fails": fails, "skips": row.skips or 0, "run_time": row.run_time,
             "artifacts": row.artifacts, "outcome": outcome}

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import case, desc, func, literal, select
 
-from .. import status as status_table
+from .. import rules
 from ..db import models as m
 from .common import (META, RUNS, bucket, dialect, duration_seconds, outcome_flags, run_dict,
                      window)
@@ -21,14 +21,14 @@ RUN_SPAN = dt.timedelta(days=1)
 def _job_runs(name: str | None = None):
     """runs joined to their build_name metadata row."""
     b = META.alias("b")
-    where = [b.c.key == "build_name"]
+    where = [b.c.key == rules.BUILD_NAME_KEY]
     if name is not None:
         where.append(b.c.value == name)
     return b, RUNS.join(b, b.c.run_id == RUNS.c.id), where
 
 
 def job_exists(conn, name: str) -> bool:
-    return conn.execute(select(META.c.id).where(META.c.key == "build_name",
+    return conn.execute(select(META.c.id).where(META.c.key == rules.BUILD_NAME_KEY,
                                                 META.c.value == name).limit(1)).first() is not None
 
 
@@ -140,7 +140,7 @@ def test_bucket_rows(conn, name: str, start: dt.datetime, stop: dt.datetime,
     t, tr = m.tests, m.test_runs
     _, joined, where = _job_runs(name)
     bk = bucket(tr.c.start_time, resolution, dialect(conn)).label("bucket")
-    passed = tr.c.status.in_(status_table.PASS_STATUSES)
+    passed = tr.c.status.in_(rules.PASS_STATUSES)
     timed = passed & tr.c.stop_time.is_not(None)  # start_time is in the window
     took = duration_seconds(tr.c.start_time, tr.c.stop_time, tr.c.start_time_microsecond,
                             tr.c.stop_time_microsecond, dialect(conn))
@@ -148,8 +148,8 @@ def test_bucket_rows(conn, name: str, start: dt.datetime, stop: dt.datetime,
     def count(condition):
         return func.sum(case((condition, 1), else_=0))
     stmt = (select(bk, t.c.test_id, count(passed),
-                   count(tr.c.status.in_(status_table.FAIL_STATUSES)),
-                   count(tr.c.status.in_(status_table.SKIP_STATUSES)), count(timed),
+                   count(tr.c.status.in_(rules.FAIL_STATUSES)),
+                   count(tr.c.status.in_(rules.SKIP_STATUSES)), count(timed),
                    func.sum(case((timed, took), else_=0.0)))
             .select_from(joined.join(tr, tr.c.run_id == RUNS.c.id)
                          .join(t, t.c.id == tr.c.test_id))

@@ -5,7 +5,7 @@ import datetime as dt
 
 from sqlalchemy import desc, func, select
 
-from .. import status as status_table
+from .. import rules
 from ..db import models as m
 from .common import (META, RUNS, bucket, dialect, meta_filters, metadata_of, outcome_filter,
                      outcome_flags, run_dict, window)
@@ -93,7 +93,7 @@ def run_detail(conn, ref: str) -> dict | None:
                       "stop_time": r.stop_time,
                       "duration": duration(r.start_time, r.stop_time,
                                            r.start_time_microsecond, r.stop_time_microsecond)})
-        if r.status in status_table.FAIL_STATUSES:
+        if r.status in rules.FAIL_STATUSES:
             failed_ids.append((r.id, r.test_id, r.status))
     tb = tracebacks(conn, [i for i, _, _ in failed_ids])
     run["tests"] = tests
@@ -111,7 +111,7 @@ def failed_tests_of(conn, run_ids: list[int]) -> dict[int, list[dict]]:
                                tr.c.stop_time)
                         .join(t, t.c.id == tr.c.test_id)
                         .where(tr.c.run_id.in_(run_ids),
-                               tr.c.status.in_(status_table.FAIL_STATUSES))
+                               tr.c.status.in_(rules.FAIL_STATUSES))
                         .order_by(tr.c.run_id, t.c.test_id))
     for r in rows:
         out[r.run_id].append({"test_id": r.test_id, "status": r.status,
@@ -129,7 +129,7 @@ def recent_failed_runs(conn, limit: int, meta: list[tuple[str, str]] = (),
     failed = failed_tests_of(conn, ids) if with_tests else {}
     for run in runs:
         run["metadata"] = metas[run["id"]]
-        run["build_name"] = run["metadata"].get("build_name")
+        run["build_name"] = run["metadata"].get(rules.BUILD_NAME_KEY)
         if with_tests:
             run["failed_tests"] = failed[run["id"]]
     return runs
@@ -142,7 +142,7 @@ def recent_runs(conn, meta: list[tuple[str, str]], limit: int) -> list[dict]:
     metas = metadata_of(conn, [r["id"] for r in runs])
     for run in runs:
         run["metadata"] = metas[run["id"]]
-        run["build_name"] = run["metadata"].get("build_name")
+        run["build_name"] = run["metadata"].get(rules.BUILD_NAME_KEY)
     return runs
 
 

@@ -5,7 +5,7 @@ import datetime as dt
 
 from sqlalchemy import desc, func, select
 
-from .. import status as status_table
+from .. import rules
 from ..db import models as m
 from .common import META, RUNS
 from .runs import duration, tracebacks
@@ -90,7 +90,7 @@ def recent_failures(conn, test_db_id: int, limit: int, traceback_bytes: int = 40
                    RUNS.c.artifacts, b.c.value.label("build_name"))
             .select_from(TR.join(RUNS, RUNS.c.id == TR.c.run_id)
                          .outerjoin(b, (b.c.run_id == RUNS.c.id) & (b.c.key == "build_name")))
-            .where(TR.c.test_id == test_db_id, TR.c.status.in_(status_table.FAIL_STATUSES))
+            .where(TR.c.test_id == test_db_id, TR.c.status.in_(rules.FAIL_STATUSES))
             .order_by(desc(TR.c.start_time), desc(TR.c.id)).limit(limit))
     rows = conn.execute(stmt).all()
     tb = tracebacks(conn, [r.id for r in rows], traceback_bytes)

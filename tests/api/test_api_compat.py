@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from health_api.app import create_app
 from health_api.db import models as m
 from health_api.db.session import make_engine
-from health_api.status import FAIL_STATUSES, PASS_STATUSES, SKIP_STATUSES
+from health_api.rules import FAIL_STATUSES, PASS_STATUSES, SKIP_STATUSES
 
 from api_helpers import END, iso
 from api_helpers import no_cache_config

@@ -8,8 +8,9 @@ from collections import Counter, defaultdict
 import numpy as np
 import pytest
 
-from health_api.analytics.rates import wilson
-from health_api.status import FAIL_STATUSES, PASS_STATUSES
+from statsmodels.stats.proportion import proportion_confint
+
+from health_api.rules import FAIL_STATUSES, PASS_STATUSES
 
 from api_helpers import END, START, iso
 
@@ -27,8 +28,10 @@ def check_rate(obj, failed, passed):
         assert obj["failure_rate"] is None and obj["ci_low"] is None
     else:
         assert obj["failure_rate"] == pytest.approx(failed / n)
-        lo, hi = wilson(failed, n)
-        assert obj["ci_low"] == pytest.approx(lo) and obj["ci_high"] == pytest.approx(hi)
+        # an independent oracle, not the production formula
+        lo, hi = proportion_confint(failed, n, alpha=0.05, method="wilson")
+        assert obj["ci_low"] == pytest.approx(max(0.0, lo), abs=1e-12)
+        assert obj["ci_high"] == pytest.approx(min(1.0, hi), abs=1e-12)
 
 
 def test_runs_over_time_by_build_name(client, raw):
@@ -125,16 +128,17 @@ def test_job_detail(client, raw, resolution):
     job = sorted(r["meta"]["build_name"] for r in raw["runs"])[-1]
     runs = [r for r in raw["runs"] if r["meta"]["build_name"] == job]
     data = client.get(f"/api/v1/jobs/{job}?resolution={resolution}&{WINDOW}&window=3").get_json()
+    step = dt.timedelta(days=1) if resolution == "day" else dt.timedelta(hours=1)
     fmt = "%Y-%m-%dT00:00:00Z" if resolution == "day" else "%Y-%m-%dT%H:00:00Z"
     per = defaultdict(list)
     for r in runs:
         per[r["run_at"].strftime(fmt)].append(r)
     assert len(data["points"]) == (3 if resolution == "day" else 72)
-    means = []
     # MySQL's FLOAT runs.run_time (subunit2sql's column) is single precision, so the
     # expected values computed from it differ from the double-precision rollup sums
     mysql = "mysql" in client.application.config["CI_HEALTH_DB"]
     tol, std_tol = (1e-5, 1e-4) if mysql else (1e-9, 1e-6)
+    bucket_means = {}
     for p in data["points"]:
         group = per.get(p["bucket"], [])
         c = Counter(r["outcome"] for r in group)
@@ -146,10 +150,28 @@ def test_job_detail(client, raw, resolution):
             assert p["mean_run_time"] == pytest.approx(np.mean(times), rel=tol)
             if len(group) > 1:
                 assert p["std_run_time"] == pytest.approx(np.std(times, ddof=1), rel=std_tol)
-            means.append(np.mean(times))
-            assert p["rolling_mean"] == pytest.approx(np.mean(means[-3:]), rel=tol)
+            bucket_means[p["bucket"]] = np.mean(times)
         else:
-            assert p["mean_run_time"] is None and p["rolling_mean"] is None
+            assert p["mean_run_time"] is None
+        # the trailing window: this bucket and the two before it, straight from raw runs
+        at = dt.datetime.strptime(p["bucket"], "%Y-%m-%dT%H:%M:%SZ")
+        trailing = [r for r in runs if at - 2 * step <= r["run_at"] < at + step]
+        t = Counter(r["outcome"] for r in trailing)
+        rolled = {k[len("rolling_"):]: v for k, v in p.items() if k.startswith("rolling_")}
+        check_rate(rolled, t["failed"], t["passed"])
+        keys = [(at - i * step).strftime(fmt) for i in (2, 1, 0)]
+        means = [bucket_means[k] for k in keys if k in bucket_means]
+        if means:
+            assert p["rolling_mean"] == pytest.approx(np.mean(means), rel=tol)
+            if len(means) > 1:
+                assert p["rolling_std"] == pytest.approx(np.std(means, ddof=1), rel=std_tol)
+            else:
+                assert p["rolling_std"] is None
+        else:
+            assert p["rolling_mean"] is None
+    c = Counter(r["outcome"] for r in runs if START <= r["run_at"] < END)
+    assert (data["passed"], data["failed"], data["empty"]) == (c["passed"], c["failed"], c["empty"])
+    check_rate(data, c["failed"], c["passed"])
     recent = sorted(runs, key=lambda r: (r["run_at"], r["id"]), reverse=True)[:20]
     assert [r["uuid"] for r in data["recent_runs"]] == [r["uuid"] for r in recent]
     assert data["recent_runs"][0]["artifacts"] == recent[0]["artifacts"]

@@ -9,11 +9,9 @@ import { pageHeader, timeCell, noData } from './common.js';
 
 const OUTCOME_LABELS = { all: 'All', passed: 'Passed', failed: 'Failed', empty: 'No result' };
 
-/** passed / failed / empty, as DESIGN.md section 4 defines a run's outcome. */
+/** The run's outcome as the API computed it (health_api/rules.py run_outcome). */
 export function runOutcome(run) {
-  if ((run.fails || 0) > 0) return 'failed';
-  if ((run.passes || 0) > 0) return 'passed';
-  return 'empty';
+  return run.outcome || 'empty';
 }
 
 export async function render(ctx) {
