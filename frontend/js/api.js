@@ -2,16 +2,17 @@
 // query parameters and the shapes the pages read.
 //
 // createApi({fetch}) takes the fetch to use, so node --test drives it with a
-// fake. Every function resolves to the response JSON passed through the
-// endpoint's adapter (ADAPT: the API's shapes -> the ones documented on the
-// functions below, which the pages read) and rejects with an ApiError.
+// fake. Every function resolves to the response JSON exactly as the API
+// serves it (its shapes: /api/v1/openapi.json): the pages read the API's own
+// field names, and every figure they show (rates, intervals, rolling means,
+// totals) is one the API computed. Failures reject with an ApiError.
 //
-// Conventions (DESIGN.md section 5): JSON under /api/v1/; `start`, `stop` are
-// ISO 8601 instants, `resolution` one of sec|min|hour|day, `limit`/`offset`
-// paginate; errors are 4xx/5xx with {"error": {"message", "field"}}.
-// The API serves a rate as flat fields {failure_rate, n, ci_low, ci_high};
-// the adapters turn it into a Rate {value, low, high, n}: value =
-// failed/(passed+failed) or null when n = 0, low/high its 95% Wilson interval.
+// Conventions (docs/design.md, "API conventions"): JSON under /api/v1/;
+// `start`, `stop` are ISO 8601 instants, `resolution` one of the resolutions
+// GET /status serves in `rules`, `limit`/`offset` paginate; errors are
+// 4xx/5xx with {"error": {"message", "field"}}. A rate is the flat fields
+// {failure_rate, n, ci_low, ci_high} (failure_rate and the 95% Wilson
+// interval null when n = 0); rolling_* the same over a trailing window.
 
 export const API_ROOT = '/api/v1';
 
@@ -36,197 +37,6 @@ export const ENDPOINTS = Object.freeze({
   metadataKeys: () => `${API_ROOT}/metadata/keys`,
   metadataValues: () => `${API_ROOT}/metadata/values`,
 });
-
-/** The label of the runs without a value for the grouping key (the API's null). */
-export const NO_VALUE = '(no value)';
-
-const list = (value) => (Array.isArray(value) ? value : []);
-const num = (value) => (typeof value === 'number' && Number.isFinite(value) ? value : null);
-const count = (value) => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
-
-/**
- * The API serves a rate as flat fields {failure_rate, n, ci_low, ci_high}
- * on its object; the pages use {value, low, high, n}.
- */
-export function toRate(obj) {
-  const o = obj && typeof obj === 'object' ? obj : {};
-  const n = count(o.n);
-  return { value: n > 0 ? num(o.failure_rate) : null, low: num(o.ci_low), high: num(o.ci_high), n };
-}
-
-/** The run fields the pages read (GET /runs, /runs/<id>, /failures/recent, recent_runs). */
-function adaptRun(r) {
-  const run = r && typeof r === 'object' ? r : {};
-  return {
-    id: run.id ?? null,
-    uuid: run.uuid ?? null,
-    run_at: run.run_at ?? null,
-    passes: count(run.passes),
-    fails: count(run.fails),
-    skips: count(run.skips),
-    run_time: num(run.run_time),
-    artifacts: run.artifacts ?? null,
-    outcome: run.outcome ?? null,
-    metadata: run.metadata && typeof run.metadata === 'object' ? run.metadata : {},
-  };
-}
-
-/**
- * Response adapters, one per endpoint: they turn the API's JSON
- * (health_api/api/*.py, /api/v1/openapi.json) into the shapes documented on
- * the functions below, which are what the pages read.
- */
-export const ADAPT = {
-  status: (b) => ({
-    version: b.version ?? null,
-    database: b.database ?? null,
-    newest_run_at: b.newest_run_at ?? null,
-    schema: b.schema ?? null,
-  }),
-
-  // {key, resolution, buckets, series: [{value, points: [{bucket, passed, failed, empty, ...}]}]}
-  runsOverTime: (b) => {
-    const buckets = list(b.buckets);
-    return {
-      group_by: b.key,
-      resolution: b.resolution,
-      buckets,
-      groups_total: count(b.groups_total),
-      groups_truncated: !!b.groups_truncated,
-      groups: list(b.series).map((s) => {
-        // points are one per bucket, in order; index them by bucket anyway
-        const at = new Map(list(s.points).map((p) => [p.bucket, p]));
-        const pick = (k) => buckets.map((t) => count((at.get(t) || {})[k]));
-        return {
-          key: s.value === null || s.value === undefined ? NO_VALUE : String(s.value),
-          passed: pick('passed'),
-          failed: pick('failed'),
-          empty: pick('empty'),
-        };
-      }),
-    };
-  },
-
-  jobs: (b) => ({
-    start: b.start ?? null,
-    stop: b.stop ?? null,
-    jobs: list(b.jobs).map((j) => ({
-      name: String(j.job),
-      runs: count(j.runs),
-      passed: count(j.passed),
-      failed: count(j.failed),
-      empty: count(j.empty),
-      failure_rate: toRate(j),
-      previous_rate: toRate(j.previous),
-      change: num(j.change),
-      mean_run_time: num(j.mean_run_time),
-      p95_run_time: num(j.p95_run_time),
-      last_run_at: j.last_run_at ?? null,
-    })),
-  }),
-
-  job: (b) => ({
-    name: b.job,
-    resolution: b.resolution,
-    points: list(b.points).map((p) => ({
-      t: p.bucket, passed: count(p.passed), failed: count(p.failed), empty: count(p.empty),
-      mean_run_time: num(p.mean_run_time), std_run_time: num(p.std_run_time),
-    })),
-    recent_runs: list(b.recent_runs).map(adaptRun),
-  }),
-
-  jobTests: (b) => ({
-    total: num(b.total),
-    limit: num(b.limit),
-    offset: num(b.offset),
-    sort: b.sort ?? null,
-    tests: list(b.tests).map((t) => ({
-      test_id: String(t.test_id),
-      runs: count(t.success) + count(t.failure) + count(t.skip),
-      passes: count(t.success),
-      failures: count(t.failure),
-      skips: count(t.skip),
-      failure_rate: toRate(t),
-      mean_run_time: num(t.mean_run_time),
-    })),
-  }),
-
-  tests: (b) => ({
-    total: num(b.total),
-    limit: num(b.limit),
-    offset: num(b.offset),
-    tests: list(b.tests).map((t) => ({
-      test_id: String(t.test_id),
-      run_count: count(t.run_count),
-      success: count(t.success),
-      failure: count(t.failure),
-      failure_rate: toRate(t),
-      run_time: num(t.mean_run_time),
-    })),
-  }),
-
-  test: (b) => {
-    const t = b.test || {};
-    return {
-      test_id: t.test_id ?? null,
-      totals: { run_count: count(t.run_count), success: count(t.success), failure: count(t.failure), mean_run_time: num(t.mean_run_time) },
-      resolution: b.resolution,
-      points: list(b.points).map((p) => ({
-        t: p.bucket, passed: count(p.success), failed: count(p.failure), skipped: count(p.skip),
-        mean_run_time: num(p.mean_run_time),
-      })),
-      jobs: list(b.jobs).map((j) => ({
-        job: String(j.job), passes: count(j.success), failures: count(j.failure), skips: count(j.skip),
-        runs: count(j.success) + count(j.failure) + count(j.skip), failure_rate: toRate(j),
-      })),
-      recent_failures: list(b.recent_failures).map((f) => ({
-        run_id: f.run_id ?? null,
-        build_name: f.job ?? null,
-        run_at: f.run_at ?? null,
-        start_time: f.start_time ?? null,
-        status: f.status ?? null,
-        link: f.link ?? null,
-        traceback: f.traceback ?? null,
-      })),
-    };
-  },
-
-  runs: (b) => ({
-    total: num(b.total), limit: num(b.limit), offset: num(b.offset), runs: list(b.runs).map(adaptRun),
-  }),
-
-  run: (b) => ({
-    run: adaptRun(b),
-    tests: list(b.tests).map((t) => ({
-      test_id: String(t.test_id), status: t.status ?? null, start_time: t.start_time ?? null,
-      stop_time: t.stop_time ?? null, run_time: num(t.duration),
-    })),
-    failed_tests: list(b.failed_tests).map((t) => ({
-      test_id: String(t.test_id), status: t.status ?? null, traceback: t.traceback ?? null,
-    })),
-  }),
-
-  // newest failed runs, each with its failed tests -> one entry per failed test
-  recentFailures: (b) => {
-    const runs = list(b.runs).map((r) => ({ ...adaptRun(r), build_name: r.build_name ?? null, failed_tests: list(r.failed_tests) }));
-    return {
-      runs,
-      failures: runs.flatMap((r) => r.failed_tests.map((t) => ({
-        test_id: String(t.test_id),
-        status: t.status ?? null,
-        run_id: r.uuid ?? r.id,
-        run_at: r.run_at,
-        build_name: r.build_name,
-      }))),
-    };
-  },
-
-  metadataKeys: (b) => ({ keys: list(b.keys).map(String) }),
-
-  metadataValues: (b) => ({
-    key: b.key, total: num(b.total), values: list(b.values).map((v) => ({ value: v.value, runs: count(v.runs) })),
-  }),
-};
 
 /** An API failure the page shows: message, field (the bad parameter, if any), HTTP status. */
 export class ApiError extends Error {
@@ -310,7 +120,7 @@ function isAbort(error) {
  * @param {(delta: 1|-1) => void} [options.onActivity]  called +1/-1 around each request (loading indicator)
  */
 export function createApi({ fetch: fetchImpl = globalThis.fetch, base = '', onActivity = null } = {}) {
-  async function request(path, params = {}, { signal, adapt } = {}) {
+  async function request(path, params = {}, { signal } = {}) {
     const url = `${base}${path}${buildQuery(params)}`;
     if (onActivity) onActivity(1);
     try {
@@ -332,7 +142,7 @@ export function createApi({ fetch: fetchImpl = globalThis.fetch, base = '', onAc
           status: response.status, url, kind: 'parse', cause: error,
         });
       }
-      return adapt ? adapt(body) : body;
+      return body;
     } finally {
       if (onActivity) onActivity(-1);
     }
@@ -344,113 +154,76 @@ export function createApi({ fetch: fetchImpl = globalThis.fetch, base = '', onAc
   return {
     request,
 
-    /**
-     * GET /status -> {version, database, newest_run_at: ISO|null, schema}
-     */
+    /** GET /status -> {database, schema, newest_run_at, cache, version, rules} */
     getStatus({ signal } = {}) {
-      return request(ENDPOINTS.status(), {}, { signal, adapt: ADAPT.status });
+      return request(ENDPOINTS.status(), {}, { signal });
     },
 
     /**
-     * GET /runs/over_time?key&start&stop&resolution&meta&groups
-     * -> {group_by, resolution, buckets: [ISO...], groups_total, groups_truncated,
-     *     groups: [{key, passed: [n...], failed: [n...], empty: [n...]}]}
-     * (one count per bucket; empty buckets are zeros; the `groups` most
-     * frequent values of the key, NO_VALUE for runs without it)
+     * GET /runs/over_time?key&start&stop&resolution&meta&groups&window
+     * -> {key, buckets, window, series: [{value, runs, passed, failed, empty, RATE,
+     *     points: [{bucket, passed, failed, empty, RATE, rolling RATE, mean_run_time}]}],
+     *     totals: [{bucket, passed, failed, empty}], groups_total, groups_truncated}
      */
-    getRunsTimeline({ groupBy, start, stop, resolution, meta = [], groups = 20, signal } = {}) {
+    getRunsTimeline({ groupBy, start, stop, resolution, meta = [], groups = 20, window: span, signal } = {}) {
       return request(ENDPOINTS.runsOverTime(), {
-        key: groupBy, ...window({ start, stop }), resolution, meta: metaFilters(meta), groups,
-      }, { signal, adapt: ADAPT.runsOverTime });
+        key: groupBy, ...window({ start, stop }), resolution, meta: metaFilters(meta), groups, window: span,
+      }, { signal });
     },
 
-    /**
-     * GET /jobs?start&stop
-     * -> {jobs: [{name, runs, passed, failed, empty, failure_rate: Rate, previous_rate: Rate,
-     *             change, last_run_at: ISO|null, mean_run_time: s|null, p95_run_time}]}
-     */
+    /** GET /jobs?start&stop -> {total: {runs, passed, failed, empty, jobs, RATE}, jobs: [{job, runs, ...}]} */
     listJobs({ start, stop, signal } = {}) {
-      return request(ENDPOINTS.jobs(), window({ start, stop }), { signal, adapt: ADAPT.jobs });
+      return request(ENDPOINTS.jobs(), window({ start, stop }), { signal });
     },
 
     /**
-     * GET /jobs/<name>?start&stop&resolution&recent
-     * -> {name, resolution,
-     *     points: [{t: ISO, passed, failed, empty, mean_run_time: s|null, std_run_time: s|null}],
-     *     recent_runs: [Run]}
-     * (one point per bucket, empty buckets included; std_run_time is the std
-     * of the bucket's run times, null with fewer than two; the page computes
-     * its tiles and trailing-window rates and run times from the points)
+     * GET /jobs/<name>?start&stop&resolution&window&recent
+     * -> {job, runs, passed, failed, empty, RATE, mean_run_time, points: [...], recent_runs}
      */
-    getJob(name, { start, stop, resolution, recent, signal } = {}) {
-      return request(ENDPOINTS.job(name), { ...window({ start, stop }), resolution, recent }, { signal, adapt: ADAPT.job });
+    getJob(name, { start, stop, resolution, window: span, recent, signal } = {}) {
+      return request(ENDPOINTS.job(name), { ...window({ start, stop }), resolution, window: span, recent }, { signal });
     },
 
-    /**
-     * GET /jobs/<name>/tests?start&stop&sort&limit&offset (whole UTC days)
-     * -> {tests: [{test_id, runs, passes, failures, skips, failure_rate: Rate, mean_run_time}],
-     *     total, limit, offset, sort}
-     */
+    /** GET /jobs/<name>/tests?start&stop&sort&limit&offset (whole UTC days) */
     listJobTests(name, { start, stop, sort, limit, offset, signal } = {}) {
-      return request(ENDPOINTS.jobTests(name), { ...window({ start, stop }), sort, limit, offset }, { signal, adapt: ADAPT.jobTests });
+      return request(ENDPOINTS.jobTests(name), { ...window({ start, stop }), sort, limit, offset }, { signal });
     },
 
-    /**
-     * GET /tests?q&mode&limit&offset (mode prefix|substring)
-     * -> {tests: [{test_id, run_count, success, failure, failure_rate: Rate, run_time}], total, limit, offset}
-     */
-    searchTests({ q, mode, limit, offset, signal } = {}) {
-      return request(ENDPOINTS.tests(), { q, mode, limit, offset }, { signal, adapt: ADAPT.tests });
+    /** GET /tests?q&mode&sort&limit&offset (mode prefix|substring; sort over every match) */
+    searchTests({ q, mode, sort, limit, offset, signal } = {}) {
+      return request(ENDPOINTS.tests(), { q, mode, sort, limit, offset }, { signal });
     },
 
-    /**
-     * GET /tests/<test_id>?start&stop&resolution&recent
-     * -> {test_id, totals, resolution,
-     *     points: [{t, passed, failed, skipped, mean_run_time: s|null}],
-     *     jobs: [{job, runs, passes, failures, skips, failure_rate: Rate}],
-     *     recent_failures: [{run_id, build_name, run_at, start_time, status, link, traceback}]}
-     */
-    getTest(testId, { start, stop, resolution, recent, signal } = {}) {
-      return request(ENDPOINTS.test(testId), { ...window({ start, stop }), resolution, recent }, { signal, adapt: ADAPT.test });
+    /** GET /tests/<test_id>?start&stop&resolution&window&recent -> {test, summary, points, jobs, recent_failures} */
+    getTest(testId, { start, stop, resolution, window: span, recent, signal } = {}) {
+      return request(ENDPOINTS.test(testId), { ...window({ start, stop }), resolution, window: span, recent }, { signal });
     },
 
-    /**
-     * GET /runs?meta=key:value&outcome&start&stop&limit&offset
-     * (meta repeats, one key:value per filter; outcome passed|failed|empty)
-     * -> {runs: [Run], total, limit, offset}
-     * Run = {id, uuid, run_at, passes, fails, skips, run_time, artifacts, outcome, metadata: {k: v}}
-     */
+    /** GET /runs?meta=key:value&outcome&start&stop&limit&offset -> {runs, total, limit, offset} */
     listRuns({ meta = [], outcome, start, stop, limit, offset, signal } = {}) {
       return request(ENDPOINTS.runs(), {
         meta: metaFilters(meta), outcome: outcome === 'all' ? null : outcome, ...window({ start, stop }), limit, offset,
-      }, { signal, adapt: ADAPT.runs });
+      }, { signal });
     },
 
-    /**
-     * GET /runs/<uuid or id>
-     * -> {run: Run, tests: [{test_id, status, start_time, stop_time, run_time}],
-     *     failed_tests: [{test_id, status, traceback}]}
-     */
+    /** GET /runs/<uuid or id> -> Run + {tests: [{test_id, status, start_time, stop_time, duration}], failed_tests} */
     getRun(runId, { signal } = {}) {
-      return request(ENDPOINTS.run(runId), {}, { signal, adapt: ADAPT.run });
+      return request(ENDPOINTS.run(runId), {}, { signal });
     },
 
-    /**
-     * GET /failures/recent?limit&meta (the newest failed runs)
-     * -> {failures: [{test_id, status, run_id, run_at, build_name}], runs: [Run + build_name, failed_tests]}
-     */
-    listRecentFailures({ limit, meta = [], signal } = {}) {
-      return request(ENDPOINTS.recentFailures(), { limit, meta: metaFilters(meta) }, { signal, adapt: ADAPT.recentFailures });
+    /** GET /failures/recent?limit&meta&start&stop -> {runs: [Run + build_name, failed_tests]} */
+    listRecentFailures({ limit, meta = [], start, stop, signal } = {}) {
+      return request(ENDPOINTS.recentFailures(), { limit, meta: metaFilters(meta), ...window({ start, stop }) }, { signal });
     },
 
     /** GET /metadata/keys -> {keys: [string]} */
     listMetadataKeys({ signal } = {}) {
-      return request(ENDPOINTS.metadataKeys(), {}, { signal, adapt: ADAPT.metadataKeys });
+      return request(ENDPOINTS.metadataKeys(), {}, { signal });
     },
 
     /** GET /metadata/values?key&limit -> {key, total, values: [{value, runs}]} */
     listMetadataValues(key, { limit, signal } = {}) {
-      return request(ENDPOINTS.metadataValues(), { key, limit }, { signal, adapt: ADAPT.metadataValues });
+      return request(ENDPOINTS.metadataValues(), { key, limit }, { signal });
     },
   };
 }

@@ -30,12 +30,12 @@ export function formatPercent(rate, digits = 1) {
 
 /**
  * A rate with its 95% interval, as the API serves it
- * (`{value, low, high, n}`; DESIGN.md section 4):
+ * (`{failure_rate, n, ci_low, ci_high}`; docs/design.md, "Rules"):
  * `12.3% (8.1–17.9%, n=120)`. n = 0 gives 'no runs'.
  */
 export function formatRate(rate, digits = 1) {
   if (!rate || typeof rate !== 'object') return DASH;
-  const { value, low, high, n } = rate;
+  const { failure_rate: value, ci_low: low, ci_high: high, n } = rate;
   if (n === 0) return 'no runs';
   if (!isNum(value)) return DASH;
   let out = formatPercent(value, digits);

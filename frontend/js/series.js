@@ -1,30 +1,25 @@
-// Data -> chart series. Pure functions (no DOM, no d3) over the API shapes
-// documented in api.js, so node --test covers them.
+// API shapes -> chart series. Pure functions (no DOM, no d3), so node --test
+// covers them. They only reshape what the API computed: every rate, interval,
+// mean, spread and total comes from the API (health_api/analytics); nothing
+// here sums runs or computes a rate.
 
 import { seriesStyles, STATUS_COLORS, VARIANT_CLASSES } from './colors.js';
 
-const Z95 = 1.959963984540054;
-
-/**
- * The failure rate of `failed` out of `n` decided runs with its 95% Wilson
- * score interval, in the API's Rate shape: {value, low, high, n}; value,
- * low and high are null when n = 0.
- */
-export function wilson(failed, n, z = Z95) {
-  if (!Number.isFinite(n) || n <= 0 || !Number.isFinite(failed)) return { value: null, low: null, high: null, n: 0 };
-  const p = Math.min(1, Math.max(0, failed / n));
-  const z2 = z * z;
-  const denom = 1 + z2 / n;
-  const centre = (p + z2 / (2 * n)) / denom;
-  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
-  return { value: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half), n };
+/** The failure rate of an API object with the RATE fields (failure_rate, n, ci_low, ci_high), or null. */
+export function rateValue(obj) {
+  if (typeof obj === 'number') return Number.isFinite(obj) ? obj : null;
+  const v = obj && typeof obj === 'object' ? obj.failure_rate : null;
+  return typeof v === 'number' && Number.isFinite(v) && !(obj.n === 0) ? v : null;
 }
 
-/** The value of a Rate, or a plain number, or null. */
-export function rateValue(rate) {
-  if (typeof rate === 'number') return Number.isFinite(rate) ? rate : null;
-  if (rate && typeof rate === 'object' && typeof rate.value === 'number' && Number.isFinite(rate.value)) return rate.value;
-  return null;
+/** A point's trailing-window rate (rolling_failure_rate, rolling_n, ...) as RATE fields. */
+export function rollingRate(p) {
+  return {
+    failure_rate: p ? p.rolling_failure_rate ?? null : null,
+    n: p ? p.rolling_n ?? 0 : 0,
+    ci_low: p ? p.rolling_ci_low ?? null : null,
+    ci_high: p ? p.rolling_ci_high ?? null : null,
+  };
 }
 
 function ms(iso) {
@@ -32,18 +27,14 @@ function ms(iso) {
   return Number.isFinite(t) ? t : null;
 }
 
-function at(list, i) {
-  const v = Array.isArray(list) ? list[i] : 0;
-  return Number.isFinite(v) ? v : 0;
-}
-
+const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const BUCKET_SECONDS = { sec: 1, min: 60, hour: 3600, day: 86400 };
 
 /**
- * How many buckets a failure-rate point sums over. An hour of one job holds
- * one run or none, so per-bucket rates jump between 0 and 100%: a point is
- * the rate over a trailing window instead: 24 hours at hourly resolution,
- * 1 hour at per-minute (and 1 minute per-second) resolution, 1 day at daily
+ * The `window` the pages ask the API for: how many buckets a failure-rate
+ * point covers. An hour of one job holds one run or none, so per-bucket
+ * rates jump between 0 and 100%: 24 hours at hourly resolution, 1 hour at
+ * per-minute (and 1 minute per-second) resolution, 1 day at daily
  * resolution, 7 days for daily points over more than 45 days.
  */
 export function rollingWindow(resolution, periodMs = 0) {
@@ -56,25 +47,9 @@ export function rollingWindow(resolution, periodMs = 0) {
   }
 }
 
-/** How far before the period the data must start for the first point's window to be full. */
-export function rollingLeadMs(resolution, window) {
-  return Math.max(0, (window - 1) * (BUCKET_SECONDS[resolution] || 0) * 1000);
-}
-
-/**
- * What a time-series page asks the API for and how it draws it: the rolling
- * window (buckets), the bar merge factor, the period start in ms, and the
- * earlier start to request so the rolling rates are complete from `from` on.
- */
-export function chartWindow(resolution, start, periodMs) {
-  const span = rollingWindow(resolution, periodMs);
-  const from = start.getTime();
-  return {
-    span,
-    bars: barFactor(resolution, periodMs),
-    from,
-    leadStart: new Date(from - rollingLeadMs(resolution, span)),
-  };
+/** The rolling window (buckets, asked of the API) and the bar merge factor of a chart. */
+export function chartWindow(resolution, periodMs) {
+  return { span: rollingWindow(resolution, periodMs), bars: barFactor(resolution, periodMs) };
 }
 
 /** 'per hour', 'over the trailing 24 hours', 'over the trailing 7 days' ... for chart subtitles. */
@@ -86,291 +61,124 @@ export function rollingLabel(resolution, window) {
   return seconds === 60 ? 'over the trailing minute' : `over the trailing ${seconds / 60} minutes`;
 }
 
-/**
- * Trailing-window failure rates: point i is the Wilson rate of
- * sum(failed[i-window+1..i]) out of the decided runs of those buckets.
- */
-export function rollingRates(passed, failed, window = 1) {
-  const n = Math.max(passed ? passed.length : 0, failed ? failed.length : 0);
-  const w = Math.max(1, Math.floor(window) || 1);
-  const out = [];
-  let sumF = 0;
-  let sumP = 0;
-  for (let i = 0; i < n; i += 1) {
-    sumF += at(failed, i);
-    sumP += at(passed, i);
-    if (i >= w) {
-      sumF -= at(failed, i - w);
-      sumP -= at(passed, i - w);
-    }
-    out.push(wilson(sumF, sumF + sumP));
-  }
-  return out;
-}
-
-/**
- * Trailing-window weighted means: point i is sum(v*w)/sum(w) over the
- * window's buckets whose value is a number and weight > 0 (weights default
- * to 1); null when there is none.
- */
-export function rollingMean(values, weights = null, window = 1) {
-  const n = values ? values.length : 0;
-  const w = Math.max(1, Math.floor(window) || 1);
-  const out = [];
-  let sum = 0;
-  let total = 0;
-  const term = (i) => {
-    const v = values[i];
-    const wt = weights ? at(weights, i) : 1;
-    return Number.isFinite(v) && wt > 0 ? [v * wt, wt] : [0, 0];
-  };
-  for (let i = 0; i < n; i += 1) {
-    const [a, b] = term(i);
-    sum += a;
-    total += b;
-    if (i >= w) {
-      const [c, d] = term(i - w);
-      sum -= c;
-      total -= d;
-    }
-    out.push(total > 1e-9 ? sum / total : null);
-  }
-  return out;
-}
-
-/**
- * Trailing-window mean and spread of individual run times, pooled from each
- * bucket's count, mean and std: over the window's buckets i whose mean is a
- * number and weight n_i > 0 (weights default to 1, as in rollingMean),
- *   M   = sum n_i m_i / sum n_i                      (= rollingMean)
- *   var = sum n_i (s_i^2 + (m_i - M)^2) / sum n_i
- * A bucket whose std is missing (one run: the API's sample std is
- * undefined) adds no spread of its own, only its mean's distance from M.
- * Point i is {mean: M, std: sqrt(var), low: max(0, M - std), high: M + std,
- * n: sum n_i}, or null when the window has no bucket with data.
- */
-export function rollingSpread(means, stds = null, weights = null, window = 1) {
-  const n = means ? means.length : 0;
-  const w = Math.max(1, Math.floor(window) || 1);
-  const weight = (j) => (weights ? at(weights, j) : 1);
-  const used = (j) => Number.isFinite(means[j]) && weight(j) > 0;
-  const spread = (j) => {
-    const s = Array.isArray(stds) ? stds[j] : null;
-    return Number.isFinite(s) && s > 0 ? s : 0;
-  };
-  const out = [];
-  for (let i = 0; i < n; i += 1) {
-    const first = Math.max(0, i - w + 1);
-    let total = 0;
-    let sum = 0;
-    for (let j = first; j <= i; j += 1) {
-      if (!used(j)) continue;
-      total += weight(j);
-      sum += weight(j) * means[j];
-    }
-    if (!(total > 1e-9)) {
-      out.push(null);
-      continue;
-    }
-    const mean = sum / total;
-    let squares = 0;
-    for (let j = first; j <= i; j += 1) {
-      if (!used(j)) continue;
-      const d = means[j] - mean;
-      squares += weight(j) * (spread(j) ** 2 + d * d);
-    }
-    const std = Math.sqrt(Math.max(0, squares / total));
-    out.push({ mean, std, low: Math.max(0, mean - std), high: mean + std, n: total });
-  }
-  return out;
-}
-
-/** A timeline without the buckets before `fromMs` (the rolling windows' lead-in). */
-export function trimTimeline(timeline, fromMs) {
-  if (!timeline || !Array.isArray(timeline.buckets) || !Number.isFinite(fromMs)) return timeline;
-  const first = timeline.buckets.findIndex((t) => ms(t) >= fromMs);
-  const cut = first < 0 ? timeline.buckets.length : first;
-  if (cut === 0) return timeline;
-  return {
-    ...timeline,
-    buckets: timeline.buckets.slice(cut),
-    groups: (timeline.groups || []).map((g) => ({
-      ...g,
-      passed: (g.passed || []).slice(cut),
-      failed: (g.failed || []).slice(cut),
-      empty: (g.empty || []).slice(cut),
-    })),
-  };
-}
-
-/** True when a timeline has no run at all. */
+/** True when a runs/over_time answer has no run at all. */
 export function timelineIsEmpty(timeline) {
-  const groups = timeline && Array.isArray(timeline.groups) ? timeline.groups : [];
-  return !groups.some((g) => ['passed', 'failed', 'empty'].some((k) => (g[k] || []).some((v) => v > 0)));
-}
-
-/** Total runs of a timeline group. */
-export function groupTotal(group) {
-  let total = 0;
-  for (const k of ['passed', 'failed', 'empty']) for (const v of group[k] || []) total += Number.isFinite(v) ? v : 0;
-  return total;
-}
-
-/** Failed runs of a timeline group. */
-export function groupFailed(group) {
-  return (group.failed || []).reduce((acc, v) => acc + (Number.isFinite(v) ? v : 0), 0);
+  return !((timeline && timeline.series) || []).some((s) => s.runs > 0);
 }
 
 /**
- * Failure-rate lines, one per group, the groups with most failed runs first
- * (then the busiest). Groups beyond `visible` start disabled (one click on
- * the legend shows them).
- * Points of buckets without a decided run have y = null (a gap).
- * Each point keeps its Rate as `rate` for the tooltip.
+ * Below this many points with a value a line is drawn with its points
+ * marked: a lone point between gaps draws nothing as a line.
  */
-export function timelineRateSeries(timeline, { visible = 8, window = 1, from = null } = {}) {
-  const buckets = (timeline && timeline.buckets) || [];
-  const groups = [...((timeline && timeline.groups) || [])].sort(
-    (a, b) => groupFailed(b) - groupFailed(a) || groupTotal(b) - groupTotal(a) || String(a.key).localeCompare(String(b.key)),
-  );
-  const styles = seriesStyles(groups.map((g) => g.key));
-  return groups.map((group, index) => ({
-    key: String(group.key),
-    color: styles.get(String(group.key)).color,
-    classed: VARIANT_CLASSES[styles.get(String(group.key)).variant],
-    disabled: index >= visible,
-    values: (() => {
-      const rates = rollingRates(group.passed, group.failed, window);
-      return buckets.map((t, i) => ({ x: ms(t), y: rates[i] ? rates[i].value : null, rate: rates[i] }))
-        .filter((p) => from === null || p.x >= from);
-    })(),
-  }));
+export const SPARSE_POINTS = 40;
+
+/** The CSS classes of a line: its dash variant, and `series-sparse` when it has few points. */
+function lineClasses(variant, values) {
+  const defined = values.filter((p) => p.y !== null && p.y !== undefined).length;
+  return [VARIANT_CLASSES[variant], defined < SPARSE_POINTS ? 'series-sparse' : ''].filter(Boolean).join(' ');
 }
 
-/** Stacked run counts (passed, failed, empty) summed over all groups. */
+/**
+ * Failure-rate lines of GET /runs/over_time (with `window`), one per value
+ * of the key, the values with most failed runs first (then the busiest).
+ * Values beyond `visible` start disabled (one click on the legend shows
+ * them). y is the API's rolling_failure_rate (null: a gap); each point
+ * keeps its trailing-window rate as `rate` for the band and the tooltip.
+ */
+export function timelineRateSeries(timeline, { visible = 8 } = {}) {
+  const list = [...((timeline && timeline.series) || [])].sort(
+    (a, b) => (b.failed || 0) - (a.failed || 0) || (b.runs || 0) - (a.runs || 0) || String(a.value).localeCompare(String(b.value)),
+  );
+  const keys = list.map((s) => groupKey(s.value));
+  const styles = seriesStyles(keys);
+  return list.map((s, index) => {
+    const key = keys[index];
+    const values = (s.points || []).map((p) => ({ x: ms(p.bucket), y: num(p.rolling_failure_rate), rate: rollingRate(p) }));
+    return {
+      key,
+      color: styles.get(key).color,
+      variant: styles.get(key).variant,
+      classed: lineClasses(styles.get(key).variant, values),
+      disabled: index >= visible,
+      values,
+    };
+  });
+}
+
+/** The label of the runs without a value for the grouping key (the API's null). */
+export const NO_VALUE = '(no value)';
+
+/** The legend key of a runs/over_time value. */
+export function groupKey(value) {
+  return value === null || value === undefined ? NO_VALUE : String(value);
+}
+
+/** Stacked run counts (passed, failed, empty) of every run: the API's `totals`. */
 export function timelineOutcomeSeries(timeline) {
-  const buckets = (timeline && timeline.buckets) || [];
-  const groups = (timeline && timeline.groups) || [];
-  const sum = (kind) => buckets.map((t, i) => ({ x: ms(t), y: groups.reduce((acc, g) => acc + at(g[kind], i), 0) }));
+  const totals = (timeline && timeline.totals) || [];
+  const of = (kind) => totals.map((p) => ({ x: ms(p.bucket), y: p[kind] || 0 }));
   return [
-    { key: 'Failed', color: STATUS_COLORS.failed, values: sum('failed') },
-    { key: 'Passed', color: STATUS_COLORS.passed, values: sum('passed') },
-    { key: 'No result', color: STATUS_COLORS.empty, values: sum('empty') },
+    { key: 'Failed', color: STATUS_COLORS.failed, values: of('failed') },
+    { key: 'Passed', color: STATUS_COLORS.passed, values: of('passed') },
+    { key: 'No result', color: STATUS_COLORS.empty, values: of('empty') },
   ];
 }
 
 /**
- * The failure rate of one timeline group for a sparkline: the buckets are
- * merged into at most `segments` consecutive chunks (a 120 px sparkline
- * cannot show 168 hourly points); null where a chunk has no decided run.
+ * A sparkline of one value of a runs/over_time answer: its served
+ * trailing-window failure rate at `segments` evenly spaced buckets (the last
+ * one included); null where the window had no decided run.
  */
 export function sparklineValues(timeline, key, { segments = 28 } = {}) {
-  const group = ((timeline && timeline.groups) || []).find((g) => String(g.key) === String(key));
+  const series = ((timeline && timeline.series) || []).find((s) => groupKey(s.value) === String(key));
   const count = ((timeline && timeline.buckets) || []).length;
   const chunks = Math.min(count, Math.max(1, segments));
   if (!count) return [];
-  if (!group) return new Array(chunks).fill(null);
+  if (!series) return new Array(chunks).fill(null);
+  const points = series.points || [];
   const out = [];
-  for (let c = 0; c < chunks; c += 1) {
-    const from = Math.floor((c * count) / chunks);
-    const to = Math.floor(((c + 1) * count) / chunks);
-    let failed = 0;
-    let n = 0;
-    for (let i = from; i < to; i += 1) {
-      failed += at(group.failed, i);
-      n += at(group.failed, i) + at(group.passed, i);
-    }
-    out.push(n > 0 ? failed / n : null);
-  }
+  for (let c = 1; c <= chunks; c += 1) out.push(num((points[Math.ceil((c * count) / chunks) - 1] || {}).rolling_failure_rate));
   return out;
 }
 
+/** The counts of a point: a job's (passed, failed, empty) or a test's (success, failure, skip). */
+const KINDS = {
+  job: { passed: 'passed', failed: 'failed', other: 'empty', otherLabel: 'No result' },
+  test: { passed: 'success', failed: 'failure', other: 'skip', otherLabel: 'Skipped' },
+};
+
 /**
- * Series from a job's or test's `points` ([{t, passed, failed, empty|skipped,
- * mean_run_time}]): `rate` is the failure-rate line (each point keeps its
- * Rate for the interval band and the tooltip), `outcomes` the stacked
- * counts, `duration` the mean run time; rates and durations over a trailing
- * `window` of buckets, weighted by the bucket's decided runs (`weight`
- * 'decided') or passes ('passed': a test's run time is that of its
- * successful runs). Each duration point keeps `band` {low, high}: mean
- * ± the std of the individual run times over the same window, pooled from
- * the points' `std_run_time` (rollingSpread; null without data), and that
- * `std`. Points before `from` (the lead-in) are dropped after the windows
- * are computed.
+ * Chart series from the `points` of GET /jobs/<name> (kind 'job') or
+ * /tests/<id> (kind 'test'), as served: `rate` is the rolling failure rate
+ * (each point keeps it as `rate` for the interval band and the tooltip),
+ * `outcomes` the stacked counts, `duration` the rolling mean run time with
+ * its band rolling_mean ± rolling_std (`std` kept for the tooltip).
  */
-export function pointSeries(points, { skippedKey = 'empty', window = 1, from = null, weight = 'decided' } = {}) {
+export function pointSeries(points, { kind = 'job' } = {}) {
   const list = Array.isArray(points) ? points : [];
-  const x = (p) => ms(p.t);
-  const passed = list.map((p) => p.passed || 0);
-  const failed = list.map((p) => p.failed || 0);
-  const rates = rollingRates(passed, failed, window);
-  const weights = weight === 'passed' ? passed : passed.map((v, i) => v + failed[i]);
-  const number = (v) => (Number.isFinite(v) ? v : null);
-  const durations = rollingSpread(list.map((p) => number(p.mean_run_time)), list.map((p) => number(p.std_run_time)), weights, window);
-  const keep = (_, i) => from === null || x(list[i]) >= from;
+  const k = KINDS[kind];
+  const x = (p) => ms(p.bucket);
+  const rate = list.map((p) => ({ x: x(p), y: num(p.rolling_failure_rate), rate: rollingRate(p) }));
+  const duration = list.map((p) => {
+    const mean = num(p.rolling_mean);
+    const std = num(p.rolling_std);
+    const band = mean !== null && std !== null ? { low: Math.max(0, mean - std), high: mean + std } : null;
+    return { x: x(p), y: mean, band, std };
+  });
   return {
-    rate: [{
-      key: 'Failure rate', color: STATUS_COLORS.rate,
-      values: list.map((p, i) => ({ x: x(p), y: rates[i].value, rate: rates[i] })).filter(keep),
-    }],
+    rate: [{ key: 'Failure rate', color: STATUS_COLORS.rate, classed: lineClasses(0, rate), values: rate }],
     outcomes: [
-      { key: 'Failed', color: STATUS_COLORS.failed, values: list.map((p) => ({ x: x(p), y: p.failed || 0 })).filter(keep) },
-      { key: 'Passed', color: STATUS_COLORS.passed, values: list.map((p) => ({ x: x(p), y: p.passed || 0 })).filter(keep) },
-      {
-        key: skippedKey === 'skipped' ? 'Skipped' : 'No result', color: STATUS_COLORS.empty,
-        values: list.map((p) => ({ x: x(p), y: p[skippedKey] || 0 })).filter(keep),
-      },
+      { key: 'Failed', color: STATUS_COLORS.failed, values: list.map((p) => ({ x: x(p), y: p[k.failed] || 0 })) },
+      { key: 'Passed', color: STATUS_COLORS.passed, values: list.map((p) => ({ x: x(p), y: p[k.passed] || 0 })) },
+      { key: k.otherLabel, color: STATUS_COLORS.empty, values: list.map((p) => ({ x: x(p), y: p[k.other] || 0 })) },
     ],
-    duration: [{
-      key: 'Mean run time', color: STATUS_COLORS.duration,
-      values: list.map((p, i) => {
-        const d = durations[i];
-        return { x: x(p), y: d ? d.mean : null, band: d ? { low: d.low, high: d.high } : null, std: d ? d.std : null };
-      }).filter(keep),
-    }],
+    duration: [{ key: 'Mean run time', color: STATUS_COLORS.duration, classed: lineClasses(0, duration), values: duration }],
   };
-}
-
-/**
- * Totals of the points from `from` on: {runs, passed, failed, skipped|empty,
- * failure_rate, mean_run_time (weighted as in pointSeries)}.
- */
-export function summarisePoints(points, { skippedKey = 'empty', from = null, weight = 'decided' } = {}) {
-  const out = { runs: 0, passed: 0, failed: 0, [skippedKey]: 0 };
-  let sum = 0;
-  let total = 0;
-  for (const p of Array.isArray(points) ? points : []) {
-    if (from !== null && !(ms(p.t) >= from)) continue;
-    const pa = p.passed || 0;
-    const fa = p.failed || 0;
-    const sk = p[skippedKey] || 0;
-    out.passed += pa;
-    out.failed += fa;
-    out[skippedKey] += sk;
-    out.runs += pa + fa + sk;
-    const w = weight === 'passed' ? pa : pa + fa;
-    if (Number.isFinite(p.mean_run_time) && w > 0) {
-      sum += p.mean_run_time * w;
-      total += w;
-    }
-  }
-  out.failure_rate = wilson(out.failed, out.failed + out.passed);
-  out.mean_run_time = total > 0 ? sum / total : null;
-  return out;
 }
 
 /** True when every series has no non-zero, non-null y. */
 export function seriesIsEmpty(series) {
   return !(series || []).some((s) => (s.values || []).some((p) => p.y !== null && p.y !== undefined && p.y !== 0));
-}
-
-/** Sum of the jobs list: {runs, passed, failed, empty, failure_rate} for the summary tiles. */
-export function summariseJobs(jobs) {
-  const total = { runs: 0, passed: 0, failed: 0, empty: 0 };
-  for (const job of jobs || []) {
-    for (const k of Object.keys(total)) total[k] += Number.isFinite(job[k]) ? job[k] : 0;
-  }
-  return { ...total, jobs: (jobs || []).length, failure_rate: wilson(total.failed, total.failed + total.passed) };
 }
 
 const BAR_FACTORS = {
@@ -410,9 +218,10 @@ export function barLabel(resolution, factor = 1) {
 }
 
 /**
- * Stacked count series with `factor` consecutive buckets merged into one bar
- * (counts summed), bars starting on multiples of factor x bucket size since
- * the epoch; every series keeps the same x values.
+ * Stacked count series with `factor` consecutive buckets drawn as one bar
+ * (the served counts of those buckets stacked together), bars starting on
+ * multiples of factor x bucket size since the epoch; every series keeps the
+ * same x values.
  */
 export function mergeBars(series, resolution, factor = 1) {
   const width = factor * (BUCKET_SECONDS[resolution] || 0) * 1000;

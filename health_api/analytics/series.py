@@ -79,8 +79,11 @@ def runs_by_value(rows, start, stop, resolution, max_groups: int, window: int = 
                                          ["bucket", *RUN_COUNTS, "failure_rate", "n",
                                           "ci_low", "ci_high", *ROLLING_RATE,
                                           "mean_run_time"])})
-    return {"buckets": buckets.keys(_period(pd.DataFrame(index=index), start).index),
-            "window": window, "series": series,
+    period = _period(pd.DataFrame(index=index), start).index
+    every = shown.groupby("bucket")[list(RUN_COUNTS)].sum().reindex(period, fill_value=0)
+    every["bucket"] = buckets.keys(period)
+    return {"buckets": buckets.keys(period), "window": window, "series": series,
+            "totals": records(every, ["bucket", *RUN_COUNTS]),
             "groups_total": int(len(totals)), "groups_truncated": len(totals) > max_groups}
 
 

@@ -82,12 +82,12 @@ def job_tests(conn, name, start, stop, sort, limit, offset) -> dict:
                   "limit": limit, "offset": offset, "tests": series.test_stat_rows(rows)})
 
 
-def test_search(conn, q, mode, limit, offset) -> dict:
-    total, tests = tq.search(conn, q or "", mode, limit, offset)
+def test_search(conn, q, mode, limit, offset, sort="test_id") -> dict:
+    total, tests = tq.search(conn, q or "", mode, limit, offset, sort)
     for t in tests:
         t.update(rate(t["failure"], t["success"]))
-    return clean({"q": q, "mode": mode, "total": total, "limit": limit, "offset": offset,
-                  "tests": tests})
+    return clean({"q": q, "mode": mode, "sort": sort, "total": total, "limit": limit,
+                  "offset": offset, "tests": tests})
 
 
 def test_detail(conn, test_id, start, stop, resolution, window, recent) -> dict:
@@ -121,9 +121,9 @@ def _first_lines(failure: dict, lines: int = 10) -> dict:
     return failure
 
 
-def recent_failures(conn, limit, meta) -> dict:
+def recent_failures(conn, limit, meta, start=None, stop=None) -> dict:
     check_meta(conn, meta)
-    return {"runs": clean(rq.recent_failed_runs(conn, limit, meta))}
+    return {"runs": clean(rq.recent_failed_runs(conn, limit, meta, start=start, stop=stop))}
 
 
 def metadata_keys(conn) -> dict:

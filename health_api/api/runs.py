@@ -5,6 +5,7 @@ from flask import Blueprint
 
 from . import reports
 from .db import connection
+from .errors import bad_request
 from .spec import (BOOL, INT, META, NNUM, NSTR, NTIME, OFFSET, RATE, RESOLUTION, ROLLING_RATE,
                    START, STOP, STR, TIME, WINDOW, Param, arr, endpoint, limit, obj, time_window)
 
@@ -20,8 +21,10 @@ POINT = obj({"bucket": TIME, **COUNTS, **RATE, **ROLLING_RATE, "mean_run_time": 
 
 
 @endpoint(bp, "/runs/over_time", tag="runs", summary="Runs over time grouped by a metadata key",
-          description="Per bucket and per value of `key`: passed/failed/empty run counts and "
-                      "the failure rate with n and a 95% Wilson interval. One SQL GROUP BY.",
+          description="Per bucket and per value of `key`: passed/failed/empty run counts, "
+                      "the failure rate with n and a 95% Wilson interval, and that rate over "
+                      "the trailing `window` buckets (rolling_*); `totals`: the counts per "
+                      "bucket over every value (not only the `groups` shown). One SQL GROUP BY.",
           params=[Param("key", required=True, max_length=255,
                         description="run metadata key to group by, e.g. build_name"),
                   START, STOP, RESOLUTION, META,
@@ -32,6 +35,7 @@ POINT = obj({"bucket": TIME, **COUNTS, **RATE, **ROLLING_RATE, "mean_run_time": 
                         "meta": arr(STR), "buckets": arr(TIME), "window": INT,
                         "series": arr(obj({"value": NSTR, "runs": INT, **COUNTS, **RATE,
                                            "points": arr(POINT)})),
+                        "totals": arr(obj({"bucket": TIME, **COUNTS})),
                         "groups_total": INT, "groups_truncated": BOOL}))
 def runs_over_time(a):
     start, stop = time_window(a, a["resolution"])
@@ -74,12 +78,17 @@ def run_detail(a):
 
 @endpoint(bp, "/failures/recent", tag="runs", summary="The last N failed runs across all jobs "
           "with their failed tests",
-          params=[limit(20, 100), META],
+          description="Newest first; `start`/`stop` (optional) keep the runs of that period.",
+          params=[limit(20, 100), META,
+                  Param("start", "datetime", description="only runs at or after, ISO 8601"),
+                  Param("stop", "datetime", description="only runs before, ISO 8601")],
           response=obj({"runs": arr(obj({**RUN["properties"], "build_name": NSTR,
                                          "failed_tests": arr(FAILED_TEST)}))}))
 def recent_failures(a):
+    if a["start"] is not None and a["stop"] is not None and a["start"] >= a["stop"]:
+        raise bad_request("stop", "stop must be later than start")
     with connection() as conn:
-        return reports.recent_failures(conn, a["limit"], a["meta"])
+        return reports.recent_failures(conn, a["limit"], a["meta"], a["start"], a["stop"])
 
 
 @endpoint(bp, "/metadata/keys", tag="metadata", summary="Run metadata keys", params=[],

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from . import reports
+from ..queries.tests import SEARCH_SORTS
 from .db import connection
 from .spec import (INT, NNUM, NSTR, NTIME, OFFSET, RATE, RESOLUTION, ROLLING_RATE, START, STOP,
                    STR, TIME, WINDOW, Param, arr, endpoint, limit, obj, time_window)
@@ -19,12 +20,17 @@ TEST = obj({"test_id": STR, "run_count": INT, "success": INT, "failure": INT,
                       "distinct test, not per result).",
           params=[Param("q", max_length=256, description="text to search for"),
                   Param("mode", "enum", enum=("prefix", "substring"), default="prefix"),
+                  Param("sort", "enum", enum=SEARCH_SORTS, default="test_id",
+                        description="order of all the matching tests (largest first, then "
+                                    "test_id): failure_rate, failures, runs, run_time; or "
+                                    "test_id"),
                   limit(50, 500), OFFSET],
-          response=obj({"q": NSTR, "mode": STR, "total": INT, "limit": INT, "offset": INT,
+          response=obj({"q": NSTR, "mode": STR, "sort": STR, "total": INT, "limit": INT,
+                        "offset": INT,
                         "tests": arr(obj({**TEST["properties"], **RATE}))}))
 def test_search(a):
     with connection() as conn:
-        return reports.test_search(conn, a["q"], a["mode"], a["limit"], a["offset"])
+        return reports.test_search(conn, a["q"], a["mode"], a["limit"], a["offset"], a["sort"])
 
 
 @endpoint(bp, "/tests/<path:test_id>", tag="tests", summary="One test over time",

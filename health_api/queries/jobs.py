@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import case, desc, func, literal, select
+from sqlalchemy import and_, case, desc, func, literal, select
 
 from .. import rules
 from ..db import models as m
@@ -19,15 +19,29 @@ RUN_SPAN = dt.timedelta(days=1)
 
 
 def _job_runs(name: str | None = None):
-    """runs joined to their build_name metadata row."""
+    """(job name column, runs outer-joined to their build_name metadata row, WHERE):
+    a run without a build_name is the job rules.NO_JOB_NAME (the rollups file it under "")."""
     b = META.alias("b")
-    where = [b.c.key == rules.BUILD_NAME_KEY]
-    if name is not None:
+    joined = RUNS.outerjoin(b, and_(b.c.run_id == RUNS.c.id, b.c.key == rules.BUILD_NAME_KEY))
+    where = []
+    if name == rules.NO_JOB_NAME:
+        where.append(b.c.id.is_(None))
+    elif name is not None:
         where.append(b.c.value == name)
-    return b, RUNS.join(b, b.c.run_id == RUNS.c.id), where
+    return func.coalesce(b.c.value, rules.NO_JOB_NAME), joined, where
+
+
+def rollup_name(name: str) -> str:
+    """The build_name a job's rows have in the daily rollups."""
+    return "" if name == rules.NO_JOB_NAME else name
 
 
 def job_exists(conn, name: str) -> bool:
+    if name == rules.NO_JOB_NAME:
+        has_name = select(META.c.id).where(META.c.run_id == RUNS.c.id,
+                                           META.c.key == rules.BUILD_NAME_KEY)
+        return conn.execute(select(RUNS.c.id).where(~has_name.exists()).limit(1)).first() \
+            is not None
     return conn.execute(select(META.c.id).where(META.c.key == rules.BUILD_NAME_KEY,
                                                 META.c.value == name).limit(1)).first() is not None
 
@@ -35,20 +49,20 @@ def job_exists(conn, name: str) -> bool:
 def summary(conn, prev_start: dt.datetime, start: dt.datetime, stop: dt.datetime) -> list[tuple]:
     """(build_name, period 0=previous/1=current, passed, failed, empty, runs, mean run time,
     last run_at) for [prev_start, start) and [start, stop)."""
-    b, joined, where = _job_runs()
+    job, joined, where = _job_runs()
     passed, failed, empty = outcome_flags()
     period = case((RUNS.c.run_at >= start, 1), else_=0).label("period")
-    stmt = (select(b.c.value, period, func.sum(passed), func.sum(failed), func.sum(empty),
+    stmt = (select(job.label("job"), period, func.sum(passed), func.sum(failed), func.sum(empty),
                    func.count(), func.avg(RUNS.c.run_time), func.max(RUNS.c.run_at))
             .select_from(joined).where(*where, *window(RUNS.c.run_at, prev_start, stop))
-            .group_by(b.c.value, period))
+            .group_by(job, period))
     return [tuple(r) for r in conn.execute(stmt)]
 
 
 def run_times(conn, start: dt.datetime, stop: dt.datetime, name: str | None = None) -> list[tuple]:
     """(build_name, run_time) of every run in the window: two columns, for percentiles."""
-    b, joined, where = _job_runs(name)
-    stmt = (select(b.c.value, RUNS.c.run_time).select_from(joined)
+    job, joined, where = _job_runs(name)
+    stmt = (select(job, RUNS.c.run_time).select_from(joined)
             .where(*where, RUNS.c.run_time.is_not(None), *window(RUNS.c.run_at, start, stop)))
     return [tuple(r) for r in conn.execute(stmt)]
 
@@ -59,9 +73,10 @@ def counts_over_time(conn, name: str, start: dt.datetime, stop: dt.datetime,
     if resolution == "day":
         stmt = (select(JD.c.day, JD.c.passed, JD.c.failed, JD.c.empty, JD.c.run_time_sum,
                        JD.c.run_time_sq_sum, JD.c.passed + JD.c.failed + JD.c.empty)
-                .where(JD.c.build_name == name, JD.c.day >= start.date(), JD.c.day < stop.date()))
+                .where(JD.c.build_name == rollup_name(name), JD.c.day >= start.date(),
+                       JD.c.day < stop.date()))
         return [tuple(r) for r in conn.execute(stmt)]
-    b, joined, where = _job_runs(name)
+    _, joined, where = _job_runs(name)
     bk = bucket(RUNS.c.run_at, resolution, dialect(conn)).label("bucket")
     passed, failed, empty = outcome_flags()
     rt = func.coalesce(RUNS.c.run_time, 0.0)
@@ -73,7 +88,7 @@ def counts_over_time(conn, name: str, start: dt.datetime, stop: dt.datetime,
 
 
 def recent_runs(conn, name: str, limit: int) -> list[dict]:
-    b, joined, where = _job_runs(name)
+    _, joined, where = _job_runs(name)
     rows = conn.execute(select(RUNS).select_from(joined).where(*where)
                         .order_by(desc(RUNS.c.run_at), desc(RUNS.c.id)).limit(limit)).all()
     return [run_dict(r) for r in rows]
@@ -91,7 +106,7 @@ def test_stats(conn, name: str, start_day: dt.date, stop_day: dt.date, sort: str
     runs = success + failure
     rate = case((runs > 0, failure * literal(1.0) / func.nullif(runs, 0)), else_=None)
     mean = case((timed > 0, time_sum / func.nullif(timed, 0)), else_=None)
-    where = [TD.c.build_name == name, TD.c.day >= start_day, TD.c.day < stop_day]
+    where = [TD.c.build_name == rollup_name(name), TD.c.day >= start_day, TD.c.day < stop_day]
     total = conn.execute(select(func.count(func.distinct(TD.c.test_id))).where(*where)).scalar() or 0
     order = {"failure_rate": [desc(func.coalesce(rate, -1.0)), desc(failure)],
              "failures": [desc(failure)], "runs": [desc(runs)],
@@ -110,7 +125,8 @@ def job_test_page(conn, name: str, first_day: dt.date, last_day: dt.date, limit:
     """tests.id of one page of the tests a job ran on those days (inclusive, from the
     daily rollup), in id order."""
     stmt = (select(TD.c.test_id)
-            .where(TD.c.build_name == name, TD.c.day >= first_day, TD.c.day <= last_day)
+            .where(TD.c.build_name == rollup_name(name), TD.c.day >= first_day,
+                   TD.c.day <= last_day)
             .group_by(TD.c.test_id).order_by(TD.c.test_id).limit(limit).offset(offset))
     return list(conn.execute(stmt).scalars())
 
@@ -122,7 +138,8 @@ def test_daily_rows(conn, name: str, start_day: dt.date, stop_day: dt.date,
     stmt = (select(TD.c.day, t.c.test_id, TD.c.success, TD.c.failure, TD.c.skip, TD.c.timed,
                    TD.c.run_time_sum)
             .select_from(TD.join(t, t.c.id == TD.c.test_id))
-            .where(TD.c.build_name == name, TD.c.day >= start_day, TD.c.day < stop_day,
+            .where(TD.c.build_name == rollup_name(name), TD.c.day >= start_day,
+                   TD.c.day < stop_day,
                    TD.c.test_id.in_(test_ids)))
     return [tuple(r) for r in conn.execute(stmt)]
 

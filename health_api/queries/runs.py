@@ -120,8 +120,9 @@ def failed_tests_of(conn, run_ids: list[int]) -> dict[int, list[dict]]:
 
 
 def recent_failed_runs(conn, limit: int, meta: list[tuple[str, str]] = (),
-                       with_tests: bool = True) -> list[dict]:
-    rows = conn.execute(select(RUNS).where(outcome_filter("failed"), *meta_filters(list(meta)))
+                       with_tests: bool = True, start=None, stop=None) -> list[dict]:
+    rows = conn.execute(select(RUNS).where(outcome_filter("failed"), *meta_filters(list(meta)),
+                                           *window(RUNS.c.run_at, start, stop))
                         .order_by(desc(RUNS.c.run_at), desc(RUNS.c.id)).limit(limit)).all()
     runs = [run_dict(r) for r in rows]
     ids = [r["id"] for r in runs]

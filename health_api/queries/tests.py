@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import desc, func, select
+from sqlalchemy import case, desc, func, literal, select
 
 from .. import rules
 from ..db import models as m
@@ -27,10 +27,28 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search(conn, q: str, mode: str, limit: int, offset: int) -> tuple[int, list[dict]]:
+#: GET /api/v1/tests?sort=: the order over every matching test (then test_id), from the
+#: tests table's counters; a test without a decided result sorts last by failure rate
+SEARCH_SORTS = ("test_id", "failure_rate", "failures", "runs", "run_time")
+
+
+def _search_order(sort: str) -> list:
+    decided = func.coalesce(T.c.success, 0) + func.coalesce(T.c.failure, 0)
+    rate = case((decided > 0, func.coalesce(T.c.failure, 0) * literal(1.0)
+                 / func.nullif(decided, 0)), else_=-1.0)
+    return {"test_id": [],
+            "failure_rate": [desc(rate), desc(func.coalesce(T.c.failure, 0))],
+            "failures": [desc(func.coalesce(T.c.failure, 0))],
+            "runs": [desc(func.coalesce(T.c.run_count, 0))],
+            "run_time": [desc(func.coalesce(T.c.run_time, -1.0))]}[sort] + [T.c.test_id]
+
+
+def search(conn, q: str, mode: str, limit: int, offset: int,
+           sort: str = "test_id") -> tuple[int, list[dict]]:
     """prefix: a range on tests.test_id, which every engine answers from its index
     (binary collation on MySQL, C collation or byte order elsewhere).
-    substring: LIKE '%q%', which scans the tests table (one row per distinct test)."""
+    substring: LIKE '%q%', which scans the tests table (one row per distinct test).
+    ``sort`` other than test_id orders every match (a scan of the matches)."""
     if mode == "prefix" and q:
         where = [T.c.test_id >= q]
         upper = _successor(q)
@@ -43,7 +61,8 @@ def search(conn, q: str, mode: str, limit: int, offset: int) -> tuple[int, list[
     else:
         where = []
     total = conn.execute(select(func.count()).select_from(T).where(*where)).scalar() or 0
-    rows = conn.execute(select(T).where(*where).order_by(T.c.test_id).limit(limit).offset(offset))
+    rows = conn.execute(select(T).where(*where).order_by(*_search_order(sort))
+                        .limit(limit).offset(offset))
     return total, [test_dict(r) for r in rows]
 
 

@@ -51,14 +51,17 @@ export function pageHeader(ctx, { kicker = null, title, titleNode = null, subtit
     actions ? h('div', { class: 'page-actions' }, actions) : null);
 }
 
-/** A failure rate cell: the percentage, coloured by severity, and its interval below. */
+/**
+ * A failure rate cell from an API object with the rate fields (failure_rate,
+ * n, ci_low, ci_high): the percentage, coloured by severity, its interval below.
+ */
 export function rateCell(rate) {
   const value = rateValue(rate);
   if (value === null) return h('span', { class: 'muted' }, rate && rate.n === 0 ? 'no runs' : DASH);
   const tone = value >= 0.2 ? 'rate-high' : value >= 0.05 ? 'rate-mid' : 'rate-low';
-  return h('span', { class: ['rate', tone], title: rate && Number.isFinite(rate.n) ? `95% interval, n=${rate.n}` : null },
+  return h('span', { class: ['rate', tone], title: Number.isFinite(rate.n) ? `95% interval, n=${rate.n}` : null },
     h('span', { class: 'rate-value' }, formatPercent(value)),
-    rate && Number.isFinite(rate.low) ? h('span', { class: 'rate-interval' }, formatInterval(rate.low, rate.high)) : null);
+    Number.isFinite(rate.ci_low) ? h('span', { class: 'rate-interval' }, formatInterval(rate.ci_low, rate.ci_high)) : null);
 }
 
 /** A test id as module path (dim) + Class.test_method, all text; a link when href is given. */

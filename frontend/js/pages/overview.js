@@ -7,9 +7,10 @@ import { panel, load, dataTable, statTiles, sparkline, link } from '../component
 import { lineChart, stackedBars } from '../charts.js';
 import { colorFor } from '../colors.js';
 import {
-  timelineRateSeries, timelineOutcomeSeries, timelineIsEmpty, sparklineValues, summariseJobs, rateValue,
-  chartWindow, rollingLabel, barLabel, mergeBars, trimTimeline,
+  timelineRateSeries, timelineOutcomeSeries, timelineIsEmpty, sparklineValues, rateValue,
+  chartWindow, rollingLabel, barLabel, mergeBars,
 } from '../series.js';
+import { NO_JOB_NAME } from '../rules.js';
 import { formatCount, formatDuration, formatInterval, formatPercent, formatRelative, splitTestId } from '../format.js';
 import { pageHeader, rateCell, timeCell, swatchLabel, grid, noData } from './common.js';
 
@@ -19,14 +20,13 @@ export async function render(ctx) {
   const resolution = ctx.resolution.resolution;
   ctx.setTitle('Overview');
 
-  const { span, bars, from, leadStart } = chartWindow(resolution, start, ctx.window.periodMs);
-  // the rolling rates need `span - 1` buckets before the period: leadStart
+  const { span, bars } = chartWindow(resolution, ctx.window.periodMs);
+  // the API reads the data before `start` its trailing windows need
   const jobsP = api.listJobs({ start, stop, signal });
-  const fullP = api.getRunsTimeline({ groupBy: state.groupBy, start: leadStart, stop, resolution, signal });
-  const timelineP = fullP.then((t) => trimTimeline(t, from));
+  const timelineP = api.getRunsTimeline({ groupBy: state.groupBy, start, stop, resolution, window: span, signal });
   const byJobP = state.groupBy === 'build_name'
     ? timelineP
-    : api.getRunsTimeline({ groupBy: 'build_name', start, stop, resolution, signal });
+    : api.getRunsTimeline({ groupBy: 'build_name', start, stop, resolution, window: span, signal });
   // sparklines are an extra: the jobs table renders without them
   const sparkP = byJobP.catch(() => null);
 
@@ -37,7 +37,7 @@ export async function render(ctx) {
     chart: 'failure-rate',
   });
   const outcomes = panel({ title: 'Runs', subtitle: `Run outcomes ${barLabel(resolution, bars)}`, chart: 'run-outcomes' });
-  const failures = panel({ title: 'Recent failures', subtitle: 'Failed tests of the newest failed runs', className: 'panel-list' });
+  const failures = panel({ title: 'Recent failures', subtitle: 'Failed tests of the newest failed runs of the period', className: 'panel-list' });
   const jobs = panel({ title: 'Jobs', subtitle: 'Click a header to sort; a job opens its page' });
 
   replace(root,
@@ -50,14 +50,12 @@ export async function render(ctx) {
       what: 'the summary', signal, fetch: () => jobsP,
       isEmpty: (d) => !d.jobs || d.jobs.length === 0,
       empty,
-      render: (body, data) => renderTiles(body, data.jobs),
+      render: (body, data) => renderTiles(body, data),
     }),
     load(rate.body, {
-      what: 'the failure rate', signal, fetch: () => fullP,
-      isEmpty: (t) => timelineIsEmpty(trimTimeline(t, from)), empty,
-      render: (body, timeline) => lineChart(body, timelineRateSeries(timeline, { window: span, from }), {
-        resolution, yDomain: [0, 1],
-      }),
+      what: 'the failure rate', signal, fetch: () => timelineP,
+      isEmpty: timelineIsEmpty, empty,
+      render: (body, timeline) => lineChart(body, timelineRateSeries(timeline), { resolution }),
     }),
     load(outcomes.body, {
       what: 'the run outcomes', signal, fetch: () => timelineP,
@@ -65,7 +63,8 @@ export async function render(ctx) {
       render: (body, timeline) => stackedBars(body, mergeBars(timelineOutcomeSeries(timeline), resolution, bars), { resolution }),
     }),
     load(failures.body, {
-      what: 'the recent failures', signal, fetch: () => api.listRecentFailures({ limit: 5, signal }).then((d) => ({ ...d, failures: d.failures.slice(0, 8) })),
+      what: 'the recent failures', signal,
+      fetch: () => api.listRecentFailures({ limit: 5, start, stop, signal }).then((d) => ({ failures: failedTests(d.runs).slice(0, 8) })),
       isEmpty: (d) => !d.failures || d.failures.length === 0,
       empty: 'No recent failure.',
       render: (body, data) => renderFailures(ctx, body, data.failures),
@@ -78,13 +77,24 @@ export async function render(ctx) {
   ]);
 }
 
-function renderTiles(body, jobs) {
-  const sum = summariseJobs(jobs);
-  const value = rateValue(sum.failure_rate);
+/** One entry per failed test of the runs of GET /failures/recent, newest run first. */
+function failedTests(runs) {
+  return (runs || []).flatMap((r) => (r.failed_tests || []).map((t) => ({
+    test_id: String(t.test_id), status: t.status, run_id: r.uuid ?? r.id, run_at: r.run_at, build_name: r.build_name,
+  })));
+}
+
+/** The job's label: its name, or NO_JOB_NAME for the runs stored without one. */
+export function jobLabel(name) {
+  return name === '' || name === null || name === undefined ? NO_JOB_NAME() : String(name);
+}
+
+function renderTiles(body, { total, jobs }) {
+  const value = rateValue(total);
   replace(body, statTiles([
-    { label: 'Runs', value: formatCount(sum.runs), sub: `${formatCount(sum.jobs)} job${sum.jobs === 1 ? '' : 's'}` },
-    { label: 'Failed runs', value: formatCount(sum.failed), sub: `${formatCount(sum.passed)} passed, ${formatCount(sum.empty)} without result`, tone: sum.failed ? 'bad' : null },
-    { label: 'Failure rate', value: formatPercent(value), sub: sum.failure_rate.n ? `95% interval ${formatInterval(sum.failure_rate.low, sum.failure_rate.high)}, n=${formatCount(sum.failure_rate.n)}` : 'no decided run', tone: value >= 0.2 ? 'bad' : value !== null && value < 0.05 ? 'good' : null },
+    { label: 'Runs', value: formatCount(total.runs), sub: `${formatCount(total.jobs)} job${total.jobs === 1 ? '' : 's'}` },
+    { label: 'Failed runs', value: formatCount(total.failed), sub: `${formatCount(total.passed)} passed, ${formatCount(total.empty)} without result`, tone: total.failed ? 'bad' : null },
+    { label: 'Failure rate', value: formatPercent(value), sub: total.n ? `95% interval ${formatInterval(total.ci_low, total.ci_high)}, n=${formatCount(total.n)}` : 'no decided run', tone: value >= 0.2 ? 'bad' : value !== null && value < 0.05 ? 'good' : null },
     worstJob(jobs),
   ]));
 }
@@ -92,15 +102,15 @@ function renderTiles(body, jobs) {
 function worstJob(jobs) {
   // ranked by the low end of the 95% interval: one failed run out of one is
   // weaker evidence than 15 out of 27
-  const low = (j) => (Number.isFinite(j.failure_rate.low) ? j.failure_rate.low : 0);
-  const ranked = [...jobs].filter((j) => rateValue(j.failure_rate) !== null)
-    .sort((a, b) => low(b) - low(a) || rateValue(b.failure_rate) - rateValue(a.failure_rate));
+  const low = (j) => (Number.isFinite(j.ci_low) ? j.ci_low : 0);
+  const ranked = [...jobs].filter((j) => rateValue(j) !== null)
+    .sort((a, b) => low(b) - low(a) || rateValue(b) - rateValue(a));
   if (!ranked.length) return { label: 'Least stable job', value: '\u2014' };
   const worst = ranked[0];
   return {
     label: 'Least stable job',
-    value: h('span', { class: 'tile-text', title: worst.name }, worst.name),
-    sub: `${formatPercent(rateValue(worst.failure_rate))} of ${formatCount(worst.failure_rate.n)} decided runs failed`,
+    value: h('span', { class: 'tile-text', title: jobLabel(worst.job) }, jobLabel(worst.job)),
+    sub: `${formatPercent(rateValue(worst))} of ${formatCount(worst.n)} decided runs failed`,
   };
 }
 
@@ -119,21 +129,21 @@ function renderJobs(ctx, body, jobs, timeline) {
   const sparkSegments = Math.max(7, Math.min(28, Math.round((ctx.window.periodMs / 86400e3) * 2)));
   const columns = [
     {
-      key: 'name', label: 'Job',
-      render: (j) => h('a', { href: ctx.href('job', { name: j.name }), class: 'job-link' }, swatchLabel(j.name, colorFor(j.name))),
+      key: 'job', label: 'Job',
+      render: (j) => h('a', { href: ctx.href('job', { name: jobLabel(j.job) }), class: 'job-link' }, swatchLabel(jobLabel(j.job), colorFor(jobLabel(j.job)))),
     },
     { key: 'runs', label: 'Runs', numeric: true, render: (j) => formatCount(j.runs) },
     { key: 'failed', label: 'Failed', numeric: true, render: (j) => formatCount(j.failed) },
-    { key: 'failure_rate', label: 'Failure rate', numeric: true, sortValue: (j) => rateValue(j.failure_rate), render: (j) => rateCell(j.failure_rate) },
+    { key: 'failure_rate', label: 'Failure rate', numeric: true, sortValue: (j) => rateValue(j), render: (j) => rateCell(j) },
     {
       key: 'trend', label: 'Trend', sortable: false, className: 'cell-spark',
-      render: (j) => (timeline ? sparkline(sparklineValues(timeline, j.name, { segments: sparkSegments }), { label: `Failure rate of ${j.name} over the period` }) : ''),
+      render: (j) => (timeline ? sparkline(sparklineValues(timeline, j.job, { segments: sparkSegments }), { label: `Failure rate of ${jobLabel(j.job)} over the period` }) : ''),
     },
     { key: 'mean_run_time', label: 'Mean time', numeric: true, render: (j) => formatDuration(j.mean_run_time) },
     { key: 'last_run_at', label: 'Last run', numeric: true, sortValue: (j) => (j.last_run_at ? Date.parse(j.last_run_at) : null), render: (j) => timeCell(j.last_run_at) },
   ];
   const draw = () => replace(body, dataTable({
-    columns, rows: jobs, sort: ctx.state.sort, rowKey: (j) => j.name,
+    columns, rows: jobs, sort: ctx.state.sort, rowKey: (j) => String(j.job),
     onSort: (sort) => { ctx.replaceState({ sort }); draw(); },
   }));
   draw();

@@ -28,10 +28,10 @@ export async function render(ctx) {
 
   return Promise.all([
     load(tiles.body, {
-      what: 'the run', signal, fetch: () => runP, isEmpty: (d) => !d.run,
+      what: 'the run', signal, fetch: () => runP, isEmpty: (d) => !d || d.id === undefined,
       empty: 'This run does not exist.',
       render: (body, d) => {
-        const r = d.run;
+        const r = d;
         const outcome = runOutcome(r);
         replace(body, statTiles([
           { label: 'Outcome', value: badge(outcome, { passed: 'Passed', failed: 'Failed', empty: 'No result' }[outcome]), sub: formatDateTime(r.run_at) },
@@ -44,15 +44,15 @@ export async function render(ctx) {
     }),
     load(meta.body, {
       what: 'the run metadata', signal, fetch: () => runP,
-      isEmpty: (d) => !d.run || (!d.run.artifacts && Object.keys(d.run.metadata || {}).length === 0),
+      isEmpty: (d) => !d.artifacts && Object.keys(d.metadata || {}).length === 0,
       empty: 'This run has no metadata.',
       render: (body, d) => {
-        const entries = Object.entries(d.run.metadata || {}).sort(([a], [b]) => a.localeCompare(b));
-        const href = safeHref(d.run.artifacts);
+        const entries = Object.entries(d.metadata || {}).sort(([a], [b]) => a.localeCompare(b));
+        const href = safeHref(d.artifacts);
         replace(body, h('dl', { class: 'meta-list' },
-          d.run.artifacts ? [h('dt', {}, 'artifacts'), h('dd', {}, href
-            ? h('a', { href, rel: 'noopener noreferrer', target: '_blank', class: 'ext' }, d.run.artifacts)
-            : String(d.run.artifacts))] : null,
+          d.artifacts ? [h('dt', {}, 'artifacts'), h('dd', {}, href
+            ? h('a', { href, rel: 'noopener noreferrer', target: '_blank', class: 'ext' }, d.artifacts)
+            : String(d.artifacts))] : null,
           entries.map(([k, v]) => [
             h('dt', {}, k),
             h('dd', {}, k === 'build_name' ? link(ctx.href('job', { name: String(v) }), String(v))
@@ -83,7 +83,7 @@ export async function render(ctx) {
           { key: 'status', label: 'Status', sortValue: (t) => STATUS_ORDER[t.status] ?? 3, render: (t) => badge(t.status) },
           { key: 'test_id', label: 'Test', className: 'cell-test', render: (t) => testIdNode(t.test_id, ctx.href('test', { testId: t.test_id })) },
           { key: 'start_time', label: 'Started', sortValue: (t) => Date.parse(t.start_time) || null, render: (t) => formatDateTime(t.start_time) },
-          { key: 'run_time', label: 'Run time', numeric: true, render: (t) => formatDuration(t.run_time) },
+          { key: 'duration', label: 'Run time', numeric: true, render: (t) => formatDuration(t.duration) },
         ];
         const draw = () => replace(body, dataTable({
           columns, rows: d.tests, sort: ctx.state.sort, rowKey: (t) => t.test_id, maxRows: 50,
