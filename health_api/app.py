@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, abort, send_from_directory
+import json
 
-from . import __version__
+from flask import Flask, Response, abort, send_from_directory
+
+from . import __version__, rules
 from .config import load_config
 
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
@@ -14,6 +16,7 @@ FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 VENDOR = {"d3": Path("node_modules") / "d3", "nvd3": Path("node_modules") / "nvd3" / "build"}
 VENDOR_SUFFIXES = (".js", ".css", ".map")
 FRONTEND_DIRS = ("js", "css")
+RULES_PLACEHOLDER = '<script type="application/json" id="ci-health-rules">null</script>'
 _MIMETYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
               ".map": "application/json", ".html": "text/html", ".svg": "image/svg+xml"}
 
@@ -53,9 +56,18 @@ def _send(directory: Path, filename: str):
 
 
 def _frontend_routes(app: Flask, frontend: Path) -> None:
+    page = (frontend / "index.html").read_text(encoding="utf-8")
+    # the page carries the shared rules (also at GET /api/v1/status), so the dashboard
+    # has them before its first request and copies none of them; "<" is escaped so the
+    # JSON cannot close the script element
+    rules_json = json.dumps(rules.as_json(), sort_keys=True).replace("<", "\\u003c")
+    page = page.replace(RULES_PLACEHOLDER, RULES_PLACEHOLDER.replace(">null<", f">{rules_json}<"))
+
     @app.get("/")
     def index():
-        return _send(frontend, "index.html")
+        response = Response(page, mimetype="text/html")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
     @app.get("/vendor/<string:lib>/<path:filename>")
     def vendor_file(lib, filename):

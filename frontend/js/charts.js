@@ -67,8 +67,8 @@ function mount(el, height) {
   return svg;
 }
 
-/** The band of a failure-rate point: its Rate's 95% interval (series.js keeps it as `rate`). */
-export const rateBand = (p) => p.rate;
+/** The band of a failure-rate point: its served 95% interval (series.js keeps the rate as `rate`). */
+export const rateBand = (p) => (p.rate ? { low: p.rate.ci_low, high: p.rate.ci_high } : null);
 
 /**
  * A time-series line chart. series: [{key, color, values: [{x: ms, y}], disabled}]
@@ -92,6 +92,8 @@ export function lineChart(el, series, {
     .margin({ top: 8, right: 24, bottom: 32, left: 56 })
     .height(height)
     .duration(0)
+    // lines (and bands) stay inside the plot area when the y axis is narrower than the data
+    .clipEdge(true)
     .useInteractiveGuideline(true)
     .showLegend(legend)
     .x((p) => p.x)
@@ -109,9 +111,30 @@ export function lineChart(el, series, {
   }));
   svg.datum(series).call(chart);
   const drawBand = bandOf ? () => drawBandArea(el, chart, series, d3, bandOf, bandClass) : null;
-  if (drawBand) chart.dispatch.on('renderEnd.band', drawBand);
-  finish(el, chart, L, drawBand);
+  const after = () => {
+    if (drawBand) drawBand();
+    if (legend) legendLines(el, series, d3);
+  };
+  chart.dispatch.on('renderEnd.extras', after);
+  finish(el, chart, L, after);
   return chart;
+}
+
+/**
+ * The legend shows each line's dash pattern as well as its colour: a short
+ * stroke with the series' classes (series-dashed ...) beside its symbol.
+ */
+function legendLines(el, series, d3) {
+  const byKey = new Map(series.map((s) => [String(s.key), s]));
+  d3.select(el).selectAll('.nv-legend .nv-series').each(function addLine(d) {
+    const s = byKey.get(String(d && d.key));
+    const g = d3.select(this);
+    g.selectAll('line.legend-line').remove();
+    if (!s) return;
+    g.insert('line', 'text').attr('class', `legend-line ${s.classed || ''}`)
+      .attr('x1', -12).attr('x2', 8).attr('y1', 0).attr('y2', 0)
+      .style('stroke', s.color);
+  });
 }
 
 /** The band of a point when it is drawable: {low, high} finite, at a finite x; else null. */

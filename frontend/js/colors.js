@@ -14,13 +14,15 @@ export const STATUS_COLORS = Object.freeze({
 });
 
 /**
- * 16 categorical colours, readable on white and distinct side by side,
- * none of them the pass green, fail red or no-result grey of STATUS_COLORS.
+ * 16 categorical colours, readable on white and far apart from each other
+ * (no two of the same hue family and lightness: the former pair of navies
+ * and pair of oranges are gone), none of them the pass green, fail red or
+ * no-result grey of STATUS_COLORS.
  */
 export const PALETTE = Object.freeze([
-  '#3b6fd4', '#e07b1f', '#8a5cc2', '#1f9ea8', '#c2418f', '#8c8c1f',
-  '#8c564b', '#d4a017', '#17becf', '#e377c2', '#1a4f8b', '#6b6ecf',
-  '#b5651d', '#393b79', '#7b4173', '#5a7d9a',
+  '#1f77b4', '#ff7f0e', '#9467bd', '#17becf', '#e377c2', '#8c564b',
+  '#bcbd22', '#393b79', '#ad494a', '#637939', '#7f7f7f', '#f7b6d2',
+  '#6b6ecf', '#b5651d', '#0b6e4f', '#c49c94',
 ]);
 
 /** 32-bit FNV-1a over the UTF-16 code units of a string. */
@@ -40,22 +42,25 @@ export function colorFor(name) {
 }
 
 /**
- * Line styles for names drawn together. The colour is always colorFor(name)
- * (a job looks the same on every page and every period); when names of the
- * set share a colour, the later ones in `names` order get the next line
- * `variant` (1 = dashed, 2 = dotted, 3 = dash-dot, cycling), so the lines
- * stay apart without changing anyone's colour.
+ * Line styles for names drawn together (a chart's series, in legend order).
+ * Colour: colorFor(name) when no earlier name of the set has it, else the
+ * first palette colour the set does not use yet, so the series shown stay
+ * apart by colour (up to the palette's 16; a name keeps its colour on every
+ * page unless it collides). Second channel, for every series: the line
+ * `variant` (0 solid, 1 dashed, 2 dotted, 3 dash-dot) by position, drawn in
+ * the chart and in the legend, so two series never look alike even when
+ * colours are hard to tell apart.
  * Returns a Map name -> {color, variant}.
  */
 export function seriesStyles(names) {
-  const seen = new Map(); // colour -> how many names have it so far
+  const used = new Set();
   const styles = new Map();
   for (const name of (names || []).map(String)) {
     if (styles.has(name)) continue;
-    const color = colorFor(name);
-    const count = seen.get(color) || 0;
-    styles.set(name, { color, variant: count === 0 ? 0 : ((count - 1) % 3) + 1 });
-    seen.set(color, count + 1);
+    let color = colorFor(name);
+    if (used.has(color)) color = PALETTE.find((c) => !used.has(c)) ?? color;
+    used.add(color);
+    styles.set(name, { color, variant: styles.size % VARIANT_CLASSES.length });
   }
   return styles;
 }

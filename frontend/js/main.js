@@ -5,10 +5,10 @@
 import { createApi } from './api.js';
 import {
   parseHash, serialiseState, hrefFor, timeWindow, periodToMs, periodLabel,
-  PAGES, PERIOD_PRESETS, RESOLUTION_CHOICES, normaliseInstant,
+  PAGES, PERIOD_PRESETS, resolutionChoices, normaliseInstant,
 } from './state.js';
-import { effectiveResolution } from './resolution.js';
-import { rollingLeadMs, rollingWindow } from './series.js';
+import { effectiveResolution, alignWindow } from './resolution.js';
+import { loadRulesFromPage } from './rules.js';
 import { parseAge, staleness, ageLabel } from './status.js';
 import { formatRelative, formatDateTime } from './format.js';
 import { h, byId, replace } from './dom.js';
@@ -76,7 +76,7 @@ function renderControls(state, resolutionInfo) {
   form.querySelector('[data-action="now"]').hidden = !state.end;
 
   const resolution = form.elements.resolution;
-  replace(resolution, RESOLUTION_CHOICES.map((r) => h('option', { value: r },
+  replace(resolution, resolutionChoices().map((r) => h('option', { value: r },
     r === 'auto' && resolutionInfo ? `Auto (${RESOLUTION_LABELS[resolutionInfo.resolution].toLowerCase()})` : RESOLUTION_LABELS[r])));
   resolution.value = state.resolution || 'auto';
 
@@ -151,7 +151,7 @@ async function refreshStatus(signal) {
     const { stale, newest } = staleness(body.newest_run_at, new Date(), maxAge);
     badge.className = `api-status ${stale ? 'is-stale' : 'is-ok'}`;
     replace(badge, h('span', { class: 'dot', 'aria-hidden': 'true' }),
-      newest ? `Newest run ${formatRelative(newest)}` : 'No runs yet');
+      newest ? `Newest run ${formatRelative(newest)} (${formatDateTime(newest)})` : 'No runs yet');
     badge.title = newest ? `Newest run: ${formatDateTime(newest)}` : 'The database has no run';
     banner.hidden = !stale;
     if (stale) {
@@ -187,13 +187,24 @@ export async function route() {
   disposeCharts();
 
   const spec = PAGES[state.page];
-  const timeWin = spec.params.includes('period') ? timeWindow(state) : null;
-  // the pages ask for the period plus the lead-in of their trailing windows
-  const leadMs = (r) => (timeWin ? rollingLeadMs(r, rollingWindow(r, timeWin.periodMs)) : 0);
-  const resolution = timeWin && spec.params.includes('resolution') ? effectiveResolution(state.resolution, timeWin.periodMs, { leadMs }) : null;
+  // a new page opens at its top, not at the scroll position of the last one
+  window.scrollTo(0, 0);
+  const newest = statusCache && statusCache.body ? statusCache.body.newest_run_at : null;
+  let timeWin = spec.params.includes('period') ? timeWindow(state, new Date(), newest) : null;
+  const resolution = timeWin ? effectiveResolution(state.resolution, timeWin.periodMs) : null;
+  if (timeWin) {
+    // whole buckets, as the API snaps them: every view of the period (the jobs
+    // table, a job's page, its charts) then counts the same runs
+    timeWin = { ...timeWin, ...alignWindow(timeWin.start, timeWin.stop, resolution.resolution) };
+  }
   renderNav(state);
-  renderControls(state, resolution);
-  refreshStatus(signal);
+  renderControls(state, spec.params.includes('resolution') ? resolution : null);
+  refreshStatus(signal).then(() => {
+    // the first answer of /status may move the default period to the newest run
+    const known = statusCache && statusCache.body ? statusCache.body.newest_run_at : null;
+    if (!signal.aborted && timeWin && !state.end && known !== newest
+        && timeWindow(state, new Date(), known).atNewest) route();
+  });
 
   const main = byId('page');
   main.replaceChildren();
@@ -201,7 +212,8 @@ export async function route() {
   main.dataset.pageState = 'loading';
   delete main.dataset.pageReady;
   const ctx = {
-    state: { ...state }, api, signal, root: main, window: timeWin, resolution,
+    state: { ...state }, api, signal, root: main, window: timeWin,
+    resolution: spec.params.includes('resolution') ? resolution : null,
     navigate,
     /** The link to another page keeping the shared controls. */
     href: (page, values = {}) => hrefFor(page, values, state),
@@ -245,6 +257,7 @@ async function loadGroupKeys() {
 }
 
 function start() {
+  loadRulesFromPage();
   bindControls();
   loadGroupKeys();
   window.addEventListener('hashchange', route);

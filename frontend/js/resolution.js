@@ -1,46 +1,25 @@
 // Chart resolution: which bucket size the API aggregates to.
 //
-// Pure functions only (no DOM, no globals) so node --test covers them.
+// Pure functions over the rules the API serves (rules.js: the resolutions,
+// their bucket sizes and widest windows), no DOM, so node --test covers them.
 // A chart never asks for more than MAX_POINTS buckets: when the user has not
 // chosen a resolution we pick one from the period, and when the user's choice
 // would exceed the cap we coarsen it.
 
-/** Bucket sizes understood by the API (DESIGN.md section 4), finest first. */
-export const RESOLUTIONS = Object.freeze(['sec', 'min', 'hour', 'day']);
-
-/** Milliseconds per bucket. */
-export const BUCKET_MS = Object.freeze({
-  sec: 1000,
-  min: 60 * 1000,
-  hour: 60 * 60 * 1000,
-  day: 24 * 60 * 60 * 1000,
-});
+import { resolutionNames, bucketMs, maxWindowMs } from './rules.js';
 
 /** Upper bound on points per chart series. */
 export const MAX_POINTS = 2000;
 
 /**
- * The widest window (stop - start) the API serves at each resolution
- * (health_api/analytics/buckets.py MAX_WINDOW): a wider one is a 400.
- */
-export const MAX_WINDOW_MS = Object.freeze({
-  sec: 3600 * 1000,
-  min: 2 * 24 * 3600 * 1000,
-  hour: 31 * 24 * 3600 * 1000,
-  day: 3660 * 24 * 3600 * 1000,
-});
-
-const noLead = () => 0;
-
-/**
  * True when a period can be drawn at a resolution: at most `maxPoints`
- * buckets, and the window asked of the API (the period plus the lead-in
- * `leadMs(resolution)` that trailing windows need) within MAX_WINDOW_MS.
+ * buckets, and within the widest window the API serves at it (rules.js
+ * maxWindowMs; a wider one is a 400). The lead-in of the trailing windows
+ * is the API's to read: it does not count.
  */
-export function fits(periodMs, resolution, { maxPoints = MAX_POINTS, leadMs = noLead } = {}) {
-  if (!RESOLUTIONS.includes(resolution)) return false;
-  return bucketCount(periodMs, resolution) <= maxPoints
-    && periodMs + (leadMs(resolution) || 0) <= MAX_WINDOW_MS[resolution];
+export function fits(periodMs, resolution, { maxPoints = MAX_POINTS } = {}) {
+  if (!resolutionNames().includes(resolution)) return false;
+  return bucketCount(periodMs, resolution) <= maxPoints && periodMs <= maxWindowMs(resolution);
 }
 
 /** Below this many buckets a trend is hard to read, so auto picks finer. */
@@ -48,7 +27,7 @@ export const MIN_POINTS = 24;
 
 /** Number of buckets a period splits into at a resolution. */
 export function bucketCount(periodMs, resolution) {
-  const size = BUCKET_MS[resolution];
+  const size = bucketMs(resolution);
   if (!size || !Number.isFinite(periodMs) || periodMs <= 0) return 0;
   return Math.ceil(periodMs / size);
 }
@@ -62,10 +41,12 @@ export function bucketCount(periodMs, resolution) {
  * fits is used. Examples with the defaults: 1 day -> hour (24), 7 days ->
  * hour (168), 30 days -> day (30), 6 months -> day (183).
  */
-export function chooseResolution(periodMs, { maxPoints = MAX_POINTS, minPoints = MIN_POINTS, leadMs = noLead } = {}) {
-  if (!Number.isFinite(periodMs) || periodMs <= 0) return 'day';
-  const fitting = RESOLUTIONS.filter((r) => fits(periodMs, r, { maxPoints, leadMs }));
-  if (fitting.length === 0) return 'day';
+export function chooseResolution(periodMs, { maxPoints = MAX_POINTS, minPoints = MIN_POINTS } = {}) {
+  const names = resolutionNames();
+  const coarsest = names.at(-1);
+  if (!Number.isFinite(periodMs) || periodMs <= 0) return coarsest;
+  const fitting = names.filter((r) => fits(periodMs, r, { maxPoints }));
+  if (fitting.length === 0) return coarsest;
   // coarsest first
   for (const r of [...fitting].reverse()) {
     if (bucketCount(periodMs, r) >= minPoints) return r;
@@ -78,23 +59,24 @@ export function chooseResolution(periodMs, { maxPoints = MAX_POINTS, minPoints =
  *
  * `requested` is the URL's value: 'auto' (or anything unknown) means
  * chooseResolution(); an explicit resolution is kept unless it would exceed
- * `maxPoints` or the API's widest window for it (MAX_WINDOW_MS, counting
- * the lead-in `leadMs(resolution)`), in which case the next coarser one that
+ * `maxPoints` or the API's widest window for it (rules.js maxWindowMs),
+ * in which case the next coarser one that
  * fits is used, `coarsened` is true so the page can say so, and `reason` is
  * 'points' or 'window'.
  */
-export function effectiveResolution(requested, periodMs, { maxPoints = MAX_POINTS, minPoints = MIN_POINTS, leadMs = noLead } = {}) {
-  if (!RESOLUTIONS.includes(requested)) {
-    const resolution = chooseResolution(periodMs, { maxPoints, minPoints, leadMs });
+export function effectiveResolution(requested, periodMs, { maxPoints = MAX_POINTS, minPoints = MIN_POINTS } = {}) {
+  const names = resolutionNames();
+  if (!names.includes(requested)) {
+    const resolution = chooseResolution(periodMs, { maxPoints, minPoints });
     return { resolution, auto: true, coarsened: false, points: bucketCount(periodMs, resolution) };
   }
-  let index = RESOLUTIONS.indexOf(requested);
+  let index = names.indexOf(requested);
   let reason = null;
-  while (index < RESOLUTIONS.length - 1 && !fits(periodMs, RESOLUTIONS[index], { maxPoints, leadMs })) {
-    reason = reason || (bucketCount(periodMs, RESOLUTIONS[index]) > maxPoints ? 'points' : 'window');
+  while (index < names.length - 1 && !fits(periodMs, names[index], { maxPoints })) {
+    reason = reason || (bucketCount(periodMs, names[index]) > maxPoints ? 'points' : 'window');
     index += 1;
   }
-  const resolution = RESOLUTIONS[index];
+  const resolution = names[index];
   const out = {
     resolution,
     auto: false,
@@ -103,6 +85,17 @@ export function effectiveResolution(requested, periodMs, { maxPoints = MAX_POINT
   };
   if (out.coarsened) out.reason = reason;
   return out;
+}
+
+/** [start, stop] widened to whole buckets of the resolution (as the API snaps them). */
+export function alignWindow(start, stop, resolution) {
+  const size = bucketMs(resolution);
+  if (!size) return { start, stop };
+  // buckets are whole multiples of their size since the epoch (UTC midnight for days)
+  return {
+    start: new Date(Math.floor(start.getTime() / size) * size),
+    stop: new Date(Math.ceil(stop.getTime() / size) * size),
+  };
 }
 
 const TICK_STEPS = {

@@ -22,7 +22,7 @@
 //
 // Pure functions only (no DOM).
 
-import { RESOLUTIONS } from './resolution.js';
+import { resolutionNames } from './rules.js';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 export const MIN_PERIOD_MS = DAY_MS;
@@ -30,7 +30,10 @@ export const MAX_PERIOD_MS = 183 * DAY_MS; // six months
 
 /** Period presets offered in the header; any valid period is accepted from a URL. */
 export const PERIOD_PRESETS = Object.freeze(['1d', '2d', '7d', '14d', '30d', '60d', '90d', '6m']);
-export const RESOLUTION_CHOICES = Object.freeze(['auto', ...RESOLUTIONS]);
+/** 'auto' and the resolutions the API serves (rules.js). */
+export function resolutionChoices() {
+  return ['auto', ...resolutionNames()];
+}
 export const OUTCOMES = Object.freeze(['all', 'passed', 'failed', 'empty']);
 export const LIMITS = Object.freeze({ min: 10, max: 500, default: 50 });
 
@@ -221,7 +224,7 @@ export function normaliseState(input) {
         out.end = normaliseInstant(s.end);
         break;
       case 'resolution':
-        out.resolution = RESOLUTION_CHOICES.includes(s.resolution) ? s.resolution : DEFAULTS.resolution;
+        out.resolution = resolutionChoices().includes(s.resolution) ? s.resolution : DEFAULTS.resolution;
         break;
       case 'groupBy':
         out.groupBy = GROUP_KEY_RE.test(String(s.groupBy ?? '')) ? s.groupBy : DEFAULTS.groupBy;
@@ -335,11 +338,23 @@ export function hrefFor(page, values = {}, current = null) {
 /**
  * The time window a state covers: `stop` is the state's end, or now rounded
  * up to the next minute (so repeated loads hit the same cache entries).
+ * Without an end, when the newest run (`newest`, ISO, from GET /status) is
+ * older than the whole period, the period ends just after that run instead
+ * (`atNewest` true): an old database opens on its data, not on an empty week.
  */
-export function timeWindow(state, now = new Date()) {
+export function timeWindow(state, now = new Date(), newest = null) {
   const periodMs = periodToMs(state.period) ?? periodToMs(DEFAULTS.period);
+  const minute = (ms) => Math.floor(ms / 60000) * 60000 + 60000;
   let stopMs;
+  let atNewest = false;
   if (state.end) stopMs = Date.parse(state.end);
-  else stopMs = Math.ceil(now.getTime() / 60000) * 60000;
-  return { start: new Date(stopMs - periodMs), stop: new Date(stopMs), periodMs };
+  else {
+    stopMs = Math.ceil(now.getTime() / 60000) * 60000;
+    const newestMs = newest ? Date.parse(newest) : NaN;
+    if (Number.isFinite(newestMs) && newestMs < stopMs - periodMs) {
+      stopMs = minute(newestMs);
+      atNewest = true;
+    }
+  }
+  return { start: new Date(stopMs - periodMs), stop: new Date(stopMs), periodMs, atNewest };
 }

@@ -18,7 +18,7 @@ test('the palette is distinct and avoids the outcome colours', () => {
   for (const c of [STATUS_COLORS.passed, STATUS_COLORS.failed, STATUS_COLORS.empty]) assert.ok(!PALETTE.includes(c));
 });
 
-test('seriesStyles keeps every colour and varies the line of a shared colour', () => {
+test('seriesStyles: distinct colours for the names shown, and a dash variant for each', () => {
   // find two names with the same colour
   const byColor = new Map();
   let pair = null;
@@ -30,13 +30,15 @@ test('seriesStyles keeps every colour and varies the line of a shared colour', (
   }
   const styles = seriesStyles([pair[0], 'other', pair[1], pair[0]]);
   assert.equal(styles.size, 3);
-  assert.deepEqual(styles.get(pair[0]), { color: colorFor(pair[0]), variant: 0 });
-  assert.deepEqual(styles.get(pair[1]), { color: colorFor(pair[1]), variant: 1 });
-  // many names on one colour cycle through the variants
-  const same = [];
-  for (let i = 0; same.length < 5; i += 1) if (colorFor(`n${i}`) === PALETTE[0]) same.push(`n${i}`);
-  assert.deepEqual([...seriesStyles(same).values()].map((v) => v.variant), [0, 1, 2, 3, 1]);
-  assert.equal(styles.get('other').color, colorFor('other'));
+  // the first keeps its own colour; the one colliding with it gets an unused one
+  assert.equal(styles.get(pair[0]).color, colorFor(pair[0]));
+  assert.notEqual(styles.get(pair[1]).color, styles.get(pair[0]).color);
+  assert.deepEqual([...styles.values()].map((s) => s.variant), [0, 1, 2]);
+  // as many names as the palette: all colours differ
+  const many = PALETTE.map((_, i) => `n${i}`);
+  assert.equal(new Set([...seriesStyles(many).values()].map((s) => s.color)).size, PALETTE.length);
+  // the variants cycle through the four dashes
+  assert.deepEqual([...seriesStyles(many).values()].slice(0, 6).map((s) => s.variant), [0, 1, 2, 3, 0, 1]);
   assert.equal(seriesStyles(null).size, 0);
 });
 

@@ -16,11 +16,12 @@ test('percentages', () => {
 });
 
 test('rates with their interval', () => {
-  assert.equal(formatRate({ value: 0.1234, low: 0.081, high: 0.179, n: 1200 }), '12.3% (8.1\u201317.9%, n=1,200)');
-  assert.equal(formatRate({ value: 0.5, n: 2 }), '50.0% (n=2)');
-  assert.equal(formatRate({ value: null, low: null, high: null, n: 0 }), 'no runs');
+  // the API's rate fields, as served
+  assert.equal(formatRate({ failure_rate: 0.1234, ci_low: 0.081, ci_high: 0.179, n: 1200 }), '12.3% (8.1\u201317.9%, n=1,200)');
+  assert.equal(formatRate({ failure_rate: 0.5, n: 2 }), '50.0% (n=2)');
+  assert.equal(formatRate({ failure_rate: null, ci_low: null, ci_high: null, n: 0 }), 'no runs');
   assert.equal(formatRate(null), DASH);
-  assert.equal(formatRate({ value: NaN, n: 3 }), DASH);
+  assert.equal(formatRate({ failure_rate: NaN, n: 3 }), DASH);
   assert.equal(formatInterval(0.05, 0.25), '5.0\u201325.0%');
   assert.equal(formatInterval(null, 0.2), DASH);
 });

@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseResolution, effectiveResolution, bucketCount, timeTicks, fits, MAX_POINTS, MAX_WINDOW_MS, RESOLUTIONS } from '../js/resolution.js';
+import { RULES } from './rules-fixture.js';
+import { chooseResolution, effectiveResolution, bucketCount, timeTicks, fits, alignWindow, MAX_POINTS } from '../js/resolution.js';
+import { resolutionNames, maxWindowMs } from '../js/rules.js';
+
+const RESOLUTIONS = resolutionNames();
 
 const DAY = 86400e3;
 
@@ -50,25 +54,32 @@ test('an explicit resolution over the cap is coarsened', () => {
   assert.deepEqual(effectiveResolution('hour', 183 * DAY), { resolution: 'day', auto: false, coarsened: true, points: 183, reason: 'points' });
 });
 
-test("the API's widest window per resolution is respected, lead-in included", () => {
-  assert.deepEqual(MAX_WINDOW_MS, { sec: 3600e3, min: 2 * DAY, hour: 31 * DAY, day: 3660 * DAY });
+test("the API's widest window per resolution (from the served rules) is respected", () => {
+  assert.deepEqual(RULES.resolutions.map((r) => r.name), ['sec', 'min', 'hour', 'day']);
+  assert.deepEqual(RESOLUTIONS.map(maxWindowMs), [3600e3, 2 * DAY, 31 * DAY, 3660 * DAY]);
   // 35 days hourly is 840 points, under the cap, but wider than 31 days: a 400 from the API
   assert.deepEqual(effectiveResolution('hour', 35 * DAY), { resolution: 'day', auto: false, coarsened: true, points: 35, reason: 'window' });
-  const lead = (r) => ({ sec: 59e3, min: 59 * 60e3, hour: 23 * 3600e3, day: 0 })[r];
-  assert.equal(effectiveResolution('hour', 30 * DAY, { leadMs: lead }).resolution, 'hour');
+  // the lead-in of the trailing windows is the API's to read: it does not count
   assert.equal(effectiveResolution('hour', 31 * DAY).resolution, 'hour');
-  assert.equal(effectiveResolution('hour', 31 * DAY, { leadMs: lead }).resolution, 'day');
   assert.equal(fits(31 * DAY, 'hour'), true);
   assert.equal(fits(31 * DAY + 1, 'hour'), false);
   assert.equal(fits(DAY, 'week'), false);
-  // whatever the period and the lead, what auto or a coarsening picks is served
   for (let days = 1; days <= 183; days += 1) {
     for (const requested of ['auto', ...RESOLUTIONS]) {
-      const { resolution } = effectiveResolution(requested, days * DAY, { leadMs: lead });
-      assert.ok(days * DAY + lead(resolution) <= MAX_WINDOW_MS[resolution], `${days}d ${requested} -> ${resolution}`);
+      const { resolution } = effectiveResolution(requested, days * DAY);
+      assert.ok(days * DAY <= maxWindowMs(resolution), `${days}d ${requested} -> ${resolution}`);
       assert.ok(bucketCount(days * DAY, resolution) <= MAX_POINTS);
     }
   }
+});
+
+test('alignWindow widens a window to whole buckets', () => {
+  const w = alignWindow(new Date('2026-10-01T10:17:00Z'), new Date('2026-10-08T10:17:00Z'), 'hour');
+  assert.equal(w.start.toISOString(), '2026-10-01T10:00:00.000Z');
+  assert.equal(w.stop.toISOString(), '2026-10-08T11:00:00.000Z');
+  const d = alignWindow(new Date('2026-10-01T10:17:00Z'), new Date('2026-10-08T00:00:00Z'), 'day');
+  assert.equal(d.start.toISOString(), '2026-10-01T00:00:00.000Z');
+  assert.equal(d.stop.toISOString(), '2026-10-08T00:00:00.000Z');
 });
 
 test('auto or unknown -> chooseResolution', () => {

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import './rules-fixture.js';
 import {
   parseHash, serialiseState, normaliseState, defaultState, periodToMs, periodLabel,
   normaliseInstant, timeWindow, hrefFor, PAGES, DEFAULTS, DAY_MS,
@@ -144,6 +145,17 @@ test('timeWindow: end or now rounded up to the minute', () => {
   const fixed = timeWindow({ period: '1d', end: '2026-10-01T00:00:00Z' }, now);
   assert.equal(fixed.start.toISOString(), '2026-09-30T00:00:00.000Z');
   assert.equal(fixed.stop.toISOString(), '2026-10-01T00:00:00.000Z');
+});
+
+test('timeWindow: the period ends at the newest run when nothing is newer than the period', () => {
+  const now = new Date('2026-10-01T12:00:30Z');
+  const old = timeWindow({ period: '7d', end: null }, now, '2015-03-02T10:20:30Z');
+  assert.equal(old.stop.toISOString(), '2015-03-02T10:21:00.000Z');
+  assert.equal(old.start.toISOString(), '2015-02-23T10:21:00.000Z');
+  assert.equal(old.atNewest, true);
+  // a run inside the period, or an explicit end: the period is left alone
+  assert.equal(timeWindow({ period: '7d', end: null }, now, '2026-09-30T00:00:00Z').atNewest, false);
+  assert.equal(timeWindow({ period: '7d', end: '2026-01-01T00:00:00Z' }, now, '2015-03-02T10:20:30Z').stop.toISOString(), '2026-01-01T00:00:00.000Z');
 });
 
 test('hrefFor keeps the shared controls of the current page', () => {

@@ -195,16 +195,19 @@ def jobs_total(jobs: list[dict]) -> dict:
 
 
 def per_job_rates(rows) -> list[dict]:
-    return [clean({"job": job, "success": int(s or 0), "failure": int(f or 0), "skip": int(k or 0),
-                   **rate(f, s)}) for job, s, f, k in rows]
+    return [clean({"job": job or rules.NO_JOB_NAME, "success": int(s or 0),
+                   "failure": int(f or 0), "skip": int(k or 0),
+                   "runs": int(s or 0) + int(f or 0) + int(k or 0), **rate(f or 0, s or 0)})
+            for job, s, f, k in rows]
 
 
 def test_stat_rows(rows) -> list[dict]:
     out = []
     for r in rows:
         s, f = int(r["success"] or 0), int(r["failure"] or 0)
+        k = int(r["skip"] or 0)
         out.append(clean({"test_id": r["test_id"], "success": s, "failure": f,
-                          "skip": int(r["skip"] or 0), **rate(f, s),
+                          "skip": k, "runs": s + f + k, **rate(f, s),
                           "mean_run_time": r["mean_run_time"]}))
     return out
 

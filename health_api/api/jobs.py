@@ -64,7 +64,8 @@ def job_detail(a):
           response=obj({"job": STR, "start": TIME, "stop": TIME, "sort": STR, "total": INT,
                         "limit": INT, "offset": INT,
                         "tests": arr(obj({"test_id": STR, "success": INT, "failure": INT,
-                                          "skip": INT, **RATE, "mean_run_time": NNUM}))}))
+                                          "skip": INT, "runs": INT, **RATE,
+                                          "mean_run_time": NNUM}))}))
 def job_tests(a):
     start, stop = time_window(a, "day")
     with connection() as conn:

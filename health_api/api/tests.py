@@ -50,7 +50,7 @@ def test_search(a):
                                            "mean_run_time": NNUM,
                                            "rolling_mean": NNUM, "rolling_std": NNUM})),
                         "jobs": arr(obj({"job": STR, "success": INT, "failure": INT, "skip": INT,
-                                         **RATE})),
+                                         "runs": INT, **RATE})),
                         "recent_failures": arr(obj({"run_id": NSTR, "job": NSTR, "run_at": NTIME,
                                                     "start_time": NTIME, "status": STR,
                                                     "link": NSTR, "traceback": NSTR}))}))

@@ -14,7 +14,9 @@ const WINDOW_WORDS = { sec: 'an hour', min: '2 days', hour: '31 days', day: '10 
 export function windowLabel(ctx) {
   const { state, resolution } = ctx;
   if (!state.period) return null;
-  const parts = [`Last ${periodLabel(state.period)}`, state.end ? `until ${formatDateTime(state.end)}` : 'until now'];
+  const atNewest = ctx.window && ctx.window.atNewest;
+  const parts = [`Last ${periodLabel(state.period)}`, state.end ? `until ${formatDateTime(state.end)}`
+    : atNewest ? `until the newest run, ${formatDateTime(ctx.window.stop)} (${formatRelative(ctx.window.stop)})` : 'until now'];
   let text = parts.join(' ');
   if (resolution) {
     text += ` \u00b7 ${RESOLUTION_WORDS[resolution.resolution]} buckets`;
@@ -73,10 +75,12 @@ export function testIdNode(testId, href = null) {
     : h('span', { class: 'test-id', title: String(testId) }, content);
 }
 
-/** '3 hours ago' with the exact UTC time as tooltip. */
+/** '3 hours ago' with the exact UTC time as tooltip; older than a week, the date beside it. */
 export function timeCell(value) {
   if (!value) return h('span', { class: 'muted' }, DASH);
-  return h('time', { datetime: String(value), title: formatDateTime(value) }, formatRelative(value));
+  const old = Date.now() - Date.parse(value) > 7 * 86400e3;
+  return h('time', { datetime: String(value), title: formatDateTime(value) },
+    old ? `${formatRelative(value)} (${formatDateTime(value)})` : formatRelative(value));
 }
 
 /** A colour swatch + name. */

@@ -6,7 +6,7 @@ import { h, replace } from '../dom.js';
 import { panel, load, dataTable, statTiles, badge, link } from '../components.js';
 import { lineChart, stackedBars, rateBand } from '../charts.js';
 import {
-  pointSeries, summarisePoints, seriesIsEmpty, rateValue, chartWindow, rollingLabel, barLabel, mergeBars,
+  pointSeries, seriesIsEmpty, rateValue, chartWindow, rollingLabel, barLabel, mergeBars,
 } from '../series.js';
 import { colorFor } from '../colors.js';
 import { formatCount, formatDuration, formatDurationTick, formatPercent, formatInterval, safeHref } from '../format.js';
@@ -21,13 +21,15 @@ export async function render(ctx) {
   const { state, api, signal, root } = ctx;
   const { start, stop } = ctx.window;
   const resolution = ctx.resolution.resolution;
-  const { span, bars, from, leadStart } = chartWindow(resolution, start, ctx.window.periodMs);
+  const { span, bars } = chartWindow(resolution, ctx.window.periodMs);
   const name = state.name;
   ctx.setTitle(name);
 
-  const dataP = api.getJob(name, { start: leadStart, stop, resolution, recent: RECENT_RUNS, signal }).then((d) => ({
-    series: pointSeries(d.points, { window: span, from }),
-    summary: summarisePoints(d.points, { from }),
+  // the API serves the period's totals and, per bucket, the rates and run times
+  // over the trailing `span` buckets (it reads the lead-in before `start` itself)
+  const dataP = api.getJob(name, { start, stop, resolution, window: span, recent: RECENT_RUNS, signal }).then((d) => ({
+    series: pointSeries(d.points, { kind: 'job' }),
+    summary: d,
     recent: d.recent_runs,
   }));
   const tiles = panel({ title: 'Summary', className: 'panel-tiles' });
@@ -35,7 +37,7 @@ export async function render(ctx) {
   const outcomes = panel({ title: 'Runs', subtitle: `Run outcomes ${barLabel(resolution, bars)}`, chart: 'job-run-outcomes' });
   const duration = panel({
     title: 'Run time: mean ± std',
-    subtitle: `Mean duration of a run ${rollingLabel(resolution, span)}; shaded: mean ± one standard deviation of those runs' durations`,
+    subtitle: `Mean of the buckets' mean run durations ${rollingLabel(resolution, span)}; shaded: ± their standard deviation`,
     chart: 'job-run-time',
   });
   const tests = panel({ title: 'Tests of this job', subtitle: `The ${TESTS_LIMIT} tests with most failures in this job over the period (whole UTC days)` });
@@ -52,18 +54,17 @@ export async function render(ctx) {
     load(tiles.body, {
       what: 'the job summary', signal, fetch: () => dataP, isEmpty: noRuns, empty,
       render: (body, { summary: s }) => {
-        const r = s.failure_rate;
         replace(body, statTiles([
           { label: 'Runs', value: formatCount(s.runs) },
           { label: 'Failed runs', value: formatCount(s.failed), sub: `${formatCount(s.passed)} passed, ${formatCount(s.empty)} without result`, tone: s.failed ? 'bad' : null },
-          { label: 'Failure rate', value: formatPercent(rateValue(r)), sub: r.n ? `95% interval ${formatInterval(r.low, r.high)}, n=${formatCount(r.n)}` : 'no decided run' },
+          { label: 'Failure rate', value: formatPercent(rateValue(s)), sub: s.n ? `95% interval ${formatInterval(s.ci_low, s.ci_high)}, n=${formatCount(s.n)}` : 'no decided run' },
           { label: 'Mean run time', value: formatDuration(s.mean_run_time) },
         ]));
       },
     }),
     load(rate.body, {
       what: 'the failure rate', signal, fetch: () => dataP, isEmpty: noRuns, empty,
-      render: (body, d) => lineChart(body, d.series.rate, { resolution, yDomain: [0, 1], band: rateBand, legend: false }),
+      render: (body, d) => lineChart(body, d.series.rate, { resolution, yDomain: [0, 0.01], band: rateBand, legend: false }),
     }),
     load(outcomes.body, {
       what: 'the run outcomes', signal, fetch: () => dataP, isEmpty: noRuns, empty,
@@ -119,8 +120,8 @@ function renderTests(ctx, body, data) {
   const columns = [
     { key: 'test_id', label: 'Test', className: 'cell-test', render: (t) => testIdNode(t.test_id, ctx.href('test', { testId: t.test_id })) },
     { key: 'runs', label: 'Runs', numeric: true, render: (t) => formatCount(t.runs) },
-    { key: 'failures', label: 'Failures', numeric: true, render: (t) => formatCount(t.failures) },
-    { key: 'failure_rate', label: 'Failure rate', numeric: true, sortValue: (t) => rateValue(t.failure_rate), render: (t) => rateCell(t.failure_rate) },
+    { key: 'failure', label: 'Failures', numeric: true, render: (t) => formatCount(t.failure) },
+    { key: 'failure_rate', label: 'Failure rate', numeric: true, sortValue: (t) => rateValue(t), render: (t) => rateCell(t) },
     { key: 'mean_run_time', label: 'Mean time', numeric: true, render: (t) => formatDuration(t.mean_run_time) },
   ];
   const shown = Number.isFinite(data.total) && data.total > tests.length

@@ -10,7 +10,6 @@ import {
   timelineRateSeries, timelineOutcomeSeries, timelineIsEmpty, sparklineValues, rateValue,
   chartWindow, rollingLabel, barLabel, mergeBars,
 } from '../series.js';
-import { NO_JOB_NAME } from '../rules.js';
 import { formatCount, formatDuration, formatInterval, formatPercent, formatRelative, splitTestId } from '../format.js';
 import { pageHeader, rateCell, timeCell, swatchLabel, grid, noData } from './common.js';
 
@@ -55,7 +54,7 @@ export async function render(ctx) {
     load(rate.body, {
       what: 'the failure rate', signal, fetch: () => timelineP,
       isEmpty: timelineIsEmpty, empty,
-      render: (body, timeline) => lineChart(body, timelineRateSeries(timeline), { resolution }),
+      render: (body, timeline) => lineChart(body, timelineRateSeries(timeline), { resolution, yDomain: [0, 0.01] }),
     }),
     load(outcomes.body, {
       what: 'the run outcomes', signal, fetch: () => timelineP,
@@ -84,11 +83,6 @@ function failedTests(runs) {
   })));
 }
 
-/** The job's label: its name, or NO_JOB_NAME for the runs stored without one. */
-export function jobLabel(name) {
-  return name === '' || name === null || name === undefined ? NO_JOB_NAME() : String(name);
-}
-
 function renderTiles(body, { total, jobs }) {
   const value = rateValue(total);
   replace(body, statTiles([
@@ -109,7 +103,7 @@ function worstJob(jobs) {
   const worst = ranked[0];
   return {
     label: 'Least stable job',
-    value: h('span', { class: 'tile-text', title: jobLabel(worst.job) }, jobLabel(worst.job)),
+    value: h('span', { class: 'tile-text', title: String(worst.job) }, String(worst.job)),
     sub: `${formatPercent(rateValue(worst))} of ${formatCount(worst.n)} decided runs failed`,
   };
 }
@@ -130,14 +124,14 @@ function renderJobs(ctx, body, jobs, timeline) {
   const columns = [
     {
       key: 'job', label: 'Job',
-      render: (j) => h('a', { href: ctx.href('job', { name: jobLabel(j.job) }), class: 'job-link' }, swatchLabel(jobLabel(j.job), colorFor(jobLabel(j.job)))),
+      render: (j) => h('a', { href: ctx.href('job', { name: String(j.job) }), class: 'job-link' }, swatchLabel(String(j.job), colorFor(String(j.job)))),
     },
     { key: 'runs', label: 'Runs', numeric: true, render: (j) => formatCount(j.runs) },
     { key: 'failed', label: 'Failed', numeric: true, render: (j) => formatCount(j.failed) },
     { key: 'failure_rate', label: 'Failure rate', numeric: true, sortValue: (j) => rateValue(j), render: (j) => rateCell(j) },
     {
       key: 'trend', label: 'Trend', sortable: false, className: 'cell-spark',
-      render: (j) => (timeline ? sparkline(sparklineValues(timeline, j.job, { segments: sparkSegments }), { label: `Failure rate of ${jobLabel(j.job)} over the period` }) : ''),
+      render: (j) => (timeline ? sparkline(sparklineValues(timeline, j.job, { segments: sparkSegments }), { label: `Failure rate of ${String(j.job)} over the period` }) : ''),
     },
     { key: 'mean_run_time', label: 'Mean time', numeric: true, render: (j) => formatDuration(j.mean_run_time) },
     { key: 'last_run_at', label: 'Last run', numeric: true, sortValue: (j) => (j.last_run_at ? Date.parse(j.last_run_at) : null), render: (j) => timeCell(j.last_run_at) },

@@ -5,32 +5,30 @@ import { h, replace } from '../dom.js';
 import { panel, load, dataTable, statTiles, badge, link } from '../components.js';
 import { lineChart, stackedBars } from '../charts.js';
 import {
-  pointSeries, summarisePoints, seriesIsEmpty, rateValue, chartWindow, rollingLabel, barLabel, mergeBars,
+  pointSeries, seriesIsEmpty, rateValue, chartWindow, rollingLabel, barLabel, mergeBars,
 } from '../series.js';
 import { formatCount, formatDuration, formatDurationTick, formatPercent, formatInterval, safeHref } from '../format.js';
 import { pageHeader, testIdNode, timeCell, grid, noData, rateCell, swatchLabel } from './common.js';
 import { colorFor } from '../colors.js';
 
 const RECENT_FAILURES = 10;
+/** The failure-rate axis: always 0, at least 1%, else as high as the data and its band. */
+const RATE_AXIS = [0, 0.01];
 
 export async function render(ctx) {
   const { state, api, signal, root } = ctx;
   const { start, stop } = ctx.window;
   const resolution = ctx.resolution.resolution;
-  const { span, bars, from, leadStart } = chartWindow(resolution, start, ctx.window.periodMs);
+  const { span, bars } = chartWindow(resolution, ctx.window.periodMs);
   const testId = state.testId;
   ctx.setTitle(testId);
 
-  const testP = api.getTest(testId, { start: leadStart, stop, resolution, recent: RECENT_FAILURES, signal });
-  const opts = { skippedKey: 'skipped', weight: 'passed', from };
-  const dataP = testP.then((d) => ({
-    series: pointSeries(d.points, { ...opts, window: span }),
-    summary: summarisePoints(d.points, opts),
-  }));
+  const testP = api.getTest(testId, { start, stop, resolution, window: span, recent: RECENT_FAILURES, signal });
+  const dataP = testP.then((d) => ({ series: pointSeries(d.points, { kind: 'test' }), summary: d.summary }));
   const tiles = panel({ title: 'Summary', className: 'panel-tiles' });
   const rate = panel({ title: 'Failure rate', subtitle: `Failures / (passes + failures) ${rollingLabel(resolution, span)}; shaded: 95% Wilson interval`, chart: 'test-failure-rate' });
   const outcomes = panel({ title: 'Results', subtitle: `Results ${barLabel(resolution, bars)}`, chart: 'test-outcomes' });
-  const duration = panel({ title: 'Run time', subtitle: `Mean duration of a passing run ${rollingLabel(resolution, span)}`, chart: 'test-run-time' });
+  const duration = panel({ title: 'Run time', subtitle: `Mean of the buckets' mean durations of passing runs ${rollingLabel(resolution, span)}; shaded: ± their standard deviation`, chart: 'test-run-time' });
   const jobs = panel({ title: 'By job', subtitle: 'Failure rate of this test in each job over the period (whole UTC days)' });
   const recent = panel({ title: 'Recent failures', subtitle: `The last ${RECENT_FAILURES} failures of this test, newest first, with the start of the traceback` });
 
@@ -44,18 +42,18 @@ export async function render(ctx) {
     load(tiles.body, {
       what: 'the test summary', signal, fetch: () => dataP, isEmpty: noRuns, empty,
       render: (body, { summary: s }) => {
-        const r = s.failure_rate;
         replace(body, statTiles([
-          { label: 'Runs', value: formatCount(s.runs), sub: `${formatCount(s.skipped)} skipped` },
-          { label: 'Failures', value: formatCount(s.failed), sub: `${formatCount(s.passed)} passed`, tone: s.failed ? 'bad' : null },
-          { label: 'Failure rate', value: formatPercent(rateValue(r)), sub: r.n ? `95% interval ${formatInterval(r.low, r.high)}, n=${formatCount(r.n)}` : 'no decided run' },
+          { label: 'Runs', value: formatCount(s.runs), sub: `${formatCount(s.skip)} skipped` },
+          { label: 'Failures', value: formatCount(s.failure), sub: `${formatCount(s.success)} passed`, tone: s.failure ? 'bad' : null },
+          { label: 'Failure rate', value: formatPercent(rateValue(s)), sub: s.n ? `95% interval ${formatInterval(s.ci_low, s.ci_high)}, n=${formatCount(s.n)}` : 'no decided run' },
           { label: 'Mean run time', value: formatDuration(s.mean_run_time), sub: 'of passing runs' },
         ]));
       },
     }),
     load(rate.body, {
       what: 'the failure rate', signal, fetch: () => dataP, isEmpty: noRuns, empty,
-      render: (body, d) => lineChart(body, d.series.rate, { resolution, yDomain: [0, 1], band: true, legend: false }),
+      // scaled to the data (0 kept): a 6% flaky test is not a flat line at the bottom
+      render: (body, d) => lineChart(body, d.series.rate, { resolution, yDomain: RATE_AXIS, band: true, legend: false }),
     }),
     load(outcomes.body, {
       what: 'the results', signal, fetch: () => dataP, isEmpty: noRuns, empty,
@@ -63,7 +61,9 @@ export async function render(ctx) {
     }),
     load(duration.body, {
       what: 'the run time', signal, fetch: () => dataP, isEmpty: (d) => seriesIsEmpty(d.series.duration), empty,
-      render: (body, d) => lineChart(body, d.series.duration, { resolution, yFormat: formatDurationTick, tooltipY: (v) => formatDuration(v), legend: false }),
+      render: (body, d) => lineChart(body, d.series.duration, {
+        resolution, yFormat: formatDurationTick, tooltipY: (v) => formatDuration(v), legend: false, band: (p) => p.band, bandClass: 'std-band',
+      }),
     }),
     load(jobs.body, {
       what: 'the jobs of this test', signal, fetch: () => testP, isEmpty: (d) => !d.jobs || d.jobs.length === 0,
@@ -74,9 +74,9 @@ export async function render(ctx) {
         columns: [
           { key: 'job', label: 'Job', render: (j) => h('a', { href: ctx.href('job', { name: j.job }), class: 'job-link' }, swatchLabel(j.job, colorFor(j.job))) },
           { key: 'runs', label: 'Runs', numeric: true, render: (j) => formatCount(j.runs) },
-          { key: 'failures', label: 'Failures', numeric: true, render: (j) => formatCount(j.failures) },
-          { key: 'skips', label: 'Skipped', numeric: true, render: (j) => formatCount(j.skips) },
-          { key: 'failure_rate', label: 'Failure rate', numeric: true, render: (j) => rateCell(j.failure_rate) },
+          { key: 'failure', label: 'Failures', numeric: true, render: (j) => formatCount(j.failure) },
+          { key: 'skip', label: 'Skipped', numeric: true, render: (j) => formatCount(j.skip) },
+          { key: 'failure_rate', label: 'Failure rate', numeric: true, render: (j) => rateCell(j) },
         ],
       })),
     }),
@@ -88,7 +88,7 @@ export async function render(ctx) {
         className: 'failures-table',
         columns: [
           { key: 'run_at', label: 'When', render: (r) => timeCell(r.run_at || r.start_time) },
-          { key: 'build_name', label: 'Job', render: (r) => (r.build_name ? link(ctx.href('job', { name: r.build_name }), r.build_name) : '\u2014') },
+          { key: 'job', label: 'Job', render: (r) => (r.job ? link(ctx.href('job', { name: r.job }), r.job) : '\u2014') },
           { key: 'status', label: 'Status', render: (r) => badge(r.status) },
           {
             key: 'run_id', label: 'Run',
