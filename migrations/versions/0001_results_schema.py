@@ -6,6 +6,11 @@ tables and ``alembic_version`` alone and only adds the indexes that are
 missing (subunit2sql skips several of them on SQLite) plus our own unique
 indexes, compared by column set so differently named equivalents count.
 
+The tables are written out here, frozen as this revision made them: the
+live models (health_api/db/models.py) may change in later revisions, this
+history may not. tests/db/test_migrations.py checks that the models and the
+migrated schema agree on every engine.
+
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-22
@@ -14,8 +19,7 @@ import logging
 
 import sqlalchemy as sa
 from alembic import op
-
-from health_api.db.models import OWN_INDEXES, SUBUNIT2SQL_TABLES, Base
+from sqlalchemy.dialects import mysql
 
 revision = "0001"
 down_revision = None
@@ -23,6 +27,70 @@ branch_labels = None
 depends_on = None
 
 log = logging.getLogger("alembic.runtime.migration")
+
+# the column types of subunit2sql 1.10.0's tables, as this revision creates them
+#: MySQL's BLOB stops at 64 KiB; a traceback or log attachment is often larger
+_BLOB = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+#: test ids differ by case ("test_Foo" vs "test_foo"): compared exactly
+_TEST_ID = sa.String(256).with_variant(mysql.VARCHAR(256, collation="utf8mb4_bin"),
+                                       "mysql", "mariadb")
+#: BIGINT everywhere but SQLite, where only INTEGER PRIMARY KEY autoincrements
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+_META = sa.MetaData()
+
+
+def _id() -> sa.Column:
+    return sa.Column("id", _ID, primary_key=True)
+
+
+def _key_value(table: str, owner: str, prefix: str, unique: str) -> sa.Table:
+    return sa.Table(
+        table, _META, _id(), sa.Column("key", sa.String(255)), sa.Column("value", sa.String(255)),
+        sa.Column(owner, sa.BigInteger),
+        sa.Index(f"ix_{prefix}_key_value", "key", "value"), sa.Index(f"ix_{prefix}_id", owner),
+        sa.UniqueConstraint(owner, "key", "value", name=unique))
+
+
+TABLES = {t.name: t for t in (
+    sa.Table("tests", _META, _id(), sa.Column("test_id", _TEST_ID, nullable=False),
+             sa.Column("run_count", sa.Integer), sa.Column("success", sa.Integer),
+             sa.Column("failure", sa.Integer), sa.Column("run_time", sa.Float),
+             sa.Index("ix_test_ids", "id", "test_id", mysql_length={"test_id": 30}),
+             sa.Index("ix_tests_test_id", "test_id", mysql_length=30)),
+    sa.Table("runs", _META, sa.Column("uuid", sa.String(36)), _id(),
+             sa.Column("skips", sa.Integer), sa.Column("fails", sa.Integer),
+             sa.Column("passes", sa.Integer), sa.Column("run_time", sa.Float),
+             sa.Column("artifacts", sa.Text), sa.Column("run_at", sa.DateTime),
+             sa.Index("ix_run_at", "run_at"), sa.Index("ix_run_uuid", "uuid")),
+    sa.Table("test_runs", _META, _id(), sa.Column("test_id", sa.BigInteger),
+             sa.Column("run_id", sa.BigInteger), sa.Column("status", sa.String(256)),
+             sa.Column("start_time", sa.DateTime), sa.Column("stop_time", sa.DateTime),
+             sa.Column("start_time_microsecond", sa.Integer),
+             sa.Column("stop_time_microsecond", sa.Integer),
+             sa.Index("ix_test_id_status", "test_id", "status", mysql_length={"status": 30}),
+             sa.Index("ix_test_id_start_time", "test_id", "start_time"),
+             sa.Index("ix_test_runs_test_id", "test_id"),
+             sa.Index("ix_test_runs_run_id", "run_id"),
+             sa.Index("ix_test_runs_start_time", "start_time"),
+             sa.Index("ix_test_runs_stop_time", "stop_time"),
+             sa.UniqueConstraint("test_id", "run_id", name="uq_test_runs")),
+    _key_value("run_metadata", "run_id", "run", "uq_run_metadata"),
+    _key_value("test_run_metadata", "test_run_id", "test_run", "uq_test_run_metadata"),
+    _key_value("test_metadata", "test_id", "test", "uq_test_metadata"),
+    sa.Table("attachments", _META, _id(), sa.Column("test_run_id", sa.BigInteger),
+             sa.Column("label", sa.String(255)), sa.Column("attachment", _BLOB),
+             sa.Index("ix_attach_test_run_id", "test_run_id")),
+)}
+
+#: the tables subunit2sql owns; created only where they are missing
+SUBUNIT2SQL_TABLES = tuple(TABLES)
+
+#: our unique indexes on subunit2sql tables: (name, table, columns)
+OWN_INDEXES = (
+    ("uq_tests_test_id", "tests", ("test_id",)),
+    ("uq_runs_uuid", "runs", ("uuid",)),
+)
 
 
 def _existing_column_sets(inspector, table: str) -> set[tuple[tuple[str, ...], bool]]:
@@ -60,7 +128,7 @@ def upgrade() -> None:
         version.create(bind)
         bind.execute(version.insert().values(version_num=SUBUNIT2SQL_HEAD))
     for name in SUBUNIT2SQL_TABLES:
-        table = Base.metadata.tables[name]
+        table = TABLES[name]
         if name not in present:
             table.create(bind)
             continue

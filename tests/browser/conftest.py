@@ -214,6 +214,10 @@ def stale_server(tmp_path_factory):
     _run("db", "upgrade", "--db", db)
     _run("demo-data", "--db", db, "--days", "1", "--jobs", "1", "--runs-per-day", "2", "--seed", "1",
          "--end", STALE_END, "--quiet")
+    # a run without build_name: the job views show it as "(no job name)"
+    _run("ingest", "subunit", "--db", db, "-",
+         stdin=hostile_stream(dt.datetime.fromisoformat(STALE_END.replace("Z", "+00:00"))
+                              - dt.timedelta(hours=2)))
     server = LiveServer(db, tmp / "serve.log").start()
     yield server
     server.stop()

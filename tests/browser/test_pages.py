@@ -175,7 +175,7 @@ def test_job_run_time_band(page, console, requests, live_server):
     assert boxes["plot"]["top"] - 0.5 <= boxes["band"]["top"], boxes
     assert boxes["band"]["bottom"] <= boxes["plot"]["bottom"] + 0.5, boxes
     subtitle = page.inner_text(f"{panel('Run time: mean ± std')} .panel-subtitle")
-    assert "± one standard deviation" in subtitle
+    assert "± their standard deviation" in subtitle
     # the tooltip shows the mean and the +- std
     page.locator(run_time).scroll_into_view_if_needed()
     box = page.locator(f"{run_time} .nv-linesWrap").bounding_box()
