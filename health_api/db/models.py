@@ -186,7 +186,7 @@ test_daily = TestDaily.__table__
 
 # -- CI verdicts ---------------------------------------------------------------
 from sqlalchemy import Boolean  # noqa: E402  (this section is appended on its own)
-# From Gerrit (DESIGN.md section 3), written by health_api.gerrit.writer.
+# From Gerrit (docs/design.md section 2), written by health_api.gerrit.writer.
 # Times are naive UTC. No foreign keys (like the results tables); the store
 # writes parents before children in one transaction. ``project`` (and the
 # CI system, pipeline and time) are copied onto the child rows the CI queries

@@ -8,7 +8,7 @@ the returned ``GerritTruth``):
 
 * silent CIs: declared for projects, never comment (coverage 0);
 * flaky CIs: some jobs fail at random on the first run and pass on the
-  recheck of the same patch set (DESIGN.md "flaky job");
+  recheck of the same patch set (docs/design.md);
 * per-CI success rates.
 
 Everything goes through ``GerritStore.store_events`` as stream events (the

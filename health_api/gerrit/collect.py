@@ -1,4 +1,4 @@
-"""Events into a ``Batch`` (DESIGN.md section 3):
+"""Events into a ``Batch`` (docs/design.md section 2):
 
 * ``patchset-created`` -> a change and a patch set;
 * ``comment-added`` -> a change, a patch set and a ``CommentRow`` (whether

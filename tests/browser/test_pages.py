@@ -507,8 +507,9 @@ def test_hostile_names_render_as_text(page, console, live_server):
               for i in range(page.locator(".failure-list li").count())]
     assert HOSTILE_TEST in titles
     # NVD3's tooltip is built from text nodes
-    box = page.locator('[data-chart="failure-rate"] .nv-linesWrap').bounding_box()
-    page.mouse.move(box["x"] + box["width"] * 0.995, box["y"] + box["height"] * 0.5)
+    page.locator('[data-chart="failure-rate"]').scroll_into_view_if_needed()
+    box = page.locator('[data-chart="failure-rate"] .nv-lineChart .nv-background rect').bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.99, box["y"] + box["height"] * 0.5)
     page.wait_for_selector(".nvtooltip .key")
     assert HOSTILE_JOB in page.locator(".nvtooltip .key").all_inner_texts()
     assert page.locator(".nvtooltip img, .nvtooltip script").count() == 0

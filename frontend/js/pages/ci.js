@@ -1,4 +1,4 @@
-// CI systems: third-party CI verdicts from Gerrit (DESIGN.md section 3).
+// CI systems: third-party CI verdicts from Gerrit (docs/design.md section 2).
 // Reserved: the navigation entry and the route exist so links stay valid
 // once the API serves the CI endpoints (to be added to api.js).
 
