@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (BigInteger, Date, DateTime, Double, Float, Index, Integer, LargeBinary,
-                        MetaData, String, Text, UniqueConstraint)
+from sqlalchemy import (BigInteger, Boolean, Date, DateTime, Double, Float, Index, Integer,
+                        LargeBinary, MetaData, String, Text, UniqueConstraint)
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -185,7 +185,6 @@ test_daily = TestDaily.__table__
 
 
 # -- CI verdicts ---------------------------------------------------------------
-from sqlalchemy import Boolean  # noqa: E402  (this section is appended on its own)
 # From Gerrit (docs/design.md section 2), written by health_api.gerrit.writer.
 # Times are naive UTC. No foreign keys (like the results tables); the store
 # writes parents before children in one transaction. ``project`` (and the

@@ -1,20 +1,18 @@
-"""The one engine and session factory.
+"""The one engine factory.
 
 Every process part (CLI command, API worker, listener) gets its engine from
-``get_engine(url)`` and its sessions from ``session_scope(engine)``.
+``get_engine(url)`` and works on Core connections (``engine.begin()``): no ORM
+sessions are used.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
-from typing import Iterator
 
 import tenacity
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 VERSION_TABLE = "ci_health_alembic_version"
 
@@ -164,17 +162,6 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
-
-
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
-
-
-@contextlib.contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One session, one transaction: committed on success, rolled back on error."""
-    with session_factory(engine).begin() as session:
-        yield session
 
 
 def describe(engine: Engine) -> str:
