@@ -11,8 +11,8 @@ the returned ``GerritTruth``):
   recheck of the same patch set (docs/design.md);
 * per-CI success rates.
 
-Everything goes through ``GerritStore.store_events`` as stream events (the
-same path as the listener), sorted by time; the same seed gives the same rows.
+Everything goes through ``GerritStore.store_raw_events`` as raw stream-event
+dicts (the path of the listener and replay), sorted by time; the same seed gives the same rows.
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from ..gerrit.events import event_from_dict
 from ..gerrit.store import GerritStore
 from ..gerrit.systems import CiOverrides, CiSystemConfig
 
@@ -204,7 +203,7 @@ def generate_gerrit(engine: Engine, *, start: dt.datetime, end: dt.datetime, see
 
     build.events.sort(key=lambda e: e["eventCreatedOn"])
     store = GerritStore(engine, declared_ci_systems())
-    stats = store.store_events(event_from_dict(e) for e in build.events)
+    stats = store.store_raw_events(build.events)
     result.ci_comments = stats.comments
     result.rechecks = build.truth_rechecks
     result.stats = stats.as_dict()

@@ -74,17 +74,18 @@ class GerritStore:
             stats.add(self.store_raw_batch(raws))
         return stats
 
-    def store_events(self, events: Iterable[Event]) -> StoreStats:
-        """Store typed events in chunks of ``chunk_size``, one transaction per chunk."""
+    def store_raw_events(self, raws: Iterable[dict[str, Any]]) -> StoreStats:
+        """Store decoded event dicts (as the listener and replay have them) in chunks of
+        ``chunk_size``, one transaction per chunk."""
         stats = StoreStats()
-        chunk: list[Event] = []
-        for event in events:
-            chunk.append(event)
+        chunk: list[dict[str, Any]] = []
+        for raw in raws:
+            chunk.append(raw)
             if len(chunk) >= self.chunk_size:
-                stats.add(self.store_batch(chunk))
+                stats.add(self.store_raw_batch(chunk))
                 chunk = []
         if chunk:
-            stats.add(self.store_batch(chunk))
+            stats.add(self.store_raw_batch(chunk))
         return stats
 
     def store_batch(self, events: Sequence[Event],

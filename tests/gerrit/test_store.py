@@ -6,7 +6,6 @@ import json
 
 import sqlalchemy as sa
 
-from health_api.gerrit.events import event_from_dict
 from health_api.gerrit.replay import reset_ci_tables
 from health_api.gerrit.store import GerritStore, comment_key
 from health_api.gerrit.systems import CiOverrides, CiSystemConfig
@@ -15,7 +14,7 @@ from sshd.helpers import (T0, comment_event, count, created_event, dump, rest_ch
 
 
 def store_dicts(store, dicts):
-    return store.store_events([event_from_dict(d) for d in dicts])
+    return store.store_raw_events(list(dicts))
 
 
 def jobs(engine, where=""):
