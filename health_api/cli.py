@@ -142,7 +142,6 @@ def _run_ingest(db_url, files, parse, *, run_meta, artifacts, run_id, run_at, at
                          artifacts=artifacts, metadata=_parse_meta(run_meta),
                          attr_regex=attr_regex, test_attr_prefix=test_attr_prefix,
                          store_attachments=store_attachments, wall_time=wall_time)
-    _warn_without_job(options.metadata)
     engine = open_engine(db_url)
     cache = TestIdCache()
     freeze_startup_heap()
@@ -154,11 +153,13 @@ def _run_ingest(db_url, files, parse, *, run_meta, artifacts, run_id, run_at, at
             summary = _ingest_file(engine, name, ahead.parse if ahead else parse, options,
                                    cache)
             _report(name, summary, as_json)
+    # after every run is stored: an ingest that fails keeps its one-line error
+    _warn_without_job(options.metadata)
 
 
 def _warn_without_job(metadata) -> None:
-    """A run without a build_name is in no job: say so before storing it (on stderr, so
-    --json output stays one JSON line per run)."""
+    """A run without a build_name is in no job: say so (on stderr, so --json output
+    stays one JSON line per run)."""
     from .rules import BUILD_NAME_KEY, NO_JOB_NAME
     if not any(key == BUILD_NAME_KEY for key, _ in metadata):
         click.echo(f"warning: no --run-meta {BUILD_NAME_KEY}=...: the job views will show "

@@ -58,15 +58,15 @@ const SHARED = ['period', 'end', 'resolution'];
 export const PAGES = Object.freeze({
   overview: {
     title: 'Overview', route: '', params: [...SHARED, 'groupBy', 'sort'],
-    sorts: ['name', 'runs', 'failed', 'failure_rate', 'last_run_at', 'mean_run_time'], sort: '-failure_rate',
+    sorts: ['job', 'runs', 'failed', 'failure_rate', 'last_run_at', 'mean_run_time'], sort: '-failure_rate',
   },
   job: {
     title: 'Job', route: 'jobs', key: 'name', params: [...SHARED, 'sort'],
-    sorts: ['test_id', 'runs', 'failures', 'failure_rate', 'flip_rate', 'mean_run_time'], sort: '-failures',
+    sorts: ['test_id', 'runs', 'failure', 'failure_rate', 'flip_rate', 'mean_run_time'], sort: '-failure',
   },
   tests: {
     title: 'Tests', route: 'tests', params: ['q', 'sort', 'limit', 'offset'],
-    sorts: ['test_id', 'run_count', 'failure', 'failure_rate', 'run_time'], sort: 'test_id',
+    sorts: ['test_id', 'run_count', 'failure', 'failure_rate', 'mean_run_time'], sort: 'test_id',
   },
   test: {
     title: 'Test', route: 'tests', key: 'testId', params: [...SHARED],

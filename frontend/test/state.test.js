@@ -7,7 +7,7 @@ import {
 } from '../js/state.js';
 
 const SAMPLES = [
-  { page: 'overview', period: '30d', end: '2026-10-01T12:00:00Z', resolution: 'day', groupBy: 'build_queue', sort: 'name' },
+  { page: 'overview', period: '30d', end: '2026-10-01T12:00:00Z', resolution: 'day', groupBy: 'build_queue', sort: 'job' },
   { page: 'overview' },
   { page: 'job', name: 'tempest-full-py3', period: '6m', resolution: 'hour', sort: '-runs' },
   { page: 'job', name: 'a/b?c#d&e=f g+h%20', period: '2w' },
