@@ -8,6 +8,7 @@ Each page leaves a screenshot under test-output/screenshots/.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from urllib.parse import quote
 
@@ -314,7 +315,9 @@ def test_url_state_round_trip_on_reload(page, console, requests, live_server):
     after = page.evaluate("location.hash")
     assert after == f"#/jobs/{JOB}?period=30d&end={end}&resolution=day&sort=-runs"
     query = requests.query(requests.find(rf"/api/v1/jobs/{JOB}$")[-1])
-    assert query["stop"] == end and query["resolution"] == "day"
+    # the period is asked in whole buckets (days here): the end rounded up to midnight
+    day_end = live_server.end.replace(hour=0) + dt.timedelta(days=1 if live_server.end.hour else 0)
+    assert query["stop"] == day_end.strftime("%Y-%m-%dT%H:%M:%SZ") and query["resolution"] == "day"
     # sorting is in the URL too, without asking the API again
     asked = len(requests.urls)
     page.click(f"{panel('Tests of this job')} th button >> text=Runs")
