@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import BinaryIO, Callable
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 
 from ..db.session import DEADLOCK_ATTEMPTS, deadlock_retrying, is_deadlock
 from .records import DeadlockError, Sink
@@ -84,7 +83,7 @@ def ingest_run(engine: Engine, source: BinaryIO, source_name: str, parse: Parser
             "(try %d of %d)", source_name, state.attempt_number + 1, DEADLOCK_ATTEMPTS))
     try:
         return retrying(_ingest_once, engine, source, source_name, parse, options, cache)
-    except DBAPIError as exc:
+    except Exception as exc:  # SQLAlchemy's error, or the driver's own from COPY
         if not is_deadlock(exc):
             raise
         tries = "" if rewind is None else f" {DEADLOCK_ATTEMPTS} times"
