@@ -85,5 +85,8 @@ def parse_time(value: str | None, name: str) -> dt.datetime | None:
     except ValueError:
         raise CliError(f"{name}: not an ISO 8601 time: {value!r}") from None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 is before year 1 in UTC
+            raise CliError(f"{name}: out of range: {value!r}") from None
     return parsed

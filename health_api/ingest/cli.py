@@ -7,6 +7,7 @@ Gerrit collector (tests/ingest/test_cli_startup.py checks it).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import re
 import sys
@@ -17,10 +18,40 @@ import click
 from ..clitools import CliError, db_option, fail_cleanly, open_engine, parse_time
 
 
+#: runs.uuid is VARCHAR(36): the same limit on every engine (SQLite would
+#: store a longer one that the others refuse)
+RUN_ID_MAX = 36
+#: --run-at: from the epoch to a day ahead (a run dated year 9999 would be
+#: the newest run forever; MySQL's DATETIME starts at year 1000)
+RUN_AT_MIN = dt.datetime(1970, 1, 1)
+RUN_AT_AHEAD = dt.timedelta(days=1)
+
+
+def _utf8(value: str | None, name: str) -> str | None:
+    """Arguments that are not UTF-8 reach us as surrogate escapes, which no
+    database driver can encode: refuse them here, naming the option."""
+    if value is not None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise CliError(f"{name}: not valid UTF-8: {value!r}") from None
+    return value
+
+
+def _run_at(value: str | None) -> dt.datetime | None:
+    run_at = parse_time(value, "--run-at")
+    if run_at is not None and not (
+            RUN_AT_MIN <= run_at <= dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+            + RUN_AT_AHEAD):
+        raise CliError(f"--run-at: out of range (from {RUN_AT_MIN:%Y-%m-%d} to a day from "
+                       f"now): {value!r}")
+    return run_at
+
+
 def _parse_meta(pairs: tuple[str, ...]) -> list[tuple[str, str]]:
     meta = []
     for pair in pairs:
-        key, sep, value = pair.partition("=")
+        key, sep, value = _utf8(pair, "--run-meta").partition("=")
         if not sep or not key:
             raise CliError(f"--run-meta: expected KEY=VALUE, got {pair!r}")
         if len(key) > 255 or len(value) > 255:
@@ -46,7 +77,10 @@ def ingest_options(func):
         click.option("--wall-time", is_flag=True,
                      help="Run time = last stop - first start, not the sum of durations."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON line per run."),
-        click.argument("files", nargs=-1, required=True, metavar="FILE... | -"),
+        click.option("--allow-empty", is_flag=True,
+                     help="Store a file without test results as an empty run "
+                          "(refused by default: exit 2)."),
+        click.argument("files", nargs=-1, required=True, metavar="FILE|DIR... | -"),
         db_option,
     ]
     for option in reversed(options):
@@ -55,19 +89,25 @@ def ingest_options(func):
 
 
 def _run_ingest(db_url, files, parse, *, run_meta, artifacts, run_id, run_at, attr_regex,
-                test_attr_prefix, store_attachments, wall_time, as_json):
+                test_attr_prefix, store_attachments, wall_time, as_json, allow_empty):
     from .parallel import ParsedAhead, can_fork
     from .service import freeze_startup_heap
     from .catalog import TestIdCache
     from .writer import RunOptions
+    files = _expand_directories(files)
     if run_id and len(files) > 1:
         raise CliError("--run-id names one run, but several files were given")
+    for value, name in ((run_id, "--run-id"), (artifacts, "--artifacts"),
+                        (attr_regex, "--attr-regex"), (test_attr_prefix, "--test-attr-prefix")):
+        _utf8(value, name)
+    if run_id and len(run_id) > RUN_ID_MAX:
+        raise CliError(f"--run-id: at most {RUN_ID_MAX} characters, got {len(run_id)}")
     if attr_regex:
         try:
             re.compile(attr_regex)
         except re.error as exc:
             raise CliError(f"--attr-regex: invalid regular expression: {exc}") from None
-    options = RunOptions(uuid=run_id, run_at=parse_time(run_at, "--run-at"),
+    options = RunOptions(uuid=run_id, run_at=_run_at(run_at), allow_empty=allow_empty,
                          artifacts=artifacts, metadata=_parse_meta(run_meta),
                          attr_regex=attr_regex, test_attr_prefix=test_attr_prefix,
                          store_attachments=store_attachments, wall_time=wall_time)
@@ -82,6 +122,22 @@ def _run_ingest(db_url, files, parse, *, run_meta, artifacts, run_id, run_at, at
             summary = _ingest_file(engine, name, ahead.parse if ahead else parse, options,
                                    cache)
             _report(name, summary, as_json)
+
+
+def _expand_directories(files: tuple[str, ...]) -> list[str]:
+    """A directory stands for the files in it (not below it), in name order:
+    one run each, in the same process and connection as the other files."""
+    expanded: list[str] = []
+    for name in files:
+        path = Path(name)
+        if name != "-" and path.is_dir():
+            inside = sorted(str(p) for p in path.iterdir() if p.is_file())
+            if not inside:
+                raise CliError(f"{name}: directory without files")
+            expanded.extend(inside)
+        else:
+            expanded.append(name)
+    return expanded
 
 
 def _ingest_file(engine, name, parse, options, cache):
@@ -129,5 +185,5 @@ def ingest_subunit(db_url, files, non_subunit_name, **kwargs):
 def ingest_junit(db_url, files, **kwargs):
     """Ingest JUnit XML files."""
     from .service import junit_parser
-    parse = junit_parser(parse_time(kwargs["run_at"], "--run-at"))
+    parse = junit_parser(_run_at(kwargs["run_at"]))
     _run_ingest(db_url, files, parse, **kwargs)

@@ -10,6 +10,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
+import pytest
 
 from health_api.db.session import is_deadlock
 from health_api.demo.streams import write_stream
@@ -26,12 +27,9 @@ def test_the_drivers_own_deadlock_error_is_a_deadlock():
     assert not is_deadlock(psycopg.errors.UniqueViolation("duplicate key"))
 
 
-def test_concurrent_ingests_of_shared_new_tests_all_land(migrated_urls, tmp_path):
-    from conftest import empty_tables
-    from health_api.db.session import make_engine
-    url = migrated_urls("postgresql")
-    engine = make_engine(url)
-    empty_tables(engine)
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_concurrent_ingests_of_shared_new_tests_all_land(db_url, engine, tmp_path):
+    url = db_url
     ids = [f"pkg.shared.Test.test_{i:05d}" for i in range(TESTS)]
     paths = []
     for n in range(CONCURRENT):
@@ -58,4 +56,3 @@ def test_concurrent_ingests_of_shared_new_tests_all_land(migrated_urls, tmp_path
     assert run_counts == (CONCURRENT, CONCURRENT)
     daily = rows(engine, "SELECT SUM(success + failure) FROM ch_test_daily")[0][0]
     assert daily == CONCURRENT * TESTS
-    engine.dispose()

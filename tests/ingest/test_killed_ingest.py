@@ -47,13 +47,10 @@ def _sessions_in_transaction(engine) -> list[str]:
                                        "AND state LIKE 'idle in transaction%'")]
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
-def test_killed_ingest_leaves_no_parser_and_no_open_session(signum, migrated_urls):
-    from conftest import empty_tables
-    from health_api.db.session import make_engine
-    url = migrated_urls("postgresql")
-    engine = make_engine(url)
-    empty_tables(engine)
+def test_killed_ingest_leaves_no_parser_and_no_open_session(signum, db_url, engine):
+    url = db_url
     data = io.BytesIO()
     ids = tempest_like_ids(6000)
     write_stream(data, ids, fail_every=7)
@@ -86,4 +83,3 @@ def test_killed_ingest_leaves_no_parser_and_no_open_session(signum, migrated_url
     assert table_counts(engine)["runs"] == 0  # nothing of the killed run
     out = ingest(url, payload)  # the same tests again: no lock left to wait for
     assert out["tests"] == 6000
-    engine.dispose()
