@@ -182,13 +182,17 @@ def main() -> None:
                     help="--whole-process: large stream sizes")
     ap.add_argument("--s2s-large", action="store_true",
                     help="--whole-process: also time subunit2sql on the 10k stream")
+    ap.add_argument("--s2s-engines", default=None,
+                    help="--whole-process: engines to time subunit2sql on (default: all it can)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="cih-bench-"))
     if args.whole_process:
         import whole_process
         whole_process.run(args.engines.split(","), fresh_url, upgrade, make_engine, tmp, COMPAT,
                           runs=args.runs, many=args.many, s2s_large=args.s2s_large,
-                          sizes=tuple(int(s) for s in args.sizes.split(",") if s))
+                          sizes=tuple(int(s) for s in args.sizes.split(",") if s),
+                          s2s_engines=(tuple(args.s2s_engines.split(","))
+                                       if args.s2s_engines is not None else None))
         return
     big_data = make_stream(args.tests)
     big = tmp / "big.subunit"

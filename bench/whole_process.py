@@ -82,7 +82,8 @@ def _s2s_url(kind: str, fresh_url, tmp: Path, compat: Path) -> str | None:
 
 def run(engines: list[str], fresh_url, upgrade, make_engine, tmp: Path, compat: Path, *,
         runs: int = 5, many: int = 500, s2s_large: bool = False,
-        sizes: tuple[int, ...] = (10_000, 100_000)) -> None:
+        sizes: tuple[int, ...] = (10_000, 100_000), s2s_engines: tuple[str, ...] | None = None
+        ) -> None:
     small = _write(tmp / "job-1500.subunit", 1500, "job")
     large = {size: [_write(tmp / f"new-{size}-{k}.subunit", size, f"n{size}k{k}")
                     for k in range(3 if size <= 10_000 else 2)] for size in sizes}
@@ -99,7 +100,8 @@ def run(engines: list[str], fresh_url, upgrade, make_engine, tmp: Path, compat: 
         _timed(_ci_health(url, small))  # the job's tests and day: a warm database
         ours = [_timed(_ci_health(url, small)) for _ in range(runs)]
         line = f"{kind:10s} 1,500-test stream, warm db: ci-health {_spread(ours)}"
-        s2s_url = _s2s_url(kind, fresh_url, tmp, compat)
+        s2s_url = (_s2s_url(kind, fresh_url, tmp, compat)
+                   if s2s_engines is None or kind in s2s_engines else None)
         s2s_rate = None
         if s2s_url:
             _timed(_subunit2sql(compat, s2s_url, small))
