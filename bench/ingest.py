@@ -4,6 +4,8 @@
     python bench/ingest.py [--engines sqlite,postgresql,mysql] [--tests 10000]
                            [--batch-runs 500] [--baseline] [--memory] [--gate-month]
                            [--no-parse-ahead]
+    python bench/ingest.py --whole-process [--engines ...] [--runs 5] [--many 500]
+                           [--sizes 10000,100000] [--s2s-large]
 
 * one 10,000-test stream (tempest-like ids with attrs, 2% failures with
   tracebacks), ingested five times into a fresh database, each time with a
@@ -17,6 +19,8 @@
   the same), into a fresh database and then again, and the ratios, cold to
   cold and warm to warm;
 * --memory: peak RSS of `ci-health ingest` on a 200,000-test stream;
+* --whole-process: whole ``ci-health ingest`` commands as users run them,
+  beside subunit2sql on the same files (see bench/whole_process.py);
 * --gate-month: wall time of `ci-health demo-data --days 30 --jobs 30
   --runs-per-day 20` on SQLite (~14M results; takes minutes).
 
@@ -169,8 +173,27 @@ def main() -> None:
     ap.add_argument("--no-parse-ahead", action="store_true",
                     help="batch: parse each file in turn in this process (as before "
                          "several files were parsed ahead in a child)")
+    ap.add_argument("--whole-process", action="store_true",
+                    help="time whole commands instead (see bench/whole_process.py)")
+    ap.add_argument("--runs", type=int, default=5, help="--whole-process: runs per figure")
+    ap.add_argument("--many", type=int, default=500,
+                    help="--whole-process: streams of 1,500 shared tests in one command")
+    ap.add_argument("--sizes", default="10000,100000",
+                    help="--whole-process: large stream sizes")
+    ap.add_argument("--s2s-large", action="store_true",
+                    help="--whole-process: also time subunit2sql on the 10k stream")
+    ap.add_argument("--s2s-engines", default=None,
+                    help="--whole-process: engines to time subunit2sql on (default: all it can)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="cih-bench-"))
+    if args.whole_process:
+        import whole_process
+        whole_process.run(args.engines.split(","), fresh_url, upgrade, make_engine, tmp, COMPAT,
+                          runs=args.runs, many=args.many, s2s_large=args.s2s_large,
+                          sizes=tuple(int(s) for s in args.sizes.split(",") if s),
+                          s2s_engines=(tuple(args.s2s_engines.split(","))
+                                       if args.s2s_engines is not None else None))
+        return
     big_data = make_stream(args.tests)
     big = tmp / "big.subunit"
     big.write_bytes(big_data)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sys
 
 import click
 
-from .config import ConfigError
+from .config import ConfigError, load_config
 
 
 class CliError(click.ClickException):
@@ -30,19 +31,42 @@ def fail_cleanly(*input_errors: type[Exception]):
     """Turn domain errors into one-line CLI errors: database problems exit 4
     (or their own code), config problems and ``input_errors`` exit 2."""
     def decorate(func):
-        from .db.session import DatabaseError
-        from .ingest.records import IngestError
-
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             try:
                 return func(*args, **kwargs)
-            except (IngestError, DatabaseError) as exc:
-                raise CliError(str(exc), exc.exit_code) from None
             except (ConfigError, *input_errors) as exc:
                 raise CliError(str(exc), 2) from None
+            except Exception as exc:
+                code = _domain_exit_code(exc)
+                if code is None:
+                    raise
+                raise CliError(str(exc), code) from None
         return wrapper
     return decorate
+
+
+def _domain_exit_code(exc: Exception) -> int | None:
+    """The exit code of an IngestError or DatabaseError, else None. Looked up
+    in sys.modules rather than imported: a module that was never loaded
+    raised nothing, and importing the database layer here would cost every
+    command (and --help) the SQLAlchemy import."""
+    for module_name, class_name in (("health_api.ingest.records", "IngestError"),
+                                    ("health_api.db.session", "DatabaseError")):
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, getattr(module, class_name)):
+            return exc.exit_code
+    return None
+
+
+def open_engine(db_url: str | None, *, check: bool = True):
+    """The engine for ``--db`` (else the configured URL), its schema checked."""
+    from .db.session import check_schema, get_engine
+    url = db_url or load_config().db_url
+    engine = get_engine(url)
+    if check:
+        check_schema(engine)
+    return engine
 
 
 def db_option(func):
@@ -61,5 +85,8 @@ def parse_time(value: str | None, name: str) -> dt.datetime | None:
     except ValueError:
         raise CliError(f"{name}: not an ISO 8601 time: {value!r}") from None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 is before year 1 in UTC
+            raise CliError(f"{name}: out of range: {value!r}") from None
     return parsed

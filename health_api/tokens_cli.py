@@ -9,7 +9,7 @@ from .clitools import CliError, db_option, fail_cleanly
 
 
 def _engine(db_url):
-    from .cli import open_engine
+    from .clitools import open_engine
     return open_engine(db_url)
 
 

@@ -35,14 +35,18 @@ _DEADLOCK_SQLSTATES = frozenset({"40P01", "40001"})
 
 def is_deadlock(exc: BaseException) -> bool:
     """True when ``exc`` is the server rolling our transaction back because
-    it deadlocked with a concurrent one: running it again normally works."""
-    orig = getattr(exc, "orig", None)
-    if orig is None:
-        return False
-    if getattr(orig, "sqlstate", None) in _DEADLOCK_SQLSTATES:  # psycopg
-        return True
-    args = getattr(orig, "args", ())
-    return bool(args) and args[0] in _DEADLOCK_ERRNOS  # PyMySQL: (errno, message)
+    it deadlocked with a concurrent one: running it again normally works.
+    ``exc`` may be SQLAlchemy's wrapper or the driver's own error, as raised
+    where bulk writes bypass SQLAlchemy (PostgreSQL's COPY)."""
+    for error in (getattr(exc, "orig", None), exc):
+        if error is None:
+            continue
+        if getattr(error, "sqlstate", None) in _DEADLOCK_SQLSTATES:  # psycopg
+            return True
+        args = getattr(error, "args", ())
+        if args and isinstance(args[0], int) and args[0] in _DEADLOCK_ERRNOS:  # PyMySQL
+            return True
+    return False
 
 
 #: tries of a transaction that keeps deadlocking with concurrent ones

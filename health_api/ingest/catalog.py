@@ -13,12 +13,20 @@ from sqlalchemy import Connection, func, select
 from ..db import bulk
 from ..db import models as m
 from . import rollups
-from .records import TestResult
+from .records import TEST_ID_MAX, IngestError, TestResult
 
 
 #: unknown names in a batch, all new, from which the next batch's go
 #: straight to the INSERT (see RunTests.expect_new)
 EXPECT_NEW_MIN = 100
+
+
+def _check_lengths(names: list[str]) -> None:
+    """Refuse a test id too long for tests.test_id, on every engine alike."""
+    for name in names:
+        if len(name) > TEST_ID_MAX:
+            raise IngestError(f"test id of {len(name)} characters (at most {TEST_ID_MAX}): "
+                              f"{name[:80]!r}...")
 
 
 class TestIdCache:
@@ -79,6 +87,7 @@ class RunTests:
             if not self.expect_new:
                 self._select(missing, found)
             new = [n for n in missing if n not in found]
+            _check_lengths(new)
             written = self._insert(new, fresh, found) if new else 0
             self.expect_new = (written == len(missing) >= EXPECT_NEW_MIN
                                and self.conn.dialect.name == "postgresql"

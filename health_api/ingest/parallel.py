@@ -13,7 +13,10 @@ from __future__ import annotations
 import fcntl
 import multiprocessing
 import os
+import signal
 import stat
+import threading
+import time
 from typing import Any, BinaryIO, Callable, Iterable
 
 from .records import IngestError, Sink
@@ -73,8 +76,38 @@ def _send_run(produce: Producer, batches: _Batches) -> None:
         batches.pipe.send(("done", count))
 
 
-def _child(producers: Iterable[Producer], what: str, batch_size: int, pipe) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this child end when its parent does, however the parent ends
+    (SIGKILL included). Otherwise a child blocked on its pipe or its input
+    lives on, and with it its copy of the parent's database socket: the
+    server then never sees the parent go, and its session stays "idle in
+    transaction", holding the locks the next ingest of the same tests waits
+    for. Linux: a parent-death signal; elsewhere a watchdog thread."""
+    try:
+        import ctypes
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        armed = libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        armed = False
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True,
+                         name="ci-health-parent-watch").start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _child(producers: Iterable[Producer], what: str, batch_size: int, pipe,
+           parent_pid: int, parent_end) -> None:
     """The child process: each producer's run in turn."""
+    _die_with_parent(parent_pid)
+    parent_end.close()  # the parent's end of the pipe: not ours to hold open
     batches = _Batches(pipe, batch_size)
     try:
         for produce in producers:
@@ -90,8 +123,8 @@ def _fork(producers: Iterable[Producer], what: str, batch_size: int):
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     _widen(sender)
-    child = context.Process(target=_child, args=(producers, what, batch_size, sender),
-                            daemon=True, name="ci-health-producer")
+    child = context.Process(target=_child, daemon=True, name="ci-health-producer",
+                            args=(producers, what, batch_size, sender, os.getpid(), receiver))
     try:
         child.start()
     finally:

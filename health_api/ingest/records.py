@@ -11,6 +11,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+#: tests.test_id is VARCHAR(256): the same limit on every engine (SQLite would
+#: store a longer id that PostgreSQL and MariaDB refuse with a driver error)
+TEST_ID_MAX = 256
+
 #: subunit2sql's default: the first ``[...]`` group of a test id holds its attrs
 DEFAULT_ATTR_REGEX = r"\[(.*)\]"
 

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from typing import BinaryIO, Callable
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 
 from ..db.session import DEADLOCK_ATTEMPTS, deadlock_retrying, is_deadlock
-from .records import DeadlockError, Sink
+from .records import DeadlockError, IngestError, Sink
 from .catalog import TestIdCache
 from .writer import RunOptions, RunSummary, RunWriter
 
@@ -74,17 +73,25 @@ def ingest_run(engine: Engine, source: BinaryIO, source_name: str, parse: Parser
     if the server still breaks a lock cycle by rolling this run back, the
     run is read again from the start of ``source`` and stored anew (when
     ``source`` can seek: files can, pipes cannot), a few times with random
-    exponential backoff."""
+    exponential backoff. A retry queues behind the other retries (see
+    ``_queue_retries``), so runs that keep meeting in lock cycles (streams
+    sharing many new tests, in different orders) go one after another."""
     rewind = _rewind_point(source)
+    retry = {"queued": False}
+
+    def before(state) -> None:
+        if state.attempt_number > 1:
+            source.seek(rewind)
+            retry["queued"] = True
     retrying = deadlock_retrying(
-        enabled=rewind is not None,
-        before=lambda state: state.attempt_number > 1 and source.seek(rewind),
+        enabled=rewind is not None, before=before,
         before_sleep=lambda state: log.warning(
             "%s: rolled back to break a deadlock with a concurrent ingest; storing it again "
             "(try %d of %d)", source_name, state.attempt_number + 1, DEADLOCK_ATTEMPTS))
     try:
-        return retrying(_ingest_once, engine, source, source_name, parse, options, cache)
-    except DBAPIError as exc:
+        return retrying(lambda: _ingest_once(engine, source, source_name, parse, options, cache,
+                                             queued=retry["queued"]))
+    except Exception as exc:  # SQLAlchemy's error, or the driver's own from COPY
         if not is_deadlock(exc):
             raise
         tries = "" if rewind is None else f" {DEADLOCK_ATTEMPTS} times"
@@ -100,13 +107,33 @@ def _rewind_point(source: BinaryIO) -> int | None:
         return None
 
 
+#: PostgreSQL advisory lock key taken by retried ingests ("cihr")
+_RETRY_LOCK_KEY = 0x63696872
+
+
+def _queue_retries(conn) -> None:
+    """PostgreSQL: a run rolled back by a deadlock waits, inside its new
+    transaction, for the other retried runs to commit. First tries still run
+    side by side; runs whose new tests keep crossing (each inserts them in
+    its own stream's order, batch by batch) then go one at a time instead of
+    deadlocking again until their tries run out."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (_RETRY_LOCK_KEY,))
+
+
 def _ingest_once(engine: Engine, source: BinaryIO, source_name: str, parse: Parser,
-                 options: RunOptions, cache: TestIdCache | None) -> RunSummary:
+                 options: RunOptions, cache: TestIdCache | None, *,
+                 queued: bool = False) -> RunSummary:
     with engine.connect() as conn:
         # The writer closes (joins its worker) before the transaction ends.
         with conn.begin(), RunWriter(conn, options, cache=cache) as writer:
+            if queued:
+                _queue_retries(conn)
             writer.start()
             parse(source, writer.add, source_name)
             summary = writer.finish()
+            if summary.tests == 0 and not options.allow_empty:
+                raise IngestError(f"{source_name}: no test results; nothing stored "
+                                  "(--allow-empty stores it as an empty run)")
         writer.committed()
     return summary

@@ -40,6 +40,8 @@ class RunOptions:
     test_attr_prefix: str | None = None
     store_attachments: bool = False
     wall_time: bool = False
+    #: store a file without test results as a run of 0 tests (else refused)
+    allow_empty: bool = False
 
 
 @dataclass

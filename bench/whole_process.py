@@ -1,0 +1,136 @@
+"""``bench/ingest.py --whole-process``: ingest timed as users run it.
+
+Each figure is the wall time of a whole ``ci-health ingest subunit`` command
+(interpreter start, imports, connection, schema check, parse, write, commit,
+exit), run several times: median and spread (min-max). Beside it, on the
+same files, subunit2sql 1.10.0 from the compat venv (tools/compat-venv.sh),
+also as a whole command, and the ratio of the medians.
+
+* one 1,500-test stream (a typical CI job) into a warm database (the job's
+  tests and day already stored), on every engine;
+* 10,000- and 100,000-test streams of new tests (names never stored, a new
+  set for every repetition) and of known tests (the same file again): results/s;
+* 500 streams of 1,500 shared tests as one command (one process, one
+  connection): runs/s and results/s.
+
+subunit2sql cannot build its schema on MariaDB 10.11 (see --baseline); its
+rates for the large streams are taken from the 1,500-test stream unless
+--s2s-large (10k: about a minute per run).
+"""
+from __future__ import annotations
+
+import io
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from health_api.demo.streams import tempest_like_ids, write_stream
+
+BUILD = ("--run-meta", "build_name=bench-job")
+
+
+def _ids(count: int, family: str) -> list[str]:
+    """Tempest-like ids; ``family`` makes a set of names no other family has."""
+    return [test_id.replace("tempest.api.", f"tempest.{family}.", 1)
+            for test_id in tempest_like_ids(count)]
+
+
+def _write(path: Path, count: int, family: str, seed: int = 0) -> Path:
+    data = io.BytesIO()
+    write_stream(data, _ids(count, family), seed=seed, fail_every=50, traceback=True)
+    path.write_bytes(data.getvalue())
+    return path
+
+
+def _timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd[:4])} ...\n"
+                         f"{done.stderr.decode()[-2000:]}")
+    return elapsed
+
+
+def _spread(times: list[float]) -> str:
+    return (f"median {statistics.median(times):.3f} s (min {min(times):.3f}, "
+            f"max {max(times):.3f}, n={len(times)})")
+
+
+def _ci_health(url: str, *files: Path) -> list[str]:
+    exe = Path(sys.executable).with_name("ci-health")
+    return [str(exe), "ingest", "subunit", "--db", url, *BUILD, *map(str, files)]
+
+
+def _subunit2sql(compat: Path, url: str, path: Path) -> list[str]:
+    return [str(compat / "bin" / "subunit2sql"), "--database-connection", url,
+            "--run_meta", "build_name:bench-job", str(path)]
+
+
+def _s2s_url(kind: str, fresh_url, tmp: Path, compat: Path) -> str | None:
+    if kind == "mysql" or not (compat / "bin" / "subunit2sql").exists():
+        return None
+    url = fresh_url(kind, "cih_bench_wp_s2s", tmp)
+    if kind == "postgresql":
+        url = url.replace("postgresql://", "postgresql+psycopg2://")
+    subprocess.run([str(compat / "bin" / "subunit2sql-db-manage"), "--database-connection",
+                    url, "upgrade", "head"], check=True, capture_output=True)
+    return url
+
+
+def run(engines: list[str], fresh_url, upgrade, make_engine, tmp: Path, compat: Path, *,
+        runs: int = 5, many: int = 500, s2s_large: bool = False,
+        sizes: tuple[int, ...] = (10_000, 100_000), s2s_engines: tuple[str, ...] | None = None
+        ) -> None:
+    small = _write(tmp / "job-1500.subunit", 1500, "job")
+    large = {size: [_write(tmp / f"new-{size}-{k}.subunit", size, f"n{size}k{k}")
+                    for k in range(3 if size <= 10_000 else 2)] for size in sizes}
+    shared = _write(tmp / "shared-1500.subunit", 1500, "shared")
+    many_files = []
+    for n in range(many):
+        many_files.append(tmp / f"many-{n}.subunit")
+        many_files[-1].write_bytes(shared.read_bytes())
+    print(f"whole process, {runs} runs per figure; machine shared with other work: compare "
+          "figures of the same run", flush=True)
+    for kind in engines:
+        url = fresh_url(kind, "cih_bench_wp", tmp)
+        upgrade(make_engine(url))
+        _timed(_ci_health(url, small))  # the job's tests and day: a warm database
+        ours = [_timed(_ci_health(url, small)) for _ in range(runs)]
+        line = f"{kind:10s} 1,500-test stream, warm db: ci-health {_spread(ours)}"
+        s2s_url = (_s2s_url(kind, fresh_url, tmp, compat)
+                   if s2s_engines is None or kind in s2s_engines else None)
+        s2s_rate = None
+        if s2s_url:
+            _timed(_subunit2sql(compat, s2s_url, small))
+            theirs = [_timed(_subunit2sql(compat, s2s_url, small))
+                      for _ in range(max(2, runs // 2))]
+            s2s_rate = 1500 / statistics.median(theirs)
+            line += (f"; subunit2sql {_spread(theirs)}; ratio x"
+                     f"{statistics.median(theirs) / statistics.median(ours):.1f}")
+        print(line, flush=True)
+        for size, files in large.items():
+            new = [_timed(_ci_health(url, path)) for path in files]
+            known = [_timed(_ci_health(url, path)) for path in files]
+            new_rate, known_rate = size / statistics.median(new), size / statistics.median(known)
+            line = (f"{kind:10s} {size:,}-test stream: new tests {new_rate:,.0f} results/s "
+                    f"({_spread(new)}), known tests {known_rate:,.0f} results/s "
+                    f"({_spread(known)})")
+            if s2s_url and s2s_large and size <= 10_000:
+                s2s_rate = size / _timed(_subunit2sql(compat, s2s_url, files[0]))
+                line += f"; subunit2sql {s2s_rate:,.0f}/s on this stream"
+            if s2s_rate:
+                line += (f"; ratio to subunit2sql ({s2s_rate:,.0f}/s) x{new_rate / s2s_rate:,.0f}"
+                         f" new, x{known_rate / s2s_rate:,.0f} known")
+            print(line, flush=True)
+        if many:
+            elapsed = _timed(_ci_health(url, *many_files))
+            line = (f"{kind:10s} {many} streams x 1,500 shared tests, one command: "
+                    f"{many / elapsed:,.1f} runs/s, {many * 1500 / elapsed:,.0f} results/s "
+                    f"({elapsed:.1f} s)")
+            if s2s_rate:
+                line += (f"; subunit2sql at its 1,500-test rate: {s2s_rate / 1500:.2f} runs/s, "
+                         f"ratio x{many / elapsed / (s2s_rate / 1500):,.0f}")
+            print(line, flush=True)

@@ -1,0 +1,59 @@
+"""The CLI loads only what a command needs (issue 18): --help loads click and
+no database layer; storing a run never loads Flask, pandas, the SSH stack or
+the Gerrit collector."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from streams import T0, stream
+
+#: run the CLI in a fresh interpreter, then print which of these it imported
+_PROBE = """
+import json, sys
+from health_api.cli import main
+try:
+    main(sys.argv[1:], standalone_mode=False)
+finally:
+    loaded = [m for m in sys.modules
+              if m.split('.')[0] in {'flask', 'pandas', 'paramiko', 'sqlalchemy', 'numpy',
+                                     'werkzeug', 'asyncssh', 'yaml'}
+              or m.startswith('health_api.gerrit') or m.startswith('health_api.api')
+              or m.startswith('health_api.analytics')]
+    print(json.dumps(sorted({m.split('.')[0] if not m.startswith('health_api') else m
+                             for m in loaded})), file=sys.stderr)
+"""
+
+HEAVY = {"flask", "pandas", "numpy", "paramiko", "werkzeug", "asyncssh", "yaml"}
+
+
+def _loaded(*args: str, input: bytes | None = None) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", _PROBE, *args], input=input,
+                          capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    return set(json.loads(done.stderr.decode().strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("args", [["--help"], ["ingest", "subunit", "--help"],
+                                  ["ingest", "--help"]])
+def test_help_loads_no_database_layer(args):
+    assert _loaded(*args) == set()
+
+
+def test_top_level_help_lists_every_command_without_importing_it():
+    done = subprocess.run([sys.executable, "-m", "health_api.cli", "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    for name in ("db", "demo-data", "gerrit", "ingest", "serve", "token"):
+        assert f"\n  {name} " in done.stdout
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_ingest_loads_no_web_analytics_or_gerrit_modules(kind, migrated_urls):
+    data = stream(("a.b.test_one", "success"), ("a.b.test_two", "fail"), start=T0)
+    loaded = _loaded("ingest", "subunit", "--db", migrated_urls(kind), "-", input=data)
+    assert not loaded & HEAVY, loaded
+    assert not any(m.startswith("health_api.") for m in loaded), loaded
