@@ -69,6 +69,12 @@ class Param:
         return out
 
     def parse(self, raw):
+        if raw is not None and "\x00" in raw:
+            # PostgreSQL text cannot hold NUL: refuse it before it reaches a query
+            raise bad_request(self.name, f"{self.name} contains a NUL character")
+        if raw == "" and self.kind == "meta":
+            # an empty filter is not "no filter": it would reach the query as None
+            raise bad_request(self.name, f"{self.name} must be KEY:VALUE, got ''")
         if raw is None or raw == "":
             if self.required:
                 raise bad_request(self.name, f"{self.name} is required")
@@ -97,8 +103,6 @@ class Param:
             return match.group(1), match.group(2)
         if len(raw) > self.max_length:
             raise bad_request(self.name, f"{self.name} is longer than {self.max_length} characters")
-        if "\x00" in raw:
-            raise bad_request(self.name, f"{self.name} contains a NUL character")
         return raw
 
 
