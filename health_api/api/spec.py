@@ -72,9 +72,11 @@ class Param:
         if raw is not None and "\x00" in raw:
             # PostgreSQL text cannot hold NUL: refuse it before it reaches a query
             raise bad_request(self.name, f"{self.name} contains a NUL character")
-        if raw == "" and self.kind == "meta":
-            # an empty filter is not "no filter": it would reach the query as None
-            raise bad_request(self.name, f"{self.name} must be KEY:VALUE, got ''")
+        if raw == "" and self.kind != "string":
+            # an empty typed value is not "absent": `?meta=` reached the query as
+            # None (a 500), and `?stop=` silently meant "now"
+            raise bad_request(self.name, f"{self.name} is empty; give a value or leave "
+                                         f"the parameter out")
         if raw is None or raw == "":
             if self.required:
                 raise bad_request(self.name, f"{self.name} is required")
