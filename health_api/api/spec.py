@@ -231,7 +231,11 @@ ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error":
     "type": "object", "required": ["message", "field"],
     "properties": {"message": {"type": "string"}, "field": {"type": ["string", "null"]}}}}}
 _ERROR_TEXT = {400: "invalid parameter (the error names it)", 404: "not found",
-               503: "database unavailable"}
+               503: "database unavailable",
+               414: "request line too long (answered by the server before the app)",
+               431: "request headers too large (answered by the server before the app)"}
+#: answered by gunicorn itself for any route, as JSON (health_api/serve_worker.py)
+SERVER_ERRORS = (414, 431)
 
 
 def openapi_document(app: Flask, version: str) -> dict:
@@ -246,7 +250,7 @@ def openapi_document(app: Flask, version: str) -> dict:
                              "content": {spec.media_type: {"schema": spec.response}}}}
         if spec.cache:
             responses["304"] = {"description": "not modified (If-None-Match matched the ETag)"}
-        for code in spec.errors:
+        for code in (*spec.errors, *SERVER_ERRORS):
             responses[str(code)] = {"description": _ERROR_TEXT[code],
                                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         op = {"operationId": rule.endpoint.replace(".", "_"), "summary": spec.summary,

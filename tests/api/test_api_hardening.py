@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from api_helpers import no_cache_config
 from health_api.app import create_app
 from health_api.api.feeds import safe_link
-from streams import ingest, stream
+from streams import ingest, start_server, stream
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -51,3 +53,32 @@ def test_pages_send_security_headers(client):
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     api = client.get("/api/v1/metadata/keys")
     assert api.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_gunicorn_own_errors_are_json(db_url, tmp_path):
+    """414 and 431 come from gunicorn before the app runs: JSON all the same,
+    and the OpenAPI document lists them."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    proc, base = start_server(db_url, tmp_path / "serve.log")
+    try:
+        for url, headers, status, field in [
+                (base + "/api/v1/runs?q=" + "x" * 9000, {}, 414, "url"),
+                (base + "/api/v1/runs", {"X-Big": "y" * 9000}, 431, "headers")]:
+            with pytest.raises(urllib.error.HTTPError) as caught:
+                urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=20)
+            error = caught.value
+            assert error.code == status
+            assert error.headers["Content-Type"] == "application/json"
+            body = json.loads(error.read())
+            assert body["error"]["field"] == field and body["error"]["message"]
+        with urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=20) as response:
+            document = json.loads(response.read())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    for path in document["paths"].values():
+        assert {"414", "431"} <= set(path["get"]["responses"])
