@@ -31,6 +31,8 @@ def create_app(db_url: str | None = None, config=None) -> Flask:
     init_body_limit(app, config)
     cache.init_cache(app, config)
     errors.register(app)
+    from .api.metrics import init_metrics
+    init_metrics(app)
     for blueprint in (status.bp, runs.bp, jobs.bp, tests.bp, feeds.bp, upload.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(compat.bp, url_prefix=config.get("api", "compat_prefix", "") or None)

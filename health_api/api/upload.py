@@ -56,9 +56,13 @@ def upload_run():
              else subunit_parser()).here
     options = RunOptions(uuid=args["run_id"], run_at=args["run_at"],
                          artifacts=args["artifacts"], metadata=args["meta"])
+    from .metrics import UPLOADED_RESULTS, UPLOADS
     try:
         summary = ingest_run(write_engine(), io.BytesIO(body), "body", parse, options)
     except IngestError as exc:
+        UPLOADS.labels(args["format"], "refused").inc()
         status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
         raise ApiError(status, str(exc), "run_id" if status == 409 else "body") from None
+    UPLOADS.labels(args["format"], "stored").inc()
+    UPLOADED_RESULTS.inc(summary.tests)
     return {**summary.as_json(), "run_at": summary.run_at}, 201

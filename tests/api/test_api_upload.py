@@ -78,3 +78,29 @@ def test_upload_refusals_store_nothing(upload, db_url, engine):
     revoke_token(engine, upload.token_id)
     assert upload(body).status_code == 401
     assert _runs(db_url) == (0, 0)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_metrics_and_request_ids(upload, db_url, caplog):
+    import logging
+    app = create_app(db_url=db_url, config=no_cache_config())
+    client = app.test_client()
+    with caplog.at_level(logging.INFO, logger="health_api.access"):
+        r = client.get("/api/v1/runs", headers={"X-Request-ID": "ci-job-42"})
+    assert r.headers["X-Request-ID"] == "ci-job-42"
+    assert any('"request_id": "ci-job-42"' in m and '"route": "/api/v1/runs"' in m
+               for m in caplog.messages)
+    assert len(client.get("/api/v1/runs", headers={"X-Request-ID": "<x>"})
+               .headers["X-Request-ID"]) == 32  # not a token: a new id
+    assert upload(stream(("t.a", "success"), ("t.b", "success"))).status_code == 201
+    text = client.get("/metrics").get_data(as_text=True)
+
+    def value(line_start: str) -> float:
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith(line_start))
+    assert value('ci_health_http_request_duration_seconds_count{method="GET",'
+                 'route="/api/v1/runs",status="200"}') >= 1
+    assert value('ci_health_uploads_total{format="subunit",outcome="stored"}') >= 1
+    assert value("ci_health_uploaded_results_total") >= 2
+    assert "ci_health_db_pool_checked_out" in text
+    assert "ci_health_cache_lookups_total" in text
