@@ -35,6 +35,7 @@ def create_app(db_url: str | None = None, config=None) -> Flask:
     init_metrics(app)
     for blueprint in (status.bp, runs.bp, jobs.bp, tests.bp, feeds.bp, upload.bp):
         app.register_blueprint(blueprint)
+    upload.register_operations(app)
     app.register_blueprint(compat.bp, url_prefix=config.get("api", "compat_prefix", "") or None)
 
     frontend = Path(config.get("api", "frontend_dir", str(FRONTEND)))

@@ -238,6 +238,12 @@ _ERROR_TEXT = {400: "invalid parameter (the error names it)", 404: "not found",
 SERVER_ERRORS = (414, 431)
 
 
+def error_responses(codes: dict[int, str]) -> dict:
+    """OpenAPI responses for error statuses, all with the Error body."""
+    return {str(code): {"description": text, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in codes.items()}
+
+
 def openapi_document(app: Flask, version: str) -> dict:
     paths: dict = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
@@ -259,12 +265,15 @@ def openapi_document(app: Flask, version: str) -> dict:
         if spec.description:
             op["description"] = spec.description
         paths.setdefault(path, {})["get"] = op
+    for path, method, op in app.extensions.get("ci_health_write_operations", ()):
+        paths.setdefault(path, {})[method] = op
     return {"openapi": "3.1.0",
             "info": {"title": "ci-health API", "version": version,
                      "description": "CI health: run, job and test health over time. Times are "
                                     "UTC; bucket keys are ISO 8601; JSON never holds NaN."},
             "paths": paths,
-            "components": {"schemas": {"Error": ERROR_SCHEMA}}}
+            "components": {"schemas": {"Error": ERROR_SCHEMA},
+                           "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}}
 
 
 # -- response schema helpers ---------------------------------------------------------

@@ -16,7 +16,7 @@ from ..ingest.records import DeadlockError, DuplicateRunError, IngestError
 from .auth import require_token
 from .db import write_engine
 from .errors import ApiError, bad_request
-from .spec import Param, parse_time
+from .spec import Param, error_responses
 
 bp = Blueprint("upload", __name__, url_prefix="/api/v1")
 
@@ -40,6 +40,37 @@ def _arguments() -> dict:
         if safe_link(args["artifacts"]) is None:
             raise bad_request("artifacts", "artifacts must be an http(s) URL")
     return args
+
+
+UPLOAD_OPERATION = {
+    "operationId": "upload_upload_run", "tags": ["runs"],
+    "summary": "Store one run posted by a CI job (needs a token)",
+    "security": [{"bearer": []}],
+    "parameters": [p.openapi() for p in UPLOAD_PARAMS],
+    "requestBody": {"required": True, "content": {
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        "application/xml": {"schema": {"type": "string"}}}},
+    "responses": {
+        "201": {"description": "stored", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["run_id", "uuid", "passes", "fails", "skips",
+                                           "tests"],
+            "properties": {"run_id": {"type": "integer"}, "uuid": {"type": "string"},
+                           "passes": {"type": "integer"}, "fails": {"type": "integer"},
+                           "skips": {"type": "integer"}, "tests": {"type": "integer"},
+                           "run_at": {"type": ["string", "null"]}}}}}},
+        **error_responses({
+            400: "bad input: a parameter or the body (the error names it)",
+            401: "no token, or an unknown or revoked one",
+            409: "a run with this run_id exists",
+            413: "body over [api] max_body_bytes",
+            414: "request line too long", 431: "request headers too large",
+            503: "database unavailable, or a deadlock persisted: retry"})}}
+
+
+def register_operations(app) -> None:
+    """List POST /api/v1/runs in the OpenAPI document (spec.py declares GETs)."""
+    app.extensions.setdefault("ci_health_write_operations", []).append(
+        ("/api/v1/runs", "post", UPLOAD_OPERATION))
 
 
 @bp.post("/runs")
