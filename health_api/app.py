@@ -27,23 +27,45 @@ def create_app(db_url: str | None = None, config=None) -> Flask:
     app.config["CI_HEALTH_DB"] = db_url or config.db_url
     app.json.sort_keys = False
 
-    from .api import cache, compat, errors, feeds, jobs, runs, status, tests
+    from .api import cache, compat, errors, feeds, jobs, runs, status, tests, upload
     from .api.auth import init_body_limit
     from .api.db import init_engine
-    init_engine(app, app.config["CI_HEALTH_DB"])
+    init_engine(app, app.config["CI_HEALTH_DB"], config)
     init_body_limit(app, config)
     cache.init_cache(app, config)
     errors.register(app)
-    for blueprint in (status.bp, runs.bp, jobs.bp, tests.bp, feeds.bp):
+    from .api.metrics import init_metrics
+    init_metrics(app)
+    for blueprint in (status.bp, runs.bp, jobs.bp, tests.bp, feeds.bp, upload.bp):
         app.register_blueprint(blueprint)
+    upload.register_operations(app)
     app.register_blueprint(compat.bp, url_prefix=config.get("api", "compat_prefix", "") or None)
 
     frontend = Path(config.get("api", "frontend_dir", str(FRONTEND)))
     if frontend.is_dir() and (frontend / "index.html").is_file():
         _frontend_routes(app, frontend)
 
+    app.after_request(_security_headers)
     app.config["CI_HEALTH_VERSION"] = __version__
     return app
+
+
+#: The dashboard loads its scripts and styles from this origin only and calls
+#: only this API; NVD3 sets inline style attributes, hence 'unsafe-inline' for
+#: styles (never for scripts). No page may be framed (clickjacking).
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; "
+                           "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                           "connect-src 'self'; object-src 'none'; base-uri 'none'; "
+                           "form-action 'self'; frame-ancestors 'none'")
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 def _send(directory: Path, filename: str):

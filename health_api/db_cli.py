@@ -48,9 +48,16 @@ def db_current(db_url):
               show_default=True, help="Runs deleted per transaction.")
 @fail_cleanly()
 def db_expire(db_url, days, batch_size):
-    """Delete old runs with everything that belongs to them."""
+    """Delete old runs with everything that belongs to them, and old CI verdicts
+    (Gerrit CI comments and their job results)."""
+    from sqlalchemy import inspect
+    from .gerrit.retention import expire_ci_verdicts
     from .ingest.expire import expire_runs
-    report = expire_runs(open_engine(db_url), days=days, batch_size=batch_size)
+    engine = open_engine(db_url)
+    report = expire_runs(engine, days=days, batch_size=batch_size)
+    if "ci_comments" in inspect(engine).get_table_names():
+        # the CI verdicts collected from Gerrit age out with the test results
+        report.update(expire_ci_verdicts(engine, days=days, batch_size=batch_size))
     click.echo(json.dumps(report))
 
 

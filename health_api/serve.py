@@ -6,6 +6,7 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
+JSON_WORKER = "health_api.serve_worker.JsonErrorThreadWorker"
 GUNICORN_CONF = Path(__file__).resolve().parent.parent / "etc" / "gunicorn.conf.py"
 
 
@@ -16,6 +17,9 @@ class _Gunicorn(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
+        # JSON bodies for gunicorn's own errors even without etc/gunicorn.conf.py
+        self.cfg.set("worker_class", JSON_WORKER)
+        self.cfg.set("threads", 4)
         settings = runpy.run_path(str(GUNICORN_CONF)) if GUNICORN_CONF.is_file() else {}
         for key, value in settings.items():
             if key in self.cfg.settings:

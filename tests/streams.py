@@ -94,3 +94,39 @@ def columns(engine: sa.Engine, table: str, *names: str, order_by: str = "id") ->
     stmt = sa.select(*(t.c[n] for n in names)).order_by(t.c[order_by])
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(stmt)]
+
+
+def start_server(url: str, log: Path, workers: int = 1, env: dict | None = None):
+    """`ci-health serve` on a free port, answering: (process, base URL). A port
+    found free can be taken before gunicorn binds it: then try another."""
+    import http.client
+    import os
+    import socket
+    import time
+    import urllib.request
+    env = dict(os.environ, CI_HEALTH_CACHE_DISABLED="1", **(env or {}))
+    for _attempt in range(3):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "health_api.cli", "serve", "--db", url,
+                 "--port", str(port), "--workers", str(workers)],
+                cwd=Path(__file__).resolve().parent.parent, env=env, stdout=out,
+                stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2) as response:
+                    if response.status == 200:
+                        return proc, base
+            except (OSError, http.client.HTTPException):
+                pass
+            time.sleep(0.2)
+        proc.terminate()
+        proc.wait(timeout=30)
+        if "Address already in use" not in log.read_text():
+            break
+    raise AssertionError(f"ci-health serve did not start: {log.read_text()[-3000:]}")

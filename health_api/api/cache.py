@@ -78,6 +78,8 @@ def cached_response(spec, produce) -> Response:
     key = request_key()
     bypass = "no-cache" in (request.headers.get("Cache-Control") or "")
     hit = None if bypass else _get(key)
+    from .metrics import CACHE_LOOKUPS
+    CACHE_LOOKUPS.labels("hit" if hit is not None else "miss").inc()
     if hit is not None:
         body, etag = hit
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 from email.utils import format_datetime
+from urllib.parse import urlsplit
 
 from flask import Blueprint, request
 
@@ -29,6 +30,21 @@ def _summary(run: dict) -> str:
     return "Failed tests:\n" + "\n".join(shown) + more if names else "No failed test recorded."
 
 
+def safe_link(url: str | None) -> str | None:
+    """``url`` if it is an absolute http(s) URL, else None: an artifacts value is
+    whatever the uploader sent, and a feed reader follows ``javascript:`` or
+    ``data:`` links as readily as web ones."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url.strip()
+
+
 def _utc(ts: dt.datetime | None) -> dt.datetime:
     return (ts or dt.datetime(1970, 1, 1)).replace(tzinfo=dt.timezone.utc)
 
@@ -47,8 +63,8 @@ def atom(runs: list[dict], key: str, value: str, self_url: str) -> bytes:
         ET.SubElement(entry, q("id")).text = f"urn:ci-health:run:{run.get('uuid') or run['id']}"
         ET.SubElement(entry, q("title")).text = _title(run)
         ET.SubElement(entry, q("updated")).text = _utc(run["run_at"]).isoformat().replace("+00:00", "Z")
-        if run.get("artifacts"):
-            ET.SubElement(entry, q("link"), href=run["artifacts"], rel="alternate")
+        if safe_link(run.get("artifacts")):
+            ET.SubElement(entry, q("link"), href=safe_link(run["artifacts"]), rel="alternate")
         ET.SubElement(entry, q("summary")).text = _summary(run)
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
@@ -63,8 +79,8 @@ def rss(runs: list[dict], key: str, value: str, self_url: str) -> bytes:
     for run in runs:
         item = ET.SubElement(channel, "item")
         ET.SubElement(item, "title").text = _title(run)
-        if run.get("artifacts"):
-            ET.SubElement(item, "link").text = run["artifacts"]
+        if safe_link(run.get("artifacts")):
+            ET.SubElement(item, "link").text = safe_link(run["artifacts"])
         ET.SubElement(item, "guid", isPermaLink="false").text = str(run.get("uuid") or run["id"])
         ET.SubElement(item, "pubDate").text = format_datetime(_utc(run["run_at"]), usegmt=True)
         ET.SubElement(item, "description").text = _summary(run)

@@ -70,6 +70,14 @@ class Param:
         return out
 
     def parse(self, raw):
+        if raw is not None and "\x00" in raw:
+            # PostgreSQL text cannot hold NUL: refuse it before it reaches a query
+            raise bad_request(self.name, f"{self.name} contains a NUL character")
+        if raw == "" and self.kind != "string":
+            # an empty typed value is not "absent": `?meta=` reached the query as
+            # None (a 500), and `?stop=` silently meant "now"
+            raise bad_request(self.name, f"{self.name} is empty; give a value or leave "
+                                         f"the parameter out")
         if raw is None or raw == "":
             if self.required:
                 raise bad_request(self.name, f"{self.name} is required")
@@ -98,8 +106,6 @@ class Param:
             return match.group(1), match.group(2)
         if len(raw) > self.max_length:
             raise bad_request(self.name, f"{self.name} is longer than {self.max_length} characters")
-        if "\x00" in raw:
-            raise bad_request(self.name, f"{self.name} contains a NUL character")
         return raw
 
 
@@ -228,7 +234,17 @@ ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error":
     "type": "object", "required": ["message", "field"],
     "properties": {"message": {"type": "string"}, "field": {"type": ["string", "null"]}}}}}
 _ERROR_TEXT = {400: "invalid parameter (the error names it)", 404: "not found",
-               503: "database unavailable"}
+               503: "database unavailable",
+               414: "request line too long (answered by the server before the app)",
+               431: "request headers too large (answered by the server before the app)"}
+#: answered by gunicorn itself for any route, as JSON (health_api/serve_worker.py)
+SERVER_ERRORS = (414, 431)
+
+
+def error_responses(codes: dict[int, str]) -> dict:
+    """OpenAPI responses for error statuses, all with the Error body."""
+    return {str(code): {"description": text, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in codes.items()}
 
 
 def openapi_document(app: Flask, version: str) -> dict:
@@ -243,7 +259,7 @@ def openapi_document(app: Flask, version: str) -> dict:
                              "content": {spec.media_type: {"schema": spec.response}}}}
         if spec.cache:
             responses["304"] = {"description": "not modified (If-None-Match matched the ETag)"}
-        for code in spec.errors:
+        for code in (*spec.errors, *SERVER_ERRORS):
             responses[str(code)] = {"description": _ERROR_TEXT[code],
                                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         op = {"operationId": rule.endpoint.replace(".", "_"), "summary": spec.summary,
@@ -252,12 +268,15 @@ def openapi_document(app: Flask, version: str) -> dict:
         if spec.description:
             op["description"] = spec.description
         paths.setdefault(path, {})["get"] = op
+    for path, method, op in app.extensions.get("ci_health_write_operations", ()):
+        paths.setdefault(path, {})[method] = op
     return {"openapi": "3.1.0",
             "info": {"title": "ci-health API", "version": version,
                      "description": "CI health: run, job and test health over time. Times are "
                                     "UTC; bucket keys are ISO 8601; JSON never holds NaN."},
             "paths": paths,
-            "components": {"schemas": {"Error": ERROR_SCHEMA}}}
+            "components": {"schemas": {"Error": ERROR_SCHEMA},
+                           "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}}
 
 
 # -- response schema helpers ---------------------------------------------------------

@@ -6,6 +6,7 @@ sessions are used.
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 
@@ -101,12 +102,34 @@ def _sqlite_begin(conn) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
+def _timeout_args(backend: str, connect_timeout: float | None,
+                  statement_timeout: float | None) -> dict:
+    """Driver arguments that bound how long a hung server can hold a caller:
+    ``connect_timeout`` for reaching it, ``statement_timeout`` for one statement
+    (PostgreSQL cancels it server-side; PyMySQL gives up reading the answer,
+    which also covers a server that stopped answering at all)."""
+    args: dict = {}
+    if backend in ("mysql", "mariadb"):
+        if connect_timeout:
+            args["connect_timeout"] = max(1, math.ceil(connect_timeout))
+        if statement_timeout:
+            args["read_timeout"] = args["write_timeout"] = max(1, math.ceil(statement_timeout))
+    elif backend == "postgresql":
+        if connect_timeout:
+            args["connect_timeout"] = max(2, math.ceil(connect_timeout))  # libpq's minimum
+        if statement_timeout:
+            args["options"] = f"-c statement_timeout={int(statement_timeout * 1000)}"
+    return args
+
+
+def make_engine(url: str, *, read_only: bool = False, connect_timeout: float | None = None,
+                statement_timeout: float | None = None, **kwargs) -> Engine:
     """A new engine with this project's per-dialect settings.
 
     ``read_only`` (the API): SQLite transactions start deferred, so readers
     run beside each other and beside an ingest instead of queueing for the
-    write lock."""
+    write lock. ``connect_timeout`` / ``statement_timeout`` (seconds, None:
+    none): see ``_timeout_args``; the API sets both from ``[database]``."""
     url = _normalise_url(url)
     backend = make_url(url).get_backend_name()
     options: dict = {"future": True}
@@ -117,12 +140,16 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
         options["isolation_level"] = "READ COMMITTED"
         options["pool_recycle"] = 3600
         options["pool_pre_ping"] = True
+        options["connect_args"] = {}
     else:
         options["pool_pre_ping"] = True
         # psycopg prepares a statement after 5 runs and may then switch to a
         # generic plan: for `test_id IN (500 values)` that plan scanned the
         # whole tests table (170 ms instead of 1 ms).
         options["connect_args"] = {"prepare_threshold": None}
+    options["connect_args"].update(_timeout_args(backend, connect_timeout, statement_timeout))
+    if connect_timeout and backend != "sqlite":
+        options["pool_timeout"] = connect_timeout  # waiting for a free pooled connection
     options.update(kwargs)
     try:
         engine = create_engine(url, **options)
@@ -138,12 +165,14 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
     return engine
 
 
-def get_engine(url: str) -> Engine:
-    """The process-wide engine for ``url`` (created on first use)."""
+def get_engine(url: str, **options) -> Engine:
+    """The process-wide engine for ``url`` and ``options`` (``make_engine``'s
+    keywords, e.g. timeouts), created on first use."""
+    key = url if not options else f"{url}#{sorted(options.items())!r}"
     with _lock:
-        engine = _engines.get(url)
+        engine = _engines.get(key)
         if engine is None:
-            engine = _engines[url] = make_engine(url)
+            engine = _engines[key] = make_engine(url, **options)
         return engine
 
 

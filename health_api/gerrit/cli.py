@@ -142,6 +142,10 @@ def replay(db_url, ci_systems_path, journal, as_json, resume, reset, chunk_size,
     result = replay_journal(engine, journal, store=store, resume=resume, chunk_size=chunk_size,
                             workers=workers)
     counts = result.as_dict()
+    if result.skipped_lines and not result.stats.events:
+        # random bytes or the wrong file: not one event line (exit 2, as bad input)
+        raise CliError(f"{journal}: none of its {result.skipped_lines} lines is a Gerrit "
+                       "event; is it a listener journal?", 2)
     if as_json:
         click.echo(json.dumps(counts))
     else:

@@ -25,6 +25,7 @@ import os
 import random
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -275,13 +276,16 @@ class Listener:
         channel.settimeout(0.3)
         buffer = bytearray()
         discarding = False
+        liveness = _Liveness(transport, self.settings.keepalive)
         while not self.stop.is_set():
             try:
                 data = channel.recv(1 << 16)
             except socket.timeout:
                 if not transport.is_active():
                     raise StreamEnded("connection lost") from None
+                liveness.check()
                 continue
+            liveness.heard()
             if not data:
                 break
             buffer += data
@@ -342,6 +346,54 @@ class Listener:
             return
         self.stats.backfills += 1
         self.stats.backfilled.add(stats)
+
+
+#: keepalive intervals a liveness probe may go unanswered before the peer is
+#: declared stalled (so a stall is noticed within 1 + STALL_INTERVALS intervals)
+STALL_INTERVALS = 2
+
+
+class _Liveness:
+    """Notices a peer that stopped answering (a half-open TCP connection, a
+    stalled proxy): paramiko's keepalives ask for no reply, so alone they
+    detect nothing until the kernel gives up, minutes later. After a quiet
+    ``keepalive`` interval this sends a global request that wants a reply
+    (any reply: OpenSSH and Gerrit answer unknown requests with a failure);
+    with none after ``STALL_INTERVALS`` more intervals, StreamEnded."""
+
+    def __init__(self, transport: paramiko.Transport, keepalive: float):
+        self.transport = transport
+        self.interval = max(0.5, float(keepalive))
+        self.last_heard = time.monotonic()
+        self.probe_sent: float | None = None
+        self.answered = threading.Event()
+
+    def heard(self) -> None:
+        self.last_heard = time.monotonic()
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if self.probe_sent is not None:
+            if self.answered.is_set():
+                self.probe_sent, self.last_heard = None, now
+            elif now - self.probe_sent > STALL_INTERVALS * self.interval:
+                raise StreamEnded(f"no answer from the server for "
+                                  f"{now - self.last_heard:.0f} s (stalled connection)")
+            return
+        if now - self.last_heard >= self.interval:
+            self.probe_sent = now
+            self.answered.clear()
+            threading.Thread(target=self._probe, name="gerrit-liveness", daemon=True).start()
+
+    def _probe(self) -> None:
+        try:
+            # blocks until the reply or until the transport closes (we close it
+            # when we give up on the connection)
+            self.transport.global_request("keepalive@openssh.com", wait=True)
+        except Exception:  # noqa: BLE001 - a dead transport: the read loop notices
+            return
+        if self.transport.is_active():
+            self.answered.set()
 
 
 def _one_line(exc: BaseException | None) -> str:

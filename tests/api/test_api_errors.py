@@ -55,6 +55,12 @@ BAD = [
     ("/build_name/x/test_runs?datetime_resolution=min&stop_date=yesterday", 400, "stop_date"),
     ("/runs/key/build_name/x/recent/detail?num_runs=0", 400, "num_runs"),
     ("/runs/key/build_name/x/recent/detail?num_runs=101", 400, "num_runs"),
+    # an empty filter reached the query as None; NUL is not text on PostgreSQL (issue 16)
+    ("/api/v1/runs?meta=", 400, "meta"),
+    ("/api/v1/failures/recent?meta=", 400, "meta"),
+    ("/api/v1/runs/over_time?key=build_name&meta=", 400, "meta"),
+    ("/api/v1/runs?meta=build_name:%00", 400, "meta"),
+    ("/api/v1/runs/over_time?key=build_name%00", 400, "key"),
 ]
 
 

@@ -17,7 +17,9 @@ def test_openapi_contract(demo_url):
     # rejecting a well-formed value (an unknown key, a window too wide for the
     # resolution) with a documented 400 is correct here
     excluded = schemathesis.checks.CHECKS.get_by_names(["positive_data_acceptance"])
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # GETs only: POST /api/v1/runs needs a token (tested in test_api_upload.py)
+    operations = [op for op in (result.ok() for result in schema.get_all_operations())
+                  if op.method.upper() == "GET"]
     assert len(operations) >= 25
     for operation in operations:
         @given(case=operation.as_strategy())

@@ -146,6 +146,49 @@ def test_dropped_connection_reconnects_and_backfills_the_gap(server, tmp_path, e
     assert rest.requests[0]["query"]["o"] == ["MESSAGES", "DETAILED_ACCOUNTS", "ALL_REVISIONS"]
 
 
+def test_a_stalled_peer_is_noticed_reconnected_and_backfilled(server, tmp_path, engine):
+    """Issue 16 defect 9: a connection that stays open but carries nothing any
+    more (half-open TCP) was not noticed for 60 s with keepalive 2."""
+    from health_api.gerrit.listener import STALL_INTERVALS
+    from sshd.proxy import StallingProxy
+    comments = [(i, report(i), T0 + 60 * i) for i in range(1, 6)]
+    events = [created_event(7)] + [comment_event(7, 1, text, at) for _, text, at in comments]
+    lines = [line(e) for e in events]
+    # session 1 streams created + comments 1-2 and holds; it is stalled, comment 3
+    # happens meanwhile (REST only); session 2 streams comments 4-5
+    server.play(lines, [{"start": 0, "stop": 3, "then": "hold", "hold": 120},
+                        {"start": 4, "then": "hold"}])
+    proxy = StallingProxy(server.port)
+    keepalive = 1.0
+    stalled_at = []
+
+    def stall_once(li):
+        if li.stats.lines == 3 and not stalled_at:
+            assert proxy.stall() == 1
+            stalled_at.append(time.monotonic())
+    rest_changes = [rest_change(7, [(f"msg-{i}", "zuul", 22348, at, 1, text)
+                                    for i, text, at in comments])]
+    try:
+        with FakeGerritRest(rest_changes) as rest:
+            # known_hosts names the proxy's port, which the listener connects to
+            known = server.known_hosts(tmp_path / "known_hosts")
+            known.write_text(known.read_text().replace(f":{server.port} ", f":{proxy.port} "))
+            listener = Listener(settings_for(server, tmp_path, port=proxy.port,
+                                             known_hosts=str(known), keepalive=keepalive),
+                                GerritStore(engine), rest=RestClient(rest.url),
+                                on_batch=stall_once)
+            run_until(listener, lambda li: li.stats.connects == 2 and li.stats.lines == 5,
+                      timeout=30)
+            noticed = time.monotonic() - stalled_at[0]
+    finally:
+        proxy.close()
+    assert "stalled" in listener.errors[0], listener.errors
+    # noticed within a few keepalive intervals (+ backoff, reconnect and slack)
+    assert noticed < (1 + STALL_INTERVALS) * keepalive + 8, noticed
+    assert listener.stats.backfills == 1  # after the reconnect: comment 3
+    assert count(engine, "ci_comments") == 5 and count(engine, "ci_job_results") == 10
+
+
 def test_dropped_output_triggers_a_backfill(server, tmp_path, databases):
     from health_api.db.migrate import upgrade
     from health_api.db.session import make_engine

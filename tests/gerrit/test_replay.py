@@ -95,6 +95,16 @@ def test_replay_cli_errors_are_one_line(tmp_path, db_url):
     assert "ci-health db upgrade" in result.output
 
 
+def test_replay_of_a_journal_without_events_exits_2(tmp_path, db_url):
+    import random
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(random.Random(16).randbytes(20_000))
+    result = CliRunner().invoke(gerrit, ["replay", "--db", db_url, str(junk)])
+    assert result.exit_code == 2, result.output
+    assert "none of its" in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
 def test_store_from_cli_uses_declared_ci_systems(engine, db_url, tmp_path):
     systems = tmp_path / "ci.yaml"
     systems.write_text("nimble-jenkins:\n  display_name: Nimble\n  account_id: 4242\n")

@@ -244,3 +244,25 @@ def test_a_chunk_rolled_back_by_a_deadlock_is_stored_again_once(engine, monkeypa
     assert (stats.failed, stats.duplicate_comments) == (0, 0)
     assert count(engine, "ci_comments") == 1 and count(engine, "ci_job_results") == 2
     assert count(engine, "patch_sets") == 1
+
+
+def test_db_expire_covers_ci_verdicts(engine, db_url):
+    """Issue 16: retention covers the CI verdict tables, not only test results."""
+    from streams import run_cli
+    import time
+    now = int(time.time())
+    old, new = now - 40 * 86400, now - 86400  # Gerrit's epoch seconds
+    store_dicts(GerritStore(engine), [
+        created_event(300, 1, old),
+        comment_event(300, 1, zuul_report([("a", "SUCCESS"), ("b", "FAILURE")]), old),
+        comment_event(300, 1, zuul_report([("a", "SUCCESS")]), new)])
+    assert count(engine, "ci_comments") == 2 and count(engine, "ci_job_results") == 3
+    result = run_cli("db", "expire", "--db", db_url, "--days", "30", "--batch-size", "1")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["ci_comments"], report["ci_job_results"]) == (1, 2)
+    assert count(engine, "ci_comments") == 1 and count(engine, "ci_job_results") == 1
+    assert count(engine, "patch_sets") == 1  # the newer comment still needs it
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM ci_job_results WHERE comment_id NOT IN "
+                                    "(SELECT id FROM ci_comments)").scalar() == 0

@@ -1,0 +1,103 @@
+"""Prometheus metrics at ``/metrics`` and one structured log line per request.
+
+Metrics (prometheus_client): request latency by route and status, uploads by
+format and outcome, uploaded test results, response-cache hits and misses,
+and the database pool of the worker answering the scrape. With several
+gunicorn workers set ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory
+(the systemd unit can) so a scrape sums every worker's counters; without it
+each worker counts for itself.
+
+Every request gets an id (the client's ``X-Request-ID`` if it is a short
+token, else a new one), returned in ``X-Request-ID`` and logged as JSON by
+the ``health_api.access`` logger with method, route, status and duration.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
+                               generate_latest)
+from prometheus_client.core import GaugeMetricFamily
+
+access_log = logging.getLogger("health_api.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+REQUEST_SECONDS = Histogram(
+    "ci_health_http_request_duration_seconds", "API request latency by route",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+UPLOADS = Counter("ci_health_uploads_total", "POST /api/v1/runs by format and outcome",
+                  ["format", "outcome"])
+UPLOADED_RESULTS = Counter("ci_health_uploaded_results_total",
+                           "test results stored by POST /api/v1/runs")
+CACHE_LOOKUPS = Counter("ci_health_cache_lookups_total", "response cache lookups",
+                        ["result"])
+
+
+class _PoolCollector:
+    """The answering worker's read pool: size and connections in use."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def collect(self):
+        pool = self.app.extensions["ci_health_engine"].pool
+        size = GaugeMetricFamily("ci_health_db_pool_size", "read pool size (this worker)")
+        used = GaugeMetricFamily("ci_health_db_pool_checked_out",
+                                 "read pool connections in use (this worker)")
+        size.add_metric([], float(getattr(pool, "size", lambda: 0)()))
+        used.add_metric([], float(getattr(pool, "checkedout", lambda: 0)()))
+        yield size
+        yield used
+
+
+def _registry(app: Flask) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        from prometheus_client import REGISTRY
+        registry = REGISTRY
+    return registry
+
+
+def init_metrics(app: Flask) -> None:
+    registry = _registry(app)
+    pool_registry = CollectorRegistry()
+    pool_registry.register(_PoolCollector(app))
+
+    @app.before_request
+    def _start():
+        g.request_started = time.perf_counter()
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+    @app.after_request
+    def _finish(response):
+        started = g.get("request_started")
+        if started is None:
+            return response
+        seconds = time.perf_counter() - started
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        REQUEST_SECONDS.labels(request.method, route, str(response.status_code)).observe(seconds)
+        response.headers["X-Request-ID"] = g.request_id
+        access_log.info(json.dumps({"request_id": g.request_id, "method": request.method,
+                                    "route": route, "path": request.path,
+                                    "status": response.status_code,
+                                    "duration_ms": round(seconds * 1000, 2)}))
+        return response
+
+    @app.get("/metrics")
+    def metrics():
+        body = generate_latest(registry) + generate_latest(pool_registry)
+        return Response(body, mimetype=CONTENT_TYPE_LATEST.split(";")[0],
+                        headers={"Cache-Control": "no-store"})
+
+    app.extensions["ci_health_metrics"] = registry
