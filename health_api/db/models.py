@@ -180,8 +180,18 @@ class TestDaily(Base):
     __table_args__ = (Index("ix_ch_test_daily_test", "test_id", "day"),)
 
 
+class RolledRun(Base):
+    """A run whose results are in ch_job_daily/ch_test_daily (migration 0020):
+    the runs without a row here (written by subunit2sql) are the ones
+    ``ci-health db rebuild-rollups --missing`` adds."""
+
+    __tablename__ = "ch_rolled_runs"
+    run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
 job_daily = JobDaily.__table__
 test_daily = TestDaily.__table__
+rolled_runs = RolledRun.__table__
 
 
 # -- CI verdicts ---------------------------------------------------------------
