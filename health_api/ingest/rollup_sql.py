@@ -42,16 +42,20 @@ _DAY = {
     "postgresql": "CAST(COALESCE(r.run_at, TIMESTAMP '1970-01-01') AS DATE)",
     "mysql": "DATE(COALESCE(r.run_at, '1970-01-01'))",
 }
-_DURATION = {
-    # as health_api.queries.common.duration_seconds, written out for text SQL
-    "sqlite": "(CAST(strftime('%s', substr(tr.stop_time, 1, 19)) AS INTEGER)"
-              " - CAST(strftime('%s', substr(tr.start_time, 1, 19)) AS INTEGER))",
-    "postgresql": "EXTRACT(EPOCH FROM date_trunc('second', tr.stop_time)"
-                  " - date_trunc('second', tr.start_time))",
-    "mysql": "TIMESTAMPDIFF(SECOND, tr.start_time, tr.stop_time)",
-}
 _MICROS = ("(COALESCE(tr.stop_time_microsecond, 0) - COALESCE(tr.start_time_microsecond, 0))"
            " / 1000000.0")
+_DURATION = {
+    # as health_api.queries.common.duration_seconds: whole seconds plus the
+    # microsecond columns (MySQL's DATETIME keeps no fraction)
+    "sqlite": "(CAST(strftime('%s', substr(tr.stop_time, 1, 19)) AS INTEGER)"
+              f" - CAST(strftime('%s', substr(tr.start_time, 1, 19)) AS INTEGER)) + {_MICROS}",
+    "mysql": f"TIMESTAMPDIFF(SECOND, tr.start_time, tr.stop_time) + {_MICROS}",
+    # PostgreSQL's timestamps hold the microseconds that the microsecond columns
+    # repeat (our writer and subunit2sql's create_test_run both store them), so
+    # the difference is the same figure at a third of the cost of truncating
+    # and adding; date_part, not EXTRACT, gives a double, not a numeric.
+    "postgresql": "date_part('epoch', tr.stop_time - tr.start_time)",
+}
 
 
 def _kind(conn) -> str:
@@ -118,23 +122,42 @@ def _build_names(where: str) -> str:
             f" WHERE rm.{where} AND rm.key = '{BUILD_NAME_KEY}' GROUP BY rm.run_id")
 
 
+def _run_keys(kind: str, where: RunFilter) -> str:
+    """run_id -> its rollup key (day, build_name) and ``gk``, the smallest run id
+    of the runs sharing that key: the results are grouped by that integer, not
+    by the key's text, and the key joined back per group."""
+    day, name = _DAY[kind], "COALESCE(b.build_name, '')"
+    return (f"SELECT r.id AS run_id, {day} AS day, {name} AS build_name,"
+            f" MIN(r.id) OVER (PARTITION BY {day}, {name}) AS gk"
+            f" FROM runs r LEFT JOIN ({_build_names(where.metadata)}) b ON b.run_id = r.id"
+            f" WHERE {where.runs}")
+
+
 def _test_sql(kind: str, where: RunFilter, sign: int, upsert: bool) -> str:
-    passed = f"tr.status IN ({_statuses(status_table.PASS)})"
-    timed = f"{passed} AND tr.start_time IS NOT NULL AND tr.stop_time IS NOT NULL"
+    """Two levels: the results of the runs are counted per (key group, test,
+    raw status) with integer and short keys only, then classified per status
+    (health_api.status) and put under their day and job. A NULL duration (no
+    start or stop time) is not timed, as in the writer."""
+    duration = _DURATION[kind]
+    passed = f"a.status IN ({_statuses(status_table.PASS)})"
     columns = ("success", "failure", "skip", "timed", "run_time_sum")
     return (
         "INSERT INTO ch_test_daily (day, build_name, test_id, success, failure, skip, timed,"
         " run_time_sum) "
-        f"SELECT {_DAY[kind]}, COALESCE(b.build_name, ''), tr.test_id,"
-        f" {sign} * SUM(CASE WHEN {passed} THEN 1 ELSE 0 END),"
-        f" {sign} * SUM(CASE WHEN tr.status IN ({_statuses(status_table.FAIL)}) THEN 1 ELSE 0 END),"
-        f" {sign} * SUM(CASE WHEN tr.status IN ({_statuses(status_table.SKIP)}) THEN 1 ELSE 0 END),"
-        f" {sign} * SUM(CASE WHEN {timed} THEN 1 ELSE 0 END),"
-        f" {sign} * SUM(CASE WHEN {timed} THEN {_DURATION[kind]} + {_MICROS} ELSE 0 END) "
-        f"FROM test_runs tr JOIN runs r ON r.id = tr.run_id"
-        f" LEFT JOIN ({_build_names(where.metadata)}) b ON b.run_id = r.id"
-        f" WHERE {where.runs} AND {where.test_runs} AND tr.test_id IS NOT NULL "
-        f"GROUP BY {_DAY[kind]}, COALESCE(b.build_name, ''), tr.test_id "
+        "SELECT k.day, k.build_name, a.test_id,"
+        f" {sign} * SUM(CASE WHEN {passed} THEN a.n ELSE 0 END),"
+        f" {sign} * SUM(CASE WHEN a.status IN ({_statuses(status_table.FAIL)}) THEN a.n ELSE 0 END),"
+        f" {sign} * SUM(CASE WHEN a.status IN ({_statuses(status_table.SKIP)}) THEN a.n ELSE 0 END),"
+        f" {sign} * SUM(CASE WHEN {passed} THEN a.timed ELSE 0 END),"
+        f" {sign} * SUM(CASE WHEN {passed} THEN COALESCE(a.took, 0) ELSE 0 END) "
+        "FROM (SELECT rk.gk, tr.test_id, tr.status, COUNT(*) AS n,"
+        " COUNT(CASE WHEN tr.start_time IS NOT NULL THEN tr.stop_time END) AS timed,"
+        f" SUM({duration}) AS took"
+        f" FROM test_runs tr JOIN ({_run_keys(kind, where)}) rk ON rk.run_id = tr.run_id"
+        f" WHERE {where.test_runs} AND tr.test_id IS NOT NULL"
+        " GROUP BY rk.gk, tr.test_id, tr.status) a"
+        f" JOIN ({_run_keys(kind, where)}) k ON k.run_id = a.gk "
+        "WHERE 1 = 1 GROUP BY k.day, k.build_name, a.test_id "
         + (_upsert(kind, "ch_test_daily", ("day", "build_name", "test_id"), columns)
            if upsert else ""))
 
