@@ -82,6 +82,8 @@ export const ADAPT = {
     database: b.database ?? null,
     newest_run_at: b.newest_run_at ?? null,
     schema: b.schema ?? null,
+    // {lag_seconds, streaming} when the API reads from a replica, else null
+    replica: b.replica ?? null,
   }),
 
   // {key, resolution, buckets, series: [{value, points: [{bucket, passed, failed, empty, ...}]}]}

@@ -191,7 +191,9 @@ test('ADAPT.runs, run, recentFailures', () => {
 
 test('ADAPT.status and metadata', () => {
   assert.deepEqual(ADAPT.status({ database: 'ok', newest_run_at: '2026-10-01T00:00:00Z', schema: { current: '3', head: '3', up_to_date: true }, cache: 'simple', version: '0.1' }),
-    { version: '0.1', database: 'ok', newest_run_at: '2026-10-01T00:00:00Z', schema: { current: '3', head: '3', up_to_date: true } });
+    { version: '0.1', database: 'ok', newest_run_at: '2026-10-01T00:00:00Z', schema: { current: '3', head: '3', up_to_date: true }, replica: null });
+  assert.deepEqual(ADAPT.status({ database: 'ok', newest_run_at: null, schema: null, replica: { lag_seconds: 2.5, streaming: true } }).replica,
+    { lag_seconds: 2.5, streaming: true });
   assert.deepEqual(ADAPT.metadataKeys({ keys: ['build_name', 'project'] }), { keys: ['build_name', 'project'] });
   assert.deepEqual(ADAPT.metadataValues({ key: 'k', total: 1, limit: 10, offset: 0, values: [{ value: 'v', runs: 3 }] }), { key: 'k', total: 1, values: [{ value: 'v', runs: 3 }] });
 });

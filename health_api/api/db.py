@@ -1,7 +1,12 @@
-"""The app's engines: one to read (per-call connections) and one to write."""
+"""The app's engines: one to read (per-call connections) and one to write.
+
+With ``[database] read_url`` (``CI_HEALTH_READ_DB``) the reads go to the
+PostgreSQL streaming replicas listed there, one picked per request, and only
+writes (uploads, reports, token checks) to the primary ``url``."""
 from __future__ import annotations
 
 import contextlib
+import random
 
 from flask import Flask, current_app
 from sqlalchemy.engine.url import make_url
@@ -10,7 +15,7 @@ from sqlalchemy.pool import NullPool
 from ..db.session import get_engine, make_engine
 
 
-def init_engine(app: Flask, url: str) -> None:
+def init_engine(app: Flask, url: str, read_urls: list[str] | tuple = ()) -> None:
     backend = make_url(url).get_backend_name() if "://" in url else ""
     if backend == "sqlite":
         # A fresh connection per request: a database file replaced or restored
@@ -20,10 +25,19 @@ def init_engine(app: Flask, url: str) -> None:
         engine = get_engine(url)  # pool_pre_ping drops connections a restart killed
     app.extensions["ci_health_engine"] = engine
     app.extensions["ci_health_write_url"] = url
+    app.extensions["ci_health_replicas"] = [get_engine(u) for u in read_urls]
 
 
 def engine():
+    """The engine reads go through: a replica when there are some."""
+    replicas = current_app.extensions["ci_health_replicas"]
+    if replicas:
+        return replicas[0] if len(replicas) == 1 else random.choice(replicas)
     return current_app.extensions["ci_health_engine"]
+
+
+def has_replicas() -> bool:
+    return bool(current_app.extensions["ci_health_replicas"])
 
 
 @contextlib.contextmanager

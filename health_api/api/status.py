@@ -7,16 +7,21 @@ from .. import __version__
 from . import reports
 from .db import engine
 from .errors import _database_down
-from .spec import BOOL, NSTR, NTIME, STR, endpoint, obj, openapi_document
+from .spec import BOOL, NNUM, NSTR, NTIME, STR, endpoint, obj, openapi_document
 
 bp = Blueprint("status", __name__, url_prefix="/api/v1")
 
 
 @endpoint(bp, "/status", tag="status", summary="Database reachability, schema version, data "
-          "freshness, cache backend, version", params=[], cache=False, errors=(503,),
+          "freshness, replica lag, cache backend, version", params=[], cache=False,
+          errors=(503,),
           response=obj({"database": {"type": "string", "enum": ["ok"]},
                         "schema": obj({"current": NSTR, "head": NSTR, "up_to_date": BOOL}),
-                        "newest_run_at": NTIME, "cache": STR, "version": STR}))
+                        "newest_run_at": NTIME,
+                        # null unless the API reads from a PostgreSQL standby ([database] read_url)
+                        "replica": {**obj({"lag_seconds": NNUM, "streaming": BOOL}),
+                                    "type": ["object", "null"]},
+                        "cache": STR, "version": STR}))
 def status(a):
     base = {"cache": current_app.config["CI_HEALTH_CACHE_BACKEND"], "version": __version__}
     try:
