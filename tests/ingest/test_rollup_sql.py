@@ -67,7 +67,7 @@ def test_sql_rollups_equal_the_writers(engine, db_url, runs_per_range):
         import sqlalchemy as sa
         names = {ix["name"] for t in ("ch_test_daily", "ch_job_daily")
                  for ix in sa.inspect(conn).get_indexes(t)}
-    assert {"ix_ch_test_daily_test", "ix_ch_job_daily_build_name"} <= names
+    assert {"ix_ch_test_daily_test", "ix_ch_test_daily_job", "ix_ch_job_daily_build_name"} <= names
 
 
 def _foreign_run(engine, run_at: dt.datetime, job: str, results) -> int:
