@@ -4,14 +4,15 @@
     python bench/scale.py [--engine postgresql|sqlite] [--jobs 30] [--runs-per-day 20]
                           [--tests 1500] [--week-days 7] [--quarter-days 90]
                           [--sqlite-runs 1000] [--skip-stores] [--skip-sqlite-ingest]
-                          [--repeat 5]
+                          [--repeat 5] [--baseline]
 
 Two stores of gate traffic (``--jobs`` jobs x ``--runs-per-day`` runs a day x
 ``--tests`` results a run; defaults: the gate, 41M results over a quarter),
 written the way subunit2sql leaves a database (bench/scale_store.py), then:
 
 * adoption: ``ci-health db upgrade`` builds the rollups in SQL: results/s;
-* ``db rebuild-rollups``: results/s;
+* ``db rebuild-rollups``: results/s (``--baseline``: and the previous Python
+  rebuild on the week store, with the ratio);
 * every v1 route with the same 30-day window on both stores, p50/p95 over
   ``--repeat`` calls, cold (response cache off: every call reads the
   database) and warm (cache on, after a first call), and the quarter/week
@@ -88,6 +89,39 @@ def subunit2sql_like_store(url: str, days: int, args) -> dict:
         conn.execute(text("DELETE FROM ch_rolled_runs"))
     engine.dispose()
     return size
+
+
+def python_rebuild(engine, batch: int = 200) -> None:
+    """The baseline: the rebuild before rollup_sql, batch by batch in Python
+    (each run's test_runs read out, tallied, and added with the writer's
+    rollups.apply_run)."""
+    from collections import defaultdict
+    from health_api.ingest import rollups
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM ch_test_daily"))
+        conn.execute(text("DELETE FROM ch_job_daily"))
+        conn.execute(text("DELETE FROM ch_rolled_runs"))
+        ids = list(conn.execute(text("SELECT id FROM runs ORDER BY id")).scalars())
+    for i in range(0, len(ids), batch):
+        chunk = ids[i:i + batch]
+        with engine.begin() as conn:
+            names = dict(conn.execute(text(
+                "SELECT run_id, MIN(value) FROM run_metadata WHERE key = 'build_name' "
+                "AND run_id BETWEEN :lo AND :hi GROUP BY run_id"),
+                {"lo": chunk[0], "hi": chunk[-1]}).all())
+            per_run = defaultdict(list)
+            for run_id, test_id, status, start, stop in conn.execute(text(
+                    "SELECT run_id, test_id, status, start_time, stop_time FROM test_runs "
+                    "WHERE run_id BETWEEN :lo AND :hi"), {"lo": chunk[0], "hi": chunk[-1]}):
+                per_run[run_id].append(
+                    (test_id, status, (stop - start).total_seconds() if start and stop else None))
+            for run_id, run_at, passes, fails, run_time in conn.execute(text(
+                    "SELECT id, run_at, passes, fails, run_time FROM runs "
+                    "WHERE id BETWEEN :lo AND :hi"), {"lo": chunk[0], "hi": chunk[-1]}):
+                rollups.apply_run(conn, run_id=run_id, day=run_at.date(),
+                                  build_name=names.get(run_id) or "", passes=passes or 0,
+                                  fails=fails or 0, run_time=run_time or 0.0,
+                                  per_test=rollups.tally(per_run[run_id]))
 
 
 def routes(engine) -> list[str]:
@@ -177,6 +211,14 @@ def stores(args) -> None:
             took = time.time() - t
             print(f"{label}: db rebuild-rollups {took:.1f} s: "
                   f"{size['results'] / took:,.0f} results/s", flush=True)
+            if label == "week" and args.baseline:
+                t = time.time()
+                python_rebuild(engine)
+                base = time.time() - t
+                print(f"{label}: baseline rebuild in Python (the previous code) {base:.1f} s: "
+                      f"{size['results'] / base:,.0f} results/s; SQL build / Python: "
+                      f"{base / took:.1f}x faster", flush=True)
+                rollup_sql.build_all(engine)
             with engine.begin() as conn:
                 conn.execute(text("ANALYZE"))
             results[label] = time_routes(url, routes(engine), args.repeat)
@@ -273,6 +315,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--skip-stores", action="store_true")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also time the previous rebuild (Python, batch by batch) on the week")
     parser.add_argument("--skip-sqlite-ingest", action="store_true")
     args = parser.parse_args()
     print(f"# bench/scale.py on {os.cpu_count()} cores, load average "

@@ -240,15 +240,16 @@ _SECONDARY = (("ix_ch_test_daily_test", "ch_test_daily", "test_id, day", ""),
 def _drop_secondary(conn) -> None:
     for name, table, _cols, _include in _SECONDARY:
         if _kind(conn) == "mysql":
-            conn.exec_driver_sql(f"DROP INDEX {name} ON {table}")
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name} ON {table}")
         else:
-            conn.exec_driver_sql(f"DROP INDEX {name}")
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
 
 
 def _create_secondary(conn) -> None:
     for name, table, cols, include in _SECONDARY:
         include = include if _kind(conn) == "postgresql" else ""
-        conn.exec_driver_sql(f"CREATE INDEX {name} ON {table} ({cols}){include}")
+        # IF NOT EXISTS: a build that was killed left them dropped
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({cols}){include}")
 
 
 def build_all(engine: Engine, *, runs_per_range: int = RUNS_PER_RANGE) -> dict:
