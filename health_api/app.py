@@ -30,7 +30,7 @@ def create_app(db_url: str | None = None, config=None) -> Flask:
     from .api import cache, compat, errors, feeds, jobs, runs, status, tests, upload
     from .api.auth import init_body_limit
     from .api.db import init_engine
-    init_engine(app, app.config["CI_HEALTH_DB"], config)
+    init_engine(app, app.config["CI_HEALTH_DB"], config, config.read_urls)
     init_body_limit(app, config)
     cache.init_cache(app, config)
     errors.register(app)

@@ -22,7 +22,7 @@ DEFAULT_DB_URL = "sqlite:///ci-health.db"
 _SEARCH_PATHS = (Path("etc/ci-health.conf"), Path("/etc/ci-health/ci-health.conf"))
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
-_ALIASES = {("database", "url"): "CI_HEALTH_DB"}
+_ALIASES = {("database", "url"): "CI_HEALTH_DB", ("database", "read_url"): "CI_HEALTH_READ_DB"}
 
 
 class ConfigError(ValueError):
@@ -80,6 +80,13 @@ class Config:
     @property
     def db_url(self) -> str:
         return self.get("database", "url", DEFAULT_DB_URL) or DEFAULT_DB_URL
+
+    @property
+    def read_urls(self) -> list[str]:
+        """``[database] read_url``: the replicas the API reads from (comma-separated);
+        empty: it reads from ``url``."""
+        value = self.get("database", "read_url", "") or ""
+        return [u.strip() for u in value.split(",") if u.strip()]
 
 
 def load_config(path: str | os.PathLike | None = None,

@@ -28,6 +28,8 @@ def db_upgrade(db_url, revision):
         click.echo(f"schema already at {report.after}; nothing to do")
     else:
         click.echo(f"schema upgraded from {report.before or 'empty'} to {report.after}")
+    if report.rollups:
+        click.echo(f"daily rollups built for {report.rollups['runs']} runs")
 
 
 @db.command("current")
@@ -63,8 +65,12 @@ def db_expire(db_url, days, batch_size):
 
 @db.command("rebuild-rollups")
 @db_option
+@click.option("--missing", is_flag=True,
+              help="only add the runs not in the rollups yet (written by subunit2sql since "
+                   "adoption), leaving those of the last 10 minutes for the next call; "
+                   "for a cron job")
 @fail_cleanly()
-def db_rebuild_rollups(db_url):
-    """Recompute the daily rollups from the raw tables (after subunit2sql wrote)."""
+def db_rebuild_rollups(db_url, missing):
+    """Recompute the daily rollups from the raw tables, in SQL (after subunit2sql wrote)."""
     from .ingest.expire import rebuild_rollups
-    click.echo(json.dumps(rebuild_rollups(open_engine(db_url))))
+    click.echo(json.dumps(rebuild_rollups(open_engine(db_url), missing_only=missing)))

@@ -9,7 +9,7 @@ import {
 } from './state.js';
 import { effectiveResolution, alignWindow } from './resolution.js';
 import { loadRulesFromPage } from './rules.js';
-import { parseAge, staleness, ageLabel } from './status.js';
+import { parseAge, staleness, ageLabel, replicaLag, lagLabel } from './status.js';
 import { formatRelative, formatDateTime } from './format.js';
 import { h, byId, replace } from './dom.js';
 import { disposeCharts } from './charts.js';
@@ -153,12 +153,16 @@ async function refreshStatus(signal) {
     replace(badge, h('span', { class: 'dot', 'aria-hidden': 'true' }),
       newest ? `Newest run ${formatRelative(newest)} (${formatDateTime(newest)})` : 'No runs yet');
     badge.title = newest ? `Newest run: ${formatDateTime(newest)}` : 'The database has no run';
-    banner.hidden = !stale;
+    const { behind, lagMs } = replicaLag(body.replica);
+    banner.hidden = !stale && !behind;
     if (stale) {
       replace(banner, h('strong', {}, 'Data may be stale. '),
         newest
           ? `The newest run is from ${formatDateTime(newest)} (${formatRelative(newest)}): nothing has been ingested for more than ${ageLabel(maxAge)}.`
           : 'No run has been ingested yet.');
+    } else if (behind) {
+      replace(banner, h('strong', {}, 'Data may be stale. '),
+        `This server reads from a database replica that is ${lagLabel(lagMs)} behind the primary${body.replica.streaming ? '' : ' and not receiving from it'}.`);
     }
   } catch (error) {
     if (error && error.aborted) return;

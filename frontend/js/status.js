@@ -38,3 +38,28 @@ export function ageLabel(ms) {
   if (ms % 3600e3 === 0) return plural(ms / 3600e3, 'hour');
   return plural(Math.round(ms / 60e3), 'minute');
 }
+
+/** How far behind its primary a read replica may be before the banner shows: 5 minutes. */
+export const DEFAULT_REPLICA_LAG_MS = 5 * 60e3;
+
+/**
+ * {behind, lagMs} for the status response's `replica` (null unless the API
+ * reads from a PostgreSQL standby): behind when its lag is over maxLagMs, or
+ * unknown while it is not streaming from the primary.
+ */
+export function replicaLag(replica, maxLagMs = DEFAULT_REPLICA_LAG_MS) {
+  if (!replica) return { behind: false, lagMs: null };
+  const seconds = replica.lag_seconds;
+  if (seconds === null || seconds === undefined || !Number.isFinite(Number(seconds))) {
+    return { behind: !replica.streaming, lagMs: null };
+  }
+  const lagMs = Number(seconds) * 1000;
+  return { behind: lagMs > maxLagMs, lagMs };
+}
+
+/** 42000 -> '42 seconds', 5400000 -> '90 minutes' (a replica's lag). */
+export function lagLabel(ms) {
+  if (!Number.isFinite(ms) || ms < 0) return 'an unknown time';
+  if (ms < 120e3) return `${Math.round(ms / 1000)} seconds`;
+  return ageLabel(Math.round(ms / 60e3) * 60e3);
+}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseAge, staleness, ageLabel, DEFAULT_STALE_AFTER_MS } from '../js/status.js';
+import { parseAge, staleness, ageLabel, replicaLag, lagLabel, DEFAULT_STALE_AFTER_MS } from '../js/status.js';
 
 test('parseAge', () => {
   assert.equal(parseAge('90m'), 90 * 60e3);
@@ -29,4 +29,19 @@ test('ageLabel', () => {
   assert.equal(ageLabel(90 * 60e3), '90 minutes');
   assert.equal(ageLabel(2 * 86400e3), '2 days');
   assert.equal(ageLabel(0), '');
+});
+
+test('replicaLag', () => {
+  assert.deepEqual(replicaLag(null), { behind: false, lagMs: null });
+  assert.deepEqual(replicaLag({ lag_seconds: 0, streaming: true }), { behind: false, lagMs: 0 });
+  assert.deepEqual(replicaLag({ lag_seconds: 301, streaming: true }), { behind: true, lagMs: 301000 });
+  assert.equal(replicaLag({ lag_seconds: 30, streaming: false }, 10e3).behind, true);
+  assert.deepEqual(replicaLag({ lag_seconds: null, streaming: false }), { behind: true, lagMs: null });
+  assert.deepEqual(replicaLag({ lag_seconds: null, streaming: true }), { behind: false, lagMs: null });
+});
+
+test('lagLabel', () => {
+  assert.equal(lagLabel(42000), '42 seconds');
+  assert.equal(lagLabel(90 * 60e3), '90 minutes');
+  assert.equal(lagLabel(null), 'an unknown time');
 });

@@ -1,7 +1,12 @@
-"""The app's engines: one to read (per-call connections) and one to write."""
+"""The app's engines: one to read (per-call connections) and one to write.
+
+With ``[database] read_url`` (``CI_HEALTH_READ_DB``) the reads go to the
+PostgreSQL streaming replicas listed there, one picked per request, and only
+writes (uploads, reports, token checks) to the primary ``url``."""
 from __future__ import annotations
 
 import contextlib
+import random
 
 from flask import Flask, current_app
 from sqlalchemy.engine.url import make_url
@@ -28,7 +33,7 @@ def timeouts(config) -> tuple[dict, dict]:
             {"connect_timeout": connect or None, "statement_timeout": write or None})
 
 
-def init_engine(app: Flask, url: str, config) -> None:
+def init_engine(app: Flask, url: str, config, read_urls: list[str] | tuple = ()) -> None:
     read_options, write_options = timeouts(config)
     backend = make_url(url).get_backend_name() if "://" in url else ""
     if backend == "sqlite":
@@ -41,10 +46,19 @@ def init_engine(app: Flask, url: str, config) -> None:
     app.extensions["ci_health_engine"] = engine
     app.extensions["ci_health_write_url"] = url
     app.extensions["ci_health_write_options"] = write_options if backend != "sqlite" else {}
+    app.extensions["ci_health_replicas"] = [get_engine(u, **read_options) for u in read_urls]
 
 
 def engine():
+    """The engine reads go through: a replica when there are some."""
+    replicas = current_app.extensions["ci_health_replicas"]
+    if replicas:
+        return replicas[0] if len(replicas) == 1 else random.choice(replicas)
     return current_app.extensions["ci_health_engine"]
+
+
+def has_replicas() -> bool:
+    return bool(current_app.extensions["ci_health_replicas"])
 
 
 @contextlib.contextmanager

@@ -146,9 +146,11 @@ def failed_runs_feed(conn, key, value, limit) -> list[dict] | None:
 
 def status(engine) -> dict:
     from ..db import migrate
+    from ..queries.replica import replica_state
     with engine.connect() as conn:
         newest = rq.newest_run_at(conn)
-    return {"newest_run_at": clean(newest),
+        replica = replica_state(conn)
+    return {"newest_run_at": clean(newest), "replica": replica,
             "schema": {"current": migrate.current_revision(engine),
                        "head": migrate.head_revision()}}
 

@@ -7,7 +7,7 @@ from .. import __version__, rules
 from . import reports
 from .db import engine
 from .errors import _database_down
-from .spec import BOOL, INT, NSTR, NTIME, STR, arr, endpoint, obj, openapi_document
+from .spec import BOOL, INT, NNUM, NSTR, NTIME, STR, arr, endpoint, obj, openapi_document
 
 #: the shared rules (health_api.rules) the dashboard reads instead of copying them
 RULES = obj({"statuses": {"type": "object", "additionalProperties": {
@@ -20,11 +20,15 @@ bp = Blueprint("status", __name__, url_prefix="/api/v1")
 
 
 @endpoint(bp, "/status", tag="status", summary="Database reachability, schema version, data "
-          "freshness, cache backend, version, the shared rules", params=[], cache=False,
+          "freshness, replica lag, cache backend, version, the shared rules", params=[], cache=False,
           errors=(503,),
           response=obj({"database": {"type": "string", "enum": ["ok"]},
                         "schema": obj({"current": NSTR, "head": NSTR, "up_to_date": BOOL}),
-                        "newest_run_at": NTIME, "cache": STR, "version": STR,
+                        "newest_run_at": NTIME,
+                        # null unless the API reads from a PostgreSQL standby ([database] read_url)
+                        "replica": {**obj({"lag_seconds": NNUM, "streaming": BOOL}),
+                                    "type": ["object", "null"]},
+                        "cache": STR, "version": STR,
                         "rules": RULES}))
 def status(a):
     base = {"cache": current_app.config["CI_HEALTH_CACHE_BACKEND"], "version": __version__,

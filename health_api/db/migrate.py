@@ -32,6 +32,7 @@ class UpgradeReport:
     before: str | None
     after: str | None
     adopted_subunit2sql: str | None  # subunit2sql's alembic revision, if found
+    rollups: dict | None = None  # what building the rollups of unrolled runs did
 
 
 def alembic_config() -> AlembicConfig:
@@ -73,5 +74,26 @@ def upgrade(engine: Engine, revision: str = "head") -> UpgradeReport:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
         conn.commit()
-    return UpgradeReport(before=before, after=current_revision(engine),
-                         adopted_subunit2sql=adopted)
+    after = current_revision(engine)
+    return UpgradeReport(before=before, after=after, adopted_subunit2sql=adopted,
+                         rollups=_roll_up_adopted_runs(engine) if after != before else None)
+
+
+def _roll_up_adopted_runs(engine: Engine) -> dict | None:
+    """Runs that subunit2sql wrote are in no rollup: build them, in SQL. All
+    of them at once (by ranges of run ids) when none is rolled up, as on a
+    freshly adopted database; else only the missing ones."""
+    from ..ingest import rollup_sql  # the ingest layer builds on this module
+    with engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        if "ch_rolled_runs" not in tables:
+            return None  # upgraded to a revision before 0020
+        any_run = conn.execute(text("SELECT 1 FROM runs LIMIT 1")).first()
+        any_rolled = conn.execute(text("SELECT 1 FROM ch_rolled_runs LIMIT 1")).first()
+    if any_run is None:
+        return None
+    if any_rolled is None:
+        return rollup_sql.build_all(engine)
+    # what subunit2sql wrote since, however young (nothing else writes during an upgrade)
+    report = rollup_sql.catch_up(engine, settle=None)
+    return report if report["runs"] else None

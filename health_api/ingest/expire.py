@@ -1,68 +1,41 @@
-"""Retention and rollup maintenance over whole runs, in bounded batches."""
+"""Retention over whole runs, in bounded batches, at a cost in proportion to
+what is deleted: the runs' rollup contributions are subtracted in SQL
+(health_api.ingest.rollup_sql) and only the rollup rows and tests they touched
+are looked at again; every delete goes through an index (run ids, or the
+batch's test_runs id range)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
-from sqlalchemy import Engine, and_, delete, func, select
+from sqlalchemy import Engine, case, delete, exists, func, select
 
+from .. import rules
 from ..db import bulk
 from ..db import models as m
-from . import rollups
+from ..queries.common import dialect, duration_seconds
+from . import rollup_sql
 
 _IN_CHUNK = 500
 
 
-def _runs_of(conn, run_ids: list[int]) -> list[tuple]:
-    """(run id, day, build_name, passes, fails, run_time) of the given runs."""
-    names = dict(conn.execute(
-        select(m.run_metadata.c.run_id, func.min(m.run_metadata.c.value)).where(
-            m.run_metadata.c.run_id.in_(run_ids),
-            m.run_metadata.c.key == rollups.BUILD_NAME_KEY).group_by(m.run_metadata.c.run_id)
-    ).all())
-    out = []
-    for run_id, run_at, passes, fails, run_time in conn.execute(
-            select(m.runs.c.id, m.runs.c.run_at, m.runs.c.passes, m.runs.c.fails,
-                   m.runs.c.run_time).where(m.runs.c.id.in_(run_ids))):
-        day = (run_at or dt.datetime(1970, 1, 1)).date()
-        out.append((run_id, day, (names.get(run_id) or "")[:255], passes or 0, fails or 0,
-                    run_time or 0.0))
-    return out
-
-
-def _tallies(conn, run_ids: list[int]) -> dict[int, dict[int, list]]:
-    """Per run: rollups.tally of its test_runs."""
-    per_run: dict[int, list] = defaultdict(list)
+def _counter_deltas(conn, run_ids: list[int]) -> list[tuple]:
+    """(tests.id, -passes, -failures, -timed passes, -their durations) of these runs'
+    results, for bulk.add_to_test_counters: one GROUP BY in the database."""
     tr = m.test_runs.c
-    for run_id, test_id, status, start, stop in conn.execute(
-            select(tr.run_id, tr.test_id, tr.status, tr.start_time, tr.stop_time).where(
-                tr.run_id.in_(run_ids))):
-        duration = (stop - start).total_seconds() if start and stop else None
-        per_run[run_id].append((test_id, status, duration))
-    return {run_id: rollups.tally(tests) for run_id, tests in per_run.items()}
+    passed = tr.status.in_(rules.PASS_STATUSES)
+    timed = passed & tr.start_time.is_not(None) & tr.stop_time.is_not(None)
+    took = duration_seconds(tr.start_time, tr.stop_time, tr.start_time_microsecond,
+                            tr.stop_time_microsecond, dialect(conn))
 
-
-def _apply(conn, run_ids: list[int], sign: int) -> set[int]:
-    """Add (1) or subtract (-1) the runs' rollup contributions; returns tests touched."""
-    tallies = _tallies(conn, run_ids)
-    touched: set[int] = set()
-    counters: dict[int, list] = defaultdict(lambda: [0, 0, 0, 0.0])
-    for run_id, day, build_name, passes, fails, run_time in _runs_of(conn, run_ids):
-        per_test = tallies.get(run_id, {})
-        rollups.apply_run(conn, day=day, build_name=build_name, passes=passes, fails=fails,
-                          run_time=run_time, per_test=per_test, sign=sign)
-        for test_id, (p, f, _s, timed, dur) in per_test.items():
-            c = counters[test_id]
-            c[0] += p
-            c[1] += f
-            c[2] += timed
-            c[3] += dur
-            touched.add(test_id)
-    if sign < 0:
-        bulk.add_to_test_counters(conn, m.tests, [
-            (test_id, -c[0], -c[1], -c[2], -c[3]) for test_id, c in sorted(counters.items())
-            if c[0] or c[1]])
-    return touched
+    def count(condition):
+        return func.sum(case((condition, 1), else_=0))
+    rows = conn.execute(
+        select(tr.test_id, count(passed), count(tr.status.in_(rules.FAIL_STATUSES)),
+               count(timed), func.sum(case((timed, took), else_=0.0)))
+        .where(tr.run_id.in_(run_ids), tr.test_id.is_not(None))
+        .group_by(tr.test_id).order_by(tr.test_id))
+    return [(test_id, -int(p or 0), -int(f or 0), -int(t or 0), -float(d or 0.0))
+            for test_id, p, f, t, d in rows]
 
 
 def expire_runs(engine: Engine, *, days: int, batch_size: int = 500,
@@ -79,32 +52,44 @@ def expire_runs(engine: Engine, *, days: int, batch_size: int = 500,
                 .order_by(m.runs.c.id).limit(batch_size)).scalars())
             if not run_ids:
                 break
-            touched = _apply(conn, run_ids, -1)
-            test_run_ids = select(m.test_runs.c.id).where(m.test_runs.c.run_id.in_(run_ids))
-            if conn.dialect.name in ("mysql", "mariadb"):
-                # MySQL cannot delete with a subquery over a table it is about to change.
-                test_run_ids = list(conn.execute(test_run_ids).scalars())
-            conn.execute(delete(m.attachments).where(
-                m.attachments.c.test_run_id.in_(test_run_ids)))
-            conn.execute(delete(m.test_run_metadata).where(
-                m.test_run_metadata.c.test_run_id.in_(test_run_ids)))
-            report["test_runs"] += conn.execute(delete(m.test_runs).where(
-                m.test_runs.c.run_id.in_(run_ids))).rowcount
-            conn.execute(delete(m.run_metadata).where(m.run_metadata.c.run_id.in_(run_ids)))
-            report["runs"] += conn.execute(delete(m.runs).where(m.runs.c.id.in_(run_ids))).rowcount
-            report["tests"] += _delete_unused_tests(conn, sorted(touched))
-            _delete_empty_rollups(conn)
+            _expire_batch(conn, run_ids, report)
     return report
 
 
+def _expire_batch(conn, run_ids: list[int], report: dict) -> None:
+    deltas = _counter_deltas(conn, run_ids)
+    rollup_sql.subtract_runs(conn, run_ids)
+    bulk.add_to_test_counters(conn, m.tests, [d for d in deltas if d[1] or d[2]])
+    tr = m.test_runs.c
+    lo, hi = conn.execute(select(func.min(tr.id), func.max(tr.id))
+                          .where(tr.run_id.in_(run_ids))).one()
+    if lo is not None:
+        # The batch's results sit in one id range (a run's are written
+        # together): the range lets every engine use the test_run_id indexes;
+        # the IN keeps results of other runs inside the range.
+        test_run_ids = select(tr.id).where(tr.run_id.in_(run_ids), tr.id.between(lo, hi))
+        if conn.dialect.name in ("mysql", "mariadb"):
+            # MySQL cannot delete with a subquery over a table it is about to change.
+            test_run_ids = list(conn.execute(test_run_ids).scalars())
+        for table in (m.attachments, m.test_run_metadata):
+            conn.execute(delete(table).where(table.c.test_run_id.between(lo, hi),
+                                             table.c.test_run_id.in_(test_run_ids)))
+        report["test_runs"] += conn.execute(delete(m.test_runs).where(
+            tr.run_id.in_(run_ids))).rowcount
+    conn.execute(delete(m.run_metadata).where(m.run_metadata.c.run_id.in_(run_ids)))
+    report["runs"] += conn.execute(delete(m.runs).where(m.runs.c.id.in_(run_ids))).rowcount
+    report["tests"] += _delete_unused_tests(conn, [d[0] for d in deltas])
+
+
 def _delete_unused_tests(conn, test_ids: list[int]) -> int:
-    """Tests whose every result expired go too, with their test_metadata."""
+    """Tests whose every result expired go too, with their test_metadata and
+    rollup rows. One index probe per test (EXISTS), not a count of its results."""
     removed = 0
+    t, tr = m.tests.c, m.test_runs.c
     for i in range(0, len(test_ids), _IN_CHUNK):
         chunk = test_ids[i:i + _IN_CHUNK]
-        used = set(conn.execute(select(m.test_runs.c.test_id).where(
-            m.test_runs.c.test_id.in_(chunk)).distinct()).scalars())
-        unused = [t for t in chunk if t not in used]
+        unused = list(conn.execute(select(t.id).where(
+            t.id.in_(chunk), ~exists().where(tr.test_id == t.id))).scalars())
         if unused:
             conn.execute(delete(m.test_metadata).where(m.test_metadata.c.test_id.in_(unused)))
             conn.execute(delete(m.test_daily).where(m.test_daily.c.test_id.in_(unused)))
@@ -112,28 +97,10 @@ def _delete_unused_tests(conn, test_ids: list[int]) -> int:
     return removed
 
 
-def _delete_empty_rollups(conn) -> None:
-    d = m.test_daily.c
-    conn.execute(delete(m.test_daily).where(and_(d.success <= 0, d.failure <= 0, d.skip <= 0)))
-    j = m.job_daily.c
-    conn.execute(delete(m.job_daily).where(and_(j.passed <= 0, j.failed <= 0, j.empty <= 0)))
-
-
-def rebuild_rollups(engine: Engine, *, batch_size: int = 200) -> dict:
-    """Recompute ch_job_daily and ch_test_daily from runs and test_runs
-    (for data written by subunit2sql, which knows nothing of rollups)."""
-    with engine.begin() as conn:
-        conn.execute(delete(m.test_daily))
-        conn.execute(delete(m.job_daily))
-    last_id, runs = 0, 0
-    while True:
-        with engine.begin() as conn:
-            run_ids = list(conn.execute(
-                select(m.runs.c.id).where(m.runs.c.id > last_id)
-                .order_by(m.runs.c.id).limit(batch_size)).scalars())
-            if not run_ids:
-                break
-            _apply(conn, run_ids, 1)
-        runs += len(run_ids)
-        last_id = run_ids[-1]
-    return {"runs": runs}
+def rebuild_rollups(engine: Engine, *, missing_only: bool = False) -> dict:
+    """Recompute ch_job_daily and ch_test_daily from runs and test_runs, in SQL
+    (for data written by subunit2sql, which knows nothing of rollups);
+    ``missing_only``: add just the runs no writer rolled up yet."""
+    if missing_only:
+        return rollup_sql.catch_up(engine)
+    return rollup_sql.build_all(engine)

@@ -77,9 +77,14 @@ def tally(tests: Iterable[tuple[int, str, float | None]]) -> dict[int, list]:
     return per_test
 
 
-def apply_run(conn, *, day: dt.date, build_name: str, passes: int, fails: int,
+def apply_run(conn, *, run_id: int, day: dt.date, build_name: str, passes: int, fails: int,
               run_time: float, per_test: dict[int, list], sign: int = 1) -> None:
-    """Add (sign=1) or subtract (sign=-1) one run; ``per_test`` comes from ``tally``."""
+    """Add (sign=1) or subtract (sign=-1) one run; ``per_test`` comes from ``tally``.
+    Adding records the run in ch_rolled_runs (what rebuild-rollups --missing skips)."""
+    if sign == 1:
+        conn.execute(m.rolled_runs.insert().values(run_id=run_id))
+    else:
+        conn.execute(m.rolled_runs.delete().where(m.rolled_runs.c.run_id == run_id))
     job = job_row(day, build_name, passes, fails, run_time, sign)
     new_day = upsert_add_rows(conn, m.job_daily, JOB_COLUMNS, ("day", "build_name"),
                               [tuple(job[c] for c in JOB_COLUMNS)], report_new=True)

@@ -358,7 +358,7 @@ class RunWriter:
             passes=summary.passes, fails=summary.fails, skips=summary.skips,
             run_time=summary.run_time, run_at=summary.run_at))
         rollups.apply_run(
-            self.conn, day=summary.run_at.date(),
+            self.conn, run_id=summary.run_id, day=summary.run_at.date(),
             build_name=rollups.build_name_of(self.options.metadata),
             passes=summary.passes, fails=summary.fails, run_time=summary.run_time,
             per_test=per_test)

@@ -21,6 +21,8 @@ import subunit
 import testtools
 from sqlalchemy.pool import NullPool
 
+from health_api.app import create_app
+from health_api.config import Config
 from health_api.db.migrate import head_revision
 from health_api.db.models import SUBUNIT2SQL_TABLES
 from health_api.ingest import records
@@ -205,9 +207,16 @@ def test_adopts_subunit2sql_database_and_both_keep_writing(compat_venv, new_db, 
 
     head = head_revision()
     lines = ci_health("db", "upgrade", "--db", url, cwd=tmp_path).splitlines()
-    assert len(lines) == 2, lines
+    assert len(lines) == 3, lines
     assert lines[0].startswith(f"adopted subunit2sql schema (revision {SUBUNIT2SQL_HEAD})")
     assert lines[1] == f"schema upgraded from empty to {head}"
+    assert lines[2] == "daily rollups built for 1 runs"
+    # the adopted run is in the rollups: the job answers its run, in integers
+    detail = job_detail(url, KVM)
+    assert [(p["passed"], p["failed"], p["empty"], p["runs"]) for p in detail["points"]
+            if p["runs"]] == [(0, 1, 0, 1)]
+    assert all(type(p[k]) is int for p in detail["points"]
+               for k in ("passed", "failed", "empty", "runs"))
 
     assert query(url, "SELECT version_num FROM alembic_version") == [(SUBUNIT2SQL_HEAD,)]
     assert query(url, "SELECT version_num FROM ci_health_alembic_version") == [(head,)]
@@ -247,6 +256,20 @@ def test_adopts_subunit2sql_database_and_both_keep_writing(compat_venv, new_db, 
     assert query(url, "SELECT COUNT(*) FROM test_runs") == [(171 + 70 + 210,)]
     assert query(url, "SELECT version_num FROM alembic_version") == [(SUBUNIT2SQL_HEAD,)]
 
+    # the rollups: subunit2sql's later run added by --missing, and then they
+    # equal a full rebuild in SQL (which recomputes our writer's APEX rows too)
+    assert json.loads(ci_health("db", "rebuild-rollups", "--missing", "--db", url,
+                                cwd=tmp_path))["runs"] == 1
+    assert job_detail(url, NOSDN)["points"][-1]["runs"] == 1
+    incremental = rollup_rows(url)
+    assert len(incremental["ch_job_daily"]) == 3
+    assert json.loads(ci_health("db", "rebuild-rollups", "--db", url, cwd=tmp_path))["runs"] == 3
+    rebuilt = rollup_rows(url)
+    for table, got in rebuilt.items():
+        want = incremental[table]
+        assert [r[:-2] for r in got] == [r[:-2] for r in want], table
+        assert [r[-2:] for r in got] == [pytest.approx(r[-2:], rel=1e-9) for r in want], table
+
     # per-test counters of the three runs, whichever tool wrote them, match the input
     expected: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
     for stream in STREAMS:
@@ -259,6 +282,26 @@ def test_adopts_subunit2sql_database_and_both_keep_writing(compat_venv, new_db, 
               in query(url, "SELECT test_id, run_count, success, failure FROM tests")}
     assert query(url, "SELECT COUNT(*) FROM tests") == [(len(stored),)]  # no duplicates
     assert stored == dict(expected)
+
+
+def job_detail(url: str, stream: Stream) -> dict:
+    day = dt.datetime.strptime(stream.run_at, "%Y-%m-%d %H:%M:%S").date()
+    app = create_app(db_url=url, config=Config(environ={"CI_HEALTH_CACHE_DISABLED": "1"}))
+    reply = app.test_client().get(
+        f"/api/v1/jobs/{stream.build_name}?resolution=day"
+        f"&start={day - dt.timedelta(days=1)}T00:00:00Z&stop={day + dt.timedelta(days=1)}T00:00:00Z")
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    return reply.get_json()
+
+
+def rollup_rows(url: str) -> dict[str, list[tuple]]:
+    return {"ch_job_daily": query(url, "SELECT day, build_name, passed, failed, empty, "
+                                       "run_time_sum, run_time_sq_sum FROM ch_job_daily "
+                                       "ORDER BY day, build_name"),
+            "ch_test_daily": query(url, "SELECT d.day, d.build_name, t.test_id, d.success, "
+                                        "d.failure, d.skip, d.timed, d.run_time_sum, 0.0 "
+                                        "FROM ch_test_daily d JOIN tests t ON t.id = d.test_id "
+                                        "ORDER BY d.day, d.build_name, t.test_id")}
 
 
 # -- (b) subunit2sql's sql2subunit reads our runs --------------------------------

@@ -162,3 +162,50 @@ def test_models_and_migrated_schema_agree(fresh_db, kind):
     found = {ix["name"] for ix in sa.inspect(engine).get_indexes("tests")}
     found |= {uc["name"] for uc in sa.inspect(engine).get_unique_constraints("tests")}
     assert "uq_tests_test_id" in found
+
+
+def _back_to_0006(engine, *, rollups: bool) -> None:
+    """The state before 0020: no ch_rolled_runs, no ix_ch_test_daily_job;
+    ``rollups`` False: as a subunit2sql database adopted before 0020 (none built)."""
+    with engine.begin() as conn:
+        if conn.dialect.name in ("mysql", "mariadb"):
+            conn.exec_driver_sql("DROP INDEX ix_ch_test_daily_job ON ch_test_daily")
+        else:
+            conn.exec_driver_sql("DROP INDEX ix_ch_test_daily_job")
+        conn.exec_driver_sql("DROP TABLE ch_rolled_runs")
+        conn.exec_driver_sql("UPDATE ci_health_alembic_version SET version_num = '0006'")
+        if not rollups:
+            conn.exec_driver_sql("DELETE FROM ch_test_daily")
+            conn.exec_driver_sql("DELETE FROM ch_job_daily")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mysql"])
+def test_0020_on_a_live_store_and_on_one_adopted_without_rollups(fresh_db, kind):
+    import datetime as dt
+    from streams import ingest, stream
+    url = fresh_db(kind)
+    engine = make_engine(url)
+    upgrade(engine)
+    for hours in (0, 30):
+        ingest(url, stream(("pkg.a", "success", 2.0), ("pkg.b", "fail"),
+                           start=dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc)
+                           + dt.timedelta(hours=hours)), "--run-meta", "build_name=j")
+    with engine.connect() as conn:
+        rollups = conn.exec_driver_sql("SELECT * FROM ch_test_daily ORDER BY 1, 2, 3").all()
+    # a live ci-health store: its writer rolled every run up; 0020 records them
+    _back_to_0006(engine, rollups=True)
+    report = upgrade(engine)
+    assert (report.before, report.after, report.rollups) == ("0006", head_revision(), None)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM ch_rolled_runs").scalar() == 2
+    # adopted before 0020, no rollup ever built: the upgrade builds them, in SQL
+    _back_to_0006(engine, rollups=False)
+    report = upgrade(engine)
+    assert report.rollups == {"runs": 2, "ranges": 1}
+    with engine.connect() as conn:
+        got = conn.exec_driver_sql("SELECT * FROM ch_test_daily ORDER BY 1, 2, 3").all()
+        assert [r[:7] for r in got] == [r[:7] for r in rollups]
+        assert [r[7] for r in got] == pytest.approx([r[7] for r in rollups])
+        names = {ix["name"] for ix in sa.inspect(conn).get_indexes("ch_test_daily")}
+    assert "ix_ch_test_daily_job" in names
+    engine.dispose()

@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+"""The store at the size users reach: figures for docs/scaling.md (issue 20).
+
+    python bench/scale.py [--engine postgresql|sqlite] [--jobs 30] [--runs-per-day 20]
+                          [--tests 1500] [--week-days 7] [--quarter-days 90]
+                          [--sqlite-runs 1000] [--skip-stores] [--skip-sqlite-ingest]
+                          [--repeat 5] [--baseline]
+
+Two stores of gate traffic (``--jobs`` jobs x ``--runs-per-day`` runs a day x
+``--tests`` results a run; defaults: the gate, 41M results over a quarter),
+written the way subunit2sql leaves a database (bench/scale_store.py), then:
+
+* adoption: ``ci-health db upgrade`` builds the rollups in SQL: results/s;
+* ``db rebuild-rollups``: results/s (``--baseline``: and the previous Python
+  rebuild on the week store, with the ratio);
+* every v1 route with the same 30-day window on both stores, p50/p95 over
+  ``--repeat`` calls, cold (response cache off: every call reads the
+  database) and warm (cache on, after a first call), and the quarter/week
+  ratio of the cold p50;
+* ``db expire`` of the oldest days of the quarter: results/s;
+* SQLite (``--sqlite-runs`` runs of 600 tests, one ``ci-health ingest``
+  process per run, the API answering /api/v1/jobs from another process
+  meanwhile): median ingest time of runs 1-25 (around the 10th) and of the
+  last 25, their ratio, the largest WAL seen.
+
+Prints plain lines of figures. PostgreSQL server: CI_HEALTH_TEST_PG (default
+127.0.0.1:5432). The databases are dropped at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from sqlalchemy import text  # noqa: E402
+
+from health_api.app import create_app  # noqa: E402
+from health_api.config import Config  # noqa: E402
+from health_api.db.migrate import upgrade  # noqa: E402
+from health_api.db.session import make_engine, wal_size  # noqa: E402
+from health_api.ingest.expire import expire_runs  # noqa: E402
+from health_api.ingest import rollup_sql  # noqa: E402
+from scale_store import build_store  # noqa: E402
+
+PG = os.environ.get("CI_HEALTH_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+END = dt.datetime(2026, 12, 1)
+WINDOW_DAYS = 30
+
+
+def pg_database(name: str) -> str:
+    admin = make_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return f"{PG}/{name}"
+
+
+def drop_pg_database(name: str) -> None:
+    admin = make_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             f"WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+    admin.dispose()
+
+
+def subunit2sql_like_store(url: str, days: int, args) -> dict:
+    """Our schema, filled as subunit2sql fills it (no rollups, no ch_rolled_runs)."""
+    engine = make_engine(url)
+    upgrade(engine)
+    started = time.time()
+    size = build_store(engine, days=days, jobs=args.jobs, runs_per_day=args.runs_per_day,
+                       tests=args.tests, end=END)
+    size["build_s"] = time.time() - started
+    with engine.begin() as conn:  # as subunit2sql would have left it
+        conn.execute(text("DELETE FROM ch_rolled_runs"))
+    engine.dispose()
+    return size
+
+
+def python_rebuild(engine, batch: int = 200) -> None:
+    """The baseline: the rebuild before rollup_sql, batch by batch in Python
+    (each run's test_runs read out, tallied, and added with the writer's
+    rollups.apply_run)."""
+    from collections import defaultdict
+    from health_api.ingest import rollups
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM ch_test_daily"))
+        conn.execute(text("DELETE FROM ch_job_daily"))
+        conn.execute(text("DELETE FROM ch_rolled_runs"))
+        ids = list(conn.execute(text("SELECT id FROM runs ORDER BY id")).scalars())
+    for i in range(0, len(ids), batch):
+        chunk = ids[i:i + batch]
+        with engine.begin() as conn:
+            names = dict(conn.execute(text(
+                "SELECT run_id, MIN(value) FROM run_metadata WHERE key = 'build_name' "
+                "AND run_id BETWEEN :lo AND :hi GROUP BY run_id"),
+                {"lo": chunk[0], "hi": chunk[-1]}).all())
+            per_run = defaultdict(list)
+            for run_id, test_id, status, start, stop in conn.execute(text(
+                    "SELECT run_id, test_id, status, start_time, stop_time FROM test_runs "
+                    "WHERE run_id BETWEEN :lo AND :hi"), {"lo": chunk[0], "hi": chunk[-1]}):
+                per_run[run_id].append(
+                    (test_id, status, (stop - start).total_seconds() if start and stop else None))
+            for run_id, run_at, passes, fails, run_time in conn.execute(text(
+                    "SELECT id, run_at, passes, fails, run_time FROM runs "
+                    "WHERE id BETWEEN :lo AND :hi"), {"lo": chunk[0], "hi": chunk[-1]}):
+                rollups.apply_run(conn, run_id=run_id, day=run_at.date(),
+                                  build_name=names.get(run_id) or "", passes=passes or 0,
+                                  fails=fails or 0, run_time=run_time or 0.0,
+                                  per_test=rollups.tally(per_run[run_id]))
+
+
+def routes(engine) -> list[str]:
+    with engine.connect() as conn:
+        job = conn.execute(text("SELECT MIN(value) FROM run_metadata "
+                                "WHERE key = 'build_name'")).scalar()
+        test = conn.execute(text("SELECT test_id FROM tests ORDER BY id LIMIT 1")).scalar()
+        run = conn.execute(text("SELECT uuid FROM runs ORDER BY id DESC LIMIT 1")).scalar()
+    start = (END - dt.timedelta(days=WINDOW_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stop = END.strftime("%Y-%m-%dT%H:%M:%SZ")
+    w = f"start={start}&stop={stop}"
+    from urllib.parse import quote
+    return [
+        "/api/v1/status",
+        f"/api/v1/runs/over_time?key=build_name&{w}",
+        f"/api/v1/runs?{w}",
+        f"/api/v1/runs/{run}#/api/v1/runs/<run_id>",
+        f"/api/v1/failures/recent?{w}",
+        "/api/v1/metadata/keys",
+        "/api/v1/metadata/values?key=build_name",
+        f"/api/v1/jobs?{w}",
+        f"/api/v1/jobs/{quote(job, safe='')}?{w}#/api/v1/jobs/<name>",
+        f"/api/v1/jobs/{quote(job, safe='')}/tests?{w}#/api/v1/jobs/<name>/tests",
+        f"/api/v1/tests?{w}",
+        f"/api/v1/tests/{quote(test, safe='')}?{w}#/api/v1/tests/<test_id>",
+        f"/api/v1/feeds/failures/atom?key=build_name&value={quote(job, safe='')}",
+        f"/api/v1/feeds/failures/rss?key=build_name&value={quote(job, safe='')}",
+    ]
+
+
+def _name(path: str) -> str:
+    """The route's name in the printed lines: "#name" if the path has one."""
+    return path.split("#", 1)[1] if "#" in path else path.split("?")[0]
+
+
+def time_routes(url: str, paths: list[str], repeat: int) -> dict[str, dict]:
+    """{route name: {"cold": (p50, p95), "warm": (p50, p95)}}."""
+    cold_app = create_app(db_url=url, config=Config(environ={"CI_HEALTH_CACHE_DISABLED": "1"}))
+    warm_app = create_app(db_url=url, config=Config(environ={}))
+    out = {}
+    for path in paths:
+        figures = {}
+        name, path = _name(path), path.split("#")[0]
+        for label, app in (("cold", cold_app), ("warm", warm_app)):
+            client = app.test_client()
+            if label == "warm":
+                client.get(path)
+            times = []
+            for _ in range(repeat):
+                t = time.perf_counter()
+                reply = client.get(path)
+                times.append(time.perf_counter() - t)
+                if reply.status_code != 200:
+                    raise SystemExit(f"{path}: {reply.status_code} {reply.get_data(as_text=True)}")
+            times.sort()
+            figures[label] = (statistics.median(times),
+                              times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))])
+        out[name] = figures
+    return out
+
+
+def stores(args) -> None:
+    results = {}
+    for label, days in (("week", args.week_days), ("quarter", args.quarter_days)):
+        name = f"ch_scale_{label}_{os.getpid()}"
+        url = pg_database(name)
+        try:
+            size = subunit2sql_like_store(url, days, args)
+            print(f"{label}: {days} days x {args.jobs} jobs x {args.runs_per_day} runs/day x "
+                  f"{args.tests} tests = {size['runs']} runs, {size['results']:,} results "
+                  f"(written in {size['build_s']:.0f} s)", flush=True)
+            engine = make_engine(url)
+            # adoption: the upgrade that finds runs nobody rolled up builds them all
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE ci_health_alembic_version SET version_num = '0006'"))
+                conn.execute(text("DROP INDEX ix_ch_test_daily_job"))
+                conn.execute(text("DROP TABLE ch_rolled_runs"))
+                conn.execute(text("DELETE FROM ch_test_daily"))
+                conn.execute(text("DELETE FROM ch_job_daily"))
+            t = time.time()
+            report = upgrade(engine)
+            took = time.time() - t
+            print(f"{label}: db upgrade (adoption) built rollups of {report.rollups['runs']} "
+                  f"runs in {took:.1f} s: {size['results'] / took:,.0f} results/s", flush=True)
+            t = time.time()
+            rollup_sql.build_all(engine)
+            took = time.time() - t
+            print(f"{label}: db rebuild-rollups {took:.1f} s: "
+                  f"{size['results'] / took:,.0f} results/s", flush=True)
+            if label == "week" and args.baseline:
+                t = time.time()
+                python_rebuild(engine)
+                base = time.time() - t
+                print(f"{label}: baseline rebuild in Python (the previous code) {base:.1f} s: "
+                      f"{size['results'] / base:,.0f} results/s; SQL build / Python: "
+                      f"{base / took:.1f}x faster", flush=True)
+                rollup_sql.build_all(engine)
+            with engine.begin() as conn:
+                conn.execute(text("ANALYZE"))
+            results[label] = time_routes(url, routes(engine), args.repeat)
+            for path, f in results[label].items():
+                print(f"{label}: {path:<32} cold p50 {f['cold'][0] * 1000:7.1f} ms "
+                      f"p95 {f['cold'][1] * 1000:7.1f} ms  warm p50 {f['warm'][0] * 1000:6.1f} ms "
+                      f"p95 {f['warm'][1] * 1000:6.1f} ms", flush=True)
+            if label == "quarter":
+                expire_days = days - args.expire_keep_days
+                with engine.connect() as conn:
+                    doomed = conn.execute(text(
+                        "SELECT COUNT(*) FROM test_runs tr JOIN runs r ON r.id = tr.run_id "
+                        "WHERE r.run_at < :cutoff"),
+                        {"cutoff": END - dt.timedelta(days=args.expire_keep_days)}).scalar()
+                t = time.time()
+                report = expire_runs(engine, days=args.expire_keep_days, now=END)
+                took = time.time() - t
+                print(f"quarter: db expire of the oldest {expire_days} days: {report['runs']} "
+                      f"runs, {report['test_runs']:,} results in {took:.1f} s: "
+                      f"{doomed / took:,.0f} results/s", flush=True)
+            engine.dispose()
+        finally:
+            drop_pg_database(name)
+    if "week" in results and "quarter" in results:
+        for path in results["week"]:
+            w, q = results["week"][path]["cold"][0], results["quarter"][path]["cold"][0]
+            print(f"quarter/week cold p50 {path:<32} {q / w:5.2f}")
+
+
+def sqlite_ingest(args) -> None:
+    from health_api.demo.streams import tempest_like_ids, write_stream
+    exe = Path(sys.executable).with_name("ci-health")
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "ci-health.db"
+        url = f"sqlite:///{db}"
+        subprocess.run([str(exe), "db", "upgrade", "--db", url], check=True, capture_output=True)
+        probe = make_engine(url, read_only=True)
+        server = subprocess.Popen([str(exe), "serve", "--db", url, "--port", str(args.port),
+                                   "--workers", "1"], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        served, stop, wal_max = [0], threading.Event(), [0]
+
+        def reader():
+            while not stop.is_set():
+                try:
+                    urllib.request.urlopen(
+                        f"http://127.0.0.1:{args.port}/api/v1/jobs", timeout=30).read()
+                    served[0] += 1
+                except OSError:
+                    time.sleep(0.2)
+                wal_max[0] = max(wal_max[0], wal_size(probe))
+        thread = threading.Thread(target=reader, daemon=True)
+        thread.start()
+        ids = tempest_like_ids(600)
+        stream_path = Path(tmp) / "run.subunit"
+        times = []
+        try:
+            for i in range(args.sqlite_runs):
+                with stream_path.open("wb") as out:
+                    write_stream(out, ids, seed=i, fail_every=50, traceback=True,
+                                 start=dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+                                 + dt.timedelta(minutes=20 * i))
+                t = time.time()
+                subprocess.run([str(exe), "ingest", "subunit", "--db", url,
+                                "--store-attachments", "--run-meta", f"build_name=job-{i % 30}",
+                                str(stream_path)], check=True, capture_output=True)
+                times.append(time.time() - t)
+                wal_max[0] = max(wal_max[0], wal_size(probe))
+                if (i + 1) % 100 == 0:
+                    print(f"sqlite: {i + 1} runs, median of the last 25 "
+                          f"{statistics.median(times[-25:]):.3f} s, WAL max "
+                          f"{wal_max[0] / 1e6:.1f} MB", flush=True)
+        finally:
+            stop.set()
+            thread.join(timeout=30)
+            server.terminate()
+            server.wait()
+        first, last = statistics.median(times[:25]), statistics.median(times[-25:])
+        print(f"sqlite: {len(times)} ingest processes of 600 tests: median runs 1-25 "
+              f"{first:.3f} s, runs {len(times) - 24}-{len(times)} {last:.3f} s, ratio "
+              f"{last / first:.2f}; WAL max {wal_max[0] / 1e6:.1f} MB; database "
+              f"{db.stat().st_size / 1e6:.0f} MB; API answered {served[0]} /api/v1/jobs meanwhile")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=30)
+    parser.add_argument("--runs-per-day", type=int, default=20)
+    parser.add_argument("--tests", type=int, default=1500)
+    parser.add_argument("--week-days", type=int, default=7)
+    parser.add_argument("--quarter-days", type=int, default=90)
+    parser.add_argument("--expire-keep-days", type=int, default=60)
+    parser.add_argument("--sqlite-runs", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--port", type=int, default=18765)
+    parser.add_argument("--skip-stores", action="store_true")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also time the previous rebuild (Python, batch by batch) on the week")
+    parser.add_argument("--skip-sqlite-ingest", action="store_true")
+    args = parser.parse_args()
+    print(f"# bench/scale.py on {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
+    if not args.skip_sqlite_ingest:
+        sqlite_ingest(args)
+    if not args.skip_stores:
+        stores(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""``ch_rolled_runs``: the ids of the runs whose results are in the daily
+rollups; ``ix_ch_test_daily_job``: one job's tests over a window as one index
+range (/api/v1/jobs/{name}/tests).
+
+The writer adds a run to ch_job_daily/ch_test_daily in the run's own
+transaction and records its id here; runs another tool wrote (subunit2sql,
+still writing into a database we adopted) have no row, and
+``ci-health db rebuild-rollups --missing`` adds exactly those.
+
+On a live ci-health database every run already is in the rollups (its writer
+put it there), so every run id is recorded here; on a database adopted from
+subunit2sql before this revision, where no rollup was ever built, none is
+(``ci-health db upgrade`` then builds them all, in SQL).
+
+The index is built in the migration's transaction: writes to ch_test_daily
+(ingests) wait while it builds, about 10 s per 4M rollup rows (a quarter of
+a 30-job gate); reads go on.
+
+Revision ID: 0020
+Revises: 0006
+Create Date: 2026-12-06
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0020"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "ch_rolled_runs",
+        sa.Column("run_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    )
+    op.create_index("ix_ch_test_daily_job", "ch_test_daily", ["build_name", "day", "test_id"],
+                    postgresql_include=["success", "failure", "skip", "timed", "run_time_sum"])
+    bind = op.get_bind()
+    if bind.execute(sa.text("SELECT 1 FROM ch_job_daily LIMIT 1")).first() is not None:
+        op.execute("INSERT INTO ch_rolled_runs (run_id) SELECT id FROM runs")
+
+
+def downgrade() -> None:
+    op.drop_index("ix_ch_test_daily_job", table_name="ch_test_daily")
+    op.drop_table("ch_rolled_runs")
