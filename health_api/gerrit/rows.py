@@ -32,6 +32,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, NamedTuple
 
+from ..verdicts.values import UTC, clean_text, naive_utc, parse_db_time
 from .comments import JobResult, parse_comment
 from .systems import CiSystemConfig
 
@@ -39,7 +40,6 @@ __all__ = ["Batch", "CiConfig", "CommentRow", "PreparedBatch", "PreparedComment"
            "StoreStats", "clean_text", "comment_key", "naive_utc", "parse_db_time",
            "parse_rest_time", "prepare_batch"]
 
-UTC = dt.timezone.utc
 _INT_MAX = 2**31 - 1
 #: MEDIUMTEXT holds 16 MiB; 4 bytes per character at worst
 RAW_TEXT_MAX = 4_000_000
@@ -74,35 +74,7 @@ class StoreStats:
         return asdict(self)
 
 
-# -- values every driver accepts -------------------------------------------------
-
-
-def naive_utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
-def clean_text(value: Any, limit: int | None = 255) -> str | None:
-    """Text every driver accepts: no NUL (PostgreSQL), no lone surrogates, bounded."""
-    if not isinstance(value, str):
-        return None
-    if limit is not None and len(value) > limit:
-        value = value[:limit]
-    if "\x00" in value:
-        value = value.replace("\x00", "\ufffd")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            value = value.encode("utf-8", "replace").decode("utf-8")
-    return value
-
-
-def parse_db_time(value: Any) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value))
+# -- values every driver accepts: health_api.verdicts.values (re-exported) ----------
 
 
 def parse_rest_time(value: Any) -> dt.datetime | None:
