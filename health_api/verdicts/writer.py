@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Mapping, Sequence
 
 from sqlalchemy import Connection
@@ -134,7 +135,7 @@ class VerdictWriter(VerdictRows):
             result.duplicates += 1
         if not keyed:
             return result
-        fresh = sorted(keyed.values(), key=lambda v: (v.posted_at, v.result_key))
+        fresh = sorted(keyed.values(), key=attrgetter("posted_at"))  # stable: input order
         changes = {}
         patch_sets = {}
         for v in fresh:
