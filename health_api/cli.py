@@ -276,6 +276,8 @@ from .tokens_cli import token  # noqa: E402
 
 main.add_command(gerrit)
 main.add_command(token)
+from .cli_zuul import zuul  # noqa: E402
+main.add_command(zuul)
 
 
 if __name__ == "__main__":  # pragma: no cover
