@@ -271,7 +271,7 @@ def demo_data(db_url, days, jobs, runs_per_day, seed, end, truth_path, quiet, if
                            "start": truth.start, "end": truth.end, "truth": truth_path}))
 
 
-from .gerrit.cli import gerrit  # noqa: E402  (the gerrit group lives with its collector)
+from .cli_gerrit import gerrit  # noqa: E402
 from .tokens_cli import token  # noqa: E402
 
 main.add_command(gerrit)

@@ -35,7 +35,8 @@ from typing import Any, Mapping
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from ..db import bulk
-from ..db.models import ci_comments, ci_job_results, changes, collector_state
+from ..db.models import (ci_comments, ci_job_results, ci_recheck_requests, changes,
+                         collector_state)
 from ..verdicts.rows import VerdictRows
 from .rows import UTC, CiConfig, PreparedBatch, PreparedComment, StoreStats
 
@@ -47,6 +48,8 @@ _COMMENT_COLUMNS = ("comment_key", "message_id", "patch_set_id", "ci_system_id",
 #: the order of PreparedComment.jobs after the comment's own columns, then attempt
 _JOB_COLUMNS = ("comment_id", "ci_system_id", "patch_set_id", "pipeline", "posted_at",
                 "position", "job", "result", "url", "duration", "voting", "detail", "attempt")
+_RECHECK_COLUMNS = ("request_key", "source", "patch_set_id", "project", "requester",
+                    "requested_at", "target", "text")
 _posted_at = attrgetter("posted_at")
 
 
@@ -111,6 +114,9 @@ class BatchWriter(VerdictRows):
 
     def _write_comments(self, conn: Connection, batch: PreparedBatch, ps_ids, new_ps: set[int],
                         stats: StoreStats) -> None:
+        rechecks = [c for c in batch.comments if c.recheck is not None]
+        if rechecks:
+            self._write_rechecks(conn, batch, rechecks, ps_ids, stats)
         systems = self.load_systems(conn)
         keyed = self._ci_comments(batch, systems, stats)
         if not keyed:
@@ -145,6 +151,22 @@ class BatchWriter(VerdictRows):
         stats.comments += len(rows)
         stats.unparsed_comments += sum(1 for comment in fresh if not comment.parsed)
         self._write_jobs(conn, fresh, rows, comment_ids, reserved, new_ps, stats)
+
+    @staticmethod
+    def _write_rechecks(conn: Connection, batch: PreparedBatch, rechecks: list[PreparedComment],
+                        ps_ids, stats: StoreStats) -> None:
+        keyed = {c.key: c for c in rechecks}
+        stored = {k for (k,) in bulk.fetch_in(
+            conn, "SELECT request_key FROM ci_recheck_requests", "request_key", list(keyed))}
+        stamp = bulk.datetime_param(conn)
+        rows = [(key, "gerrit", ps_ids[(c.change, c.patch_set)], batch.changes[c.change][0],
+                 c.username, stamp(c.posted_at), c.recheck or None,
+                 (c.raw_text or "")[:255])
+                for key, c in keyed.items() if key not in stored]
+        if rows:
+            bulk.insert_ignore_rows(conn, ci_recheck_requests, _RECHECK_COLUMNS,
+                                    ("request_key",), rows)
+            stats.recheck_requests += len(rows)
 
     @staticmethod
     def _insert_comments(conn: Connection, rows: list[tuple]) -> tuple[list[int | None], bool]:
