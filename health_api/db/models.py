@@ -185,7 +185,7 @@ test_daily = TestDaily.__table__
 
 
 # -- CI verdicts ---------------------------------------------------------------
-from sqlalchemy import Boolean, SmallInteger, false  # noqa: E402  (appended on its own)
+from sqlalchemy import Boolean, SmallInteger, false, text  # noqa: E402  (appended on its own)
 # From Gerrit (DESIGN.md section 3), written by health_api.gerrit.writer.
 # Times are naive UTC. No foreign keys (like the results tables); the store
 # writes parents before children in one transaction. ``project`` (and the
@@ -293,7 +293,10 @@ class CiJobResult(Base):
     __tablename__ = "ci_job_results"
     __table_args__ = (
         UniqueConstraint("comment_id", "position", name="uq_ci_job_results_comment_pos"),
-        UniqueConstraint("result_key", name="uq_ci_job_results_result_key"),
+        # partial where the engine can: comment lines have no result_key
+        Index("uq_ci_job_results_result_key", "result_key", unique=True,
+              postgresql_where=text("result_key IS NOT NULL"),
+              sqlite_where=text("result_key IS NOT NULL")),
         Index("ix_ci_job_results_current", "patch_set_id", "ci_system_id", "pipeline", "job"),
         Index("ix_ci_job_results_system_posted", "ci_system_id", "posted_at"),
         Index("ix_ci_job_results_job_posted", "job", "posted_at"),

@@ -163,7 +163,10 @@ class VerdictWriter(VerdictRows):
             rows.append((None, 0, sys_id, ps_id, v.pipeline, stamp(v.posted_at), v.job,
                          v.result, v.url, v.duration, v.voting, v.detail, attempt, v.source,
                          v.result_key))
-        bulk.insert_ignore_rows(conn, ci_job_results, _COLUMNS, ("result_key",), rows)
+        # keys stored before were skipped above; the same key written by a
+        # concurrent transaction makes this one fail (IntegrityError): the
+        # caller runs it again and then finds it stored
+        bulk.insert_rows(conn, ci_job_results, _COLUMNS, rows)
         for group in renumber:
             self.renumber(conn, *group)
         for row_id, key, attempt in bulk.fetch_in(

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from ..db.session import deadlock_retrying
 from ..verdicts import VerdictWriter
@@ -55,11 +56,21 @@ def import_builds(engine: Engine, client: ZuulClient, tenant: str, *, ci_system:
     stats = ImportStats()
     writer = VerdictWriter(declared)
     skip = 0
+    seen: set[str] = set()
     while max_pages is None or stats.pages < max_pages:
         entries = _page(client, tenant, pipeline, skip, page_size)
         stats.pages += 1
         if not entries:
             break
+        uuids = {entry["uuid"] for entry in entries}
+        if uuids <= seen:
+            raise NotZuul(f"{client.url('tenant/' + tenant + '/builds')}: skip={skip} answered "
+                          f"builds already read: not Zuul's builds paging")
+        seen |= uuids
+        if len(entries) > page_size:
+            # a server that ignores limit (and so skip) would be paged forever
+            raise NotZuul(f"{client.url('tenant/' + tenant + '/builds')}: {len(entries)} builds "
+                          f"answered for limit={page_size}: not Zuul's builds paging")
         verdicts = []
         for entry in entries:
             at = build_time(entry)
@@ -74,8 +85,15 @@ def import_builds(engine: Engine, client: ZuulClient, tenant: str, *, ci_system:
                 verdicts.append(verdict)
         if verdicts:
             def write():
-                with engine.begin() as conn:
-                    return writer.write(conn, verdicts)
+                try:
+                    with engine.begin() as conn:
+                        return writer.write(conn, verdicts)
+                except IntegrityError:
+                    # an overlapping import stored some of these builds meanwhile:
+                    # once more, and they are found stored
+                    writer.reset_caches()
+                    with engine.begin() as conn:
+                        return writer.write(conn, verdicts)
             result = deadlock_retrying(before_sleep=lambda _s: writer.reset_caches())(write)
             stats.stored += result.stored
             stats.duplicates += result.duplicates

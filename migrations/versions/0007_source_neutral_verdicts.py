@@ -33,7 +33,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("source", sa.String(16), nullable=False,
                                    server_default="gerrit"))
         batch.add_column(sa.Column("result_key", sa.String(64)))
-        batch.create_unique_constraint("uq_ci_job_results_result_key", ["result_key"])
+    # Gerrit comment lines (nearly every row) have no result_key: PostgreSQL and
+    # SQLite leave them out of the index (a partial index; the comment writer's
+    # bulk inserts keep their speed). MariaDB has no partial indexes; its unique
+    # index allows any number of NULLs.
+    op.create_index("uq_ci_job_results_result_key", "ci_job_results", ["result_key"],
+                    unique=True, postgresql_where=sa.text("result_key IS NOT NULL"),
+                    sqlite_where=sa.text("result_key IS NOT NULL"))
 
     op.create_table(
         "ci_verifications",
@@ -81,8 +87,8 @@ def downgrade() -> None:
     op.drop_table("ci_verifications")
     # results that have no comment cannot live in the 0006 schema
     op.execute("DELETE FROM ci_job_results WHERE comment_id IS NULL")
+    op.drop_index("uq_ci_job_results_result_key", "ci_job_results")
     with op.batch_alter_table("ci_job_results") as batch:
-        batch.drop_constraint("uq_ci_job_results_result_key", type_="unique")
         batch.drop_column("result_key")
         batch.drop_column("source")
         batch.alter_column("comment_id", existing_type=sa.BigInteger, nullable=False)

@@ -69,8 +69,10 @@ def test_0007_keeps_0006_verdicts_and_downgrades(fresh_db, kind):
     uniques = {u["name"]: u["column_names"]
                for u in inspector.get_unique_constraints("ci_job_results")}
     assert uniques["uq_ci_job_results_comment_pos"] == ["comment_id", "position"]
-    assert uniques["uq_ci_job_results_result_key"] == ["result_key"]
-    index_names = {ix["name"] for ix in inspector.get_indexes("ci_job_results")}
+    indexes = {ix["name"]: ix for ix in inspector.get_indexes("ci_job_results")}
+    assert indexes["uq_ci_job_results_result_key"]["column_names"] == ["result_key"]
+    assert indexes["uq_ci_job_results_result_key"]["unique"]
+    index_names = set(indexes)
     assert {"ix_ci_job_results_current", "ix_ci_job_results_system_posted",
             "ix_ci_job_results_job_posted"} <= index_names
     with engine.begin() as conn:

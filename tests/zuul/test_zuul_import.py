@@ -122,4 +122,7 @@ def test_bad_url_or_answer_is_one_line_and_keeps_data(db_url, engine, zuul, url,
     assert len(lines) == 1
     if message is not None:
         assert lines[0] == message.format(root=root, html=html)
-    assert _stored(engine) == before
+        assert _stored(engine) == before
+    else:  # a server that ignores skip: stopped at the repeated page, the first one kept
+        assert lines[0].endswith("answered builds already read: not Zuul's builds paging")
+        assert set(before) <= set(_stored(engine))
