@@ -39,6 +39,8 @@ def create_app(db_url: str | None = None, config=None) -> Flask:
     for blueprint in (status.bp, runs.bp, jobs.bp, tests.bp, feeds.bp, upload.bp):
         app.register_blueprint(blueprint)
     upload.register_operations(app)
+    from .api.verify_status import bp as verify_status_bp
+    app.register_blueprint(verify_status_bp)
     app.register_blueprint(compat.bp, url_prefix=config.get("api", "compat_prefix", "") or None)
 
     frontend = Path(config.get("api", "frontend_dir", str(FRONTEND)))

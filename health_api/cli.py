@@ -62,10 +62,11 @@ LAZY_COMMANDS = [
     ("db", ".db_cli:db", "Schema management and data retention."),
     ("demo-data", ".demo.cli:demo_data",
      "Write a deterministic synthetic gate history (runs, tests, flaky tests)."),
-    ("gerrit", ".gerrit.cli:gerrit", "Collect CI verdicts from Gerrit (stream events, REST backfill, journal replay)."),
+    ("gerrit", ".cli_gerrit:gerrit", "Collect CI verdicts from Gerrit (stream events, REST backfill, journal replay)."),
     ("ingest", ".ingest.cli:ingest", "Store test results: one run per file."),
     ("serve", ".serve_cli:serve", "Serve the API and the dashboard."),
     ("token", ".tokens_cli:token", "Bearer tokens for uploads and CI reports."),
+    ("zuul", ".cli_zuul:zuul", "Import CI verdicts from a Zuul's builds API."),
 ]
 main.lazy_commands.update({name: (target, help_) for name, target, help_ in LAZY_COMMANDS})
 

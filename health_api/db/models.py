@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (BigInteger, Boolean, Date, DateTime, Double, Float, Index, Integer,
-                        LargeBinary, MetaData, String, Text, UniqueConstraint)
+                        LargeBinary, MetaData, SmallInteger, String, Text, UniqueConstraint,
+                        false, text)
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -297,19 +298,27 @@ class CiComment(Base):
 
 
 class CiJobResult(Base):
-    """One job line of a CI comment. ``attempt`` counts the results of the
-    same (CI system, pipeline, patch set, job) in posted order from 1; the
-    highest attempt is the current result."""
+    """One CI job verdict, whatever its source (``source``: gerrit, zuul,
+    verify-status). A Gerrit job line has its comment as parent
+    (``comment_id``, ``position``); a verdict from elsewhere has no comment and
+    is identified by its natural ``result_key`` instead (see
+    health_api.verdicts). ``attempt`` counts the results of the same (CI
+    system, pipeline, patch set, job) in posted order from 1; the highest
+    attempt is the current result."""
 
     __tablename__ = "ci_job_results"
     __table_args__ = (
         UniqueConstraint("comment_id", "position", name="uq_ci_job_results_comment_pos"),
+        # partial where the engine can: comment lines have no result_key
+        Index("uq_ci_job_results_result_key", "result_key", unique=True,
+              postgresql_where=text("result_key IS NOT NULL"),
+              sqlite_where=text("result_key IS NOT NULL")),
         Index("ix_ci_job_results_current", "patch_set_id", "ci_system_id", "pipeline", "job"),
         Index("ix_ci_job_results_system_posted", "ci_system_id", "posted_at"),
         Index("ix_ci_job_results_job_posted", "job", "posted_at"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    comment_id: Mapped[int] = mapped_column(BigInteger, nullable=False)  # -> ci_comments.id
+    comment_id: Mapped[int | None] = mapped_column(BigInteger)  # -> ci_comments.id, if any
     position: Mapped[int] = mapped_column(Integer, nullable=False)  # line order in the comment
     ci_system_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     patch_set_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
@@ -322,6 +331,57 @@ class CiJobResult(Base):
     voting: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     attempt: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     detail: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(16), nullable=False, server_default="gerrit")
+    result_key: Mapped[str | None] = mapped_column(String(64))  # results without a comment
+
+
+class CiVerification(Base):
+    """A verification reported through the verify-status channel, with the
+    fields of the Gerrit verify-status plugin; its verdict is the
+    ``ci_job_results`` row ``job_result_id`` (source 'verify-status')."""
+
+    __tablename__ = "ci_verifications"
+    __table_args__ = (
+        UniqueConstraint("uuid", name="uq_ci_verifications_uuid"),
+        Index("ix_ci_verifications_patch_set", "patch_set_id", "name", "granted"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), nullable=False)
+    job_result_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    patch_set_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    ci_system_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    name: Mapped[str] = mapped_column(NameString, nullable=False)  # the job
+    value: Mapped[int] = mapped_column(SmallInteger, nullable=False)  # -1, 0, 1
+    abstain: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    rerun: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    url: Mapped[str | None] = mapped_column(Text)
+    reporter: Mapped[str | None] = mapped_column(String(255))
+    comment: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(255))
+    duration: Mapped[str | None] = mapped_column(String(64))  # as reported: "3m 10s"
+    granted: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+
+
+class CiRecheckRequest(Base):
+    """A request to run CI again ("recheck", "recheck <ci name>") seen on a
+    patch set, so that a flip after a recheck can be told from a new patch set.
+    ``target`` is the CI named, NULL when every CI is asked."""
+
+    __tablename__ = "ci_recheck_requests"
+    __table_args__ = (
+        UniqueConstraint("request_key", name="uq_ci_recheck_requests_key"),
+        Index("ix_ci_recheck_requests_patch_set", "patch_set_id", "requested_at"),
+        Index("ix_ci_recheck_requests_project", "project", "requested_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    request_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    source: Mapped[str] = mapped_column(String(16), nullable=False, server_default="gerrit")
+    patch_set_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    project: Mapped[str | None] = mapped_column(NameString)
+    requester: Mapped[str] = mapped_column(NameString, nullable=False)
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    target: Mapped[str | None] = mapped_column(NameString)
+    text: Mapped[str | None] = mapped_column(String(255))
 
 
 class CollectorState(Base):
@@ -339,10 +399,12 @@ changes = GerritChange.__table__
 patch_sets = PatchSet.__table__
 ci_comments = CiComment.__table__
 ci_job_results = CiJobResult.__table__
+ci_verifications = CiVerification.__table__
+ci_recheck_requests = CiRecheckRequest.__table__
 collector_state = CollectorState.__table__
 #: the tables ``ci-health gerrit replay --reset`` empties, children first
-CI_TABLES = ("ci_job_results", "ci_comments", "patch_sets", "changes", "ci_systems",
-             "ci_collector_state")
+CI_TABLES = ("ci_verifications", "ci_recheck_requests", "ci_job_results", "ci_comments",
+             "patch_sets", "changes", "ci_systems", "ci_collector_state")
 
 
 class ApiToken(Base):

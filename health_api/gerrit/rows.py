@@ -29,9 +29,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, NamedTuple
 
+from ..verdicts.values import UTC, clean_text, naive_utc, parse_db_time
 from .comments import JobResult, parse_comment
 from .systems import CiSystemConfig
 
@@ -39,7 +41,6 @@ __all__ = ["Batch", "CiConfig", "CommentRow", "PreparedBatch", "PreparedComment"
            "StoreStats", "clean_text", "comment_key", "naive_utc", "parse_db_time",
            "parse_rest_time", "prepare_batch"]
 
-UTC = dt.timezone.utc
 _INT_MAX = 2**31 - 1
 #: MEDIUMTEXT holds 16 MiB; 4 bytes per character at worst
 RAW_TEXT_MAX = 4_000_000
@@ -59,6 +60,7 @@ class StoreStats:
     unparsed_comments: int = 0   # new CI comments stored with parsed = false
     duplicate_comments: int = 0  # CI comments already stored
     non_ci_comments: int = 0     # comments by accounts that are not CIs
+    recheck_requests: int = 0    # new recheck requests (ci_recheck_requests rows)
     status_changes: int = 0
     skipped_missing: int = 0     # no change / patch set / author
     other_events: int = 0
@@ -74,35 +76,7 @@ class StoreStats:
         return asdict(self)
 
 
-# -- values every driver accepts -------------------------------------------------
-
-
-def naive_utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
-def clean_text(value: Any, limit: int | None = 255) -> str | None:
-    """Text every driver accepts: no NUL (PostgreSQL), no lone surrogates, bounded."""
-    if not isinstance(value, str):
-        return None
-    if limit is not None and len(value) > limit:
-        value = value[:limit]
-    if "\x00" in value:
-        value = value.replace("\x00", "\ufffd")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            value = value.encode("utf-8", "replace").decode("utf-8")
-    return value
-
-
-def parse_db_time(value: Any) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value))
+# -- values every driver accepts: health_api.verdicts.values (re-exported) ----------
 
 
 def parse_rest_time(value: Any) -> dt.datetime | None:
@@ -218,6 +192,8 @@ class PreparedComment(NamedTuple):
     parsed: bool
     #: (position, job, result, url, duration, voting, detail) per job line
     jobs: tuple[tuple, ...]
+    #: a recheck request: the CI it names, "" for every CI; None: not one
+    recheck: str | None = None
 
     def __reduce__(self):
         # pickled (to and from replay workers) as a plain tuple and rebuilt
@@ -286,6 +262,34 @@ def _job_values(text: str, jobs: list[JobResult]) -> tuple[tuple, ...]:
     return tuple(values)
 
 
+_RECHECK_LINE = re.compile(r"^[ \t]*(?:recheck|reverify)(?![A-Za-z0-9_])[ \t:-]*([^\n]*)",
+                           re.MULTILINE | re.IGNORECASE)
+
+
+def recheck_target(text: str, config: CiConfig) -> str:
+    """Which CI a recheck comment asks for: the name after "recheck" when it
+    is a declared CI's, a declared CI whose own recheck pattern matches, else
+    "" (every CI)."""
+    match = _RECHECK_LINE.search(text)
+    if match is not None:
+        words = match.group(1).split()
+        if words and words[0] in config.declared:
+            return words[0]
+    for name, cfg in config.declared.items():
+        pattern = cfg.overrides.recheck_pattern if cfg.overrides is not None else None
+        if pattern is not None and pattern.search(text):
+            return name
+    if match is not None and match.group(1).split():
+        return clean_text(match.group(1).split()[0]) or ""
+    return ""
+
+
+def _any_recheck_pattern(text: str, config: CiConfig) -> bool:
+    return any(cfg.overrides is not None and cfg.overrides.recheck_pattern is not None
+               and cfg.overrides.recheck_pattern.search(text)
+               for cfg in config.declared.values())
+
+
 def prepare_comment(comment: CommentRow, config: CiConfig) -> PreparedComment:
     """Parse a comment (with its CI's formats, if declared) and key it."""
     cfg = config.declared.get(comment.username)
@@ -301,7 +305,10 @@ def prepare_comment(comment: CommentRow, config: CiConfig) -> PreparedComment:
         clean_text(parsed.pipeline), clean_text(parsed.overall, 32),
         _votes_json(votes) if votes else None,
         clean_text(comment.text, RAW_TEXT_MAX), bool(parsed.parsed),
-        _job_values(comment.text, parsed.jobs))
+        _job_values(comment.text, parsed.jobs),
+        recheck_target(comment.text, config)
+        if parsed.recheck or (not parsed.parsed and _any_recheck_pattern(comment.text, config))
+        else None)
 
 
 def prepare_batch(batch: Batch, config: CiConfig) -> PreparedBatch:

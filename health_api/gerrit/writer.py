@@ -1,5 +1,10 @@
 """A ``PreparedBatch`` into the CI tables, inside the caller's transaction.
 
+The parents (changes, patch sets, CI systems) and attempt numbers are the
+source-neutral ones of ``health_api.verdicts.rows``; this module adds what
+is Gerrit's own: CI comments, their job lines (source 'gerrit') and recheck
+requests, change status and the collector state.
+
 Idempotency comes from unique keys: ``changes.number``,
 ``patch_sets(change_id, number)``, ``ci_systems.username``,
 ``ci_comments.comment_key`` and ``ci_job_results(comment_id, position)``.
@@ -16,80 +21,47 @@ when it was posted after the account's first stored comment
 (``ci_systems.first_seen``); others are counted as ``non_ci_comments``, the
 same however often the events are stored.
 
-**Attempts.** Every job result is kept. ``attempt`` numbers the results of
-one (CI system, pipeline, patch set, job) by posting time from 1; the
-highest is current. New results normally arrive in time order and take the
-next number from a per-patch-set cache; one that arrives earlier than a
-stored one (a backfill filling a gap) renumbers its group.
-
-Row ids are cached (changes, patch sets, CI systems, attempt counters); they
-stay valid because rows are never deleted underneath a writer.
+**Attempts**: see ``health_api.verdicts.rows``. **Recheck requests**: a
+comment that is not a CI report and asks for a recheck ("recheck",
+"recheck <ci>", a declared CI's ``recheck`` pattern) is stored in
+``ci_recheck_requests`` under its comment key, whoever wrote it.
 """
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
 from operator import attrgetter
 from typing import Any, Mapping
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from ..db import bulk
-from ..db.models import (ci_comments, ci_job_results, ci_systems, changes,
-                         collector_state, patch_sets)
-from .rows import (UTC, CiConfig, PreparedBatch, PreparedComment, StoreStats, clean_text,
-                   parse_db_time)
+from ..db.models import (ci_comments, ci_job_results, ci_recheck_requests, changes,
+                         collector_state)
+from ..verdicts.rows import VerdictRows
+from .rows import UTC, CiConfig, PreparedBatch, PreparedComment, StoreStats
 
 __all__ = ["BatchWriter", "LAST_EVENT_KEY"]
 
 LAST_EVENT_KEY = "stream.last_event_at"
-_CACHE_MAX = 200_000
 _COMMENT_COLUMNS = ("comment_key", "message_id", "patch_set_id", "ci_system_id", "project",
                     "posted_at", "pipeline", "overall", "votes", "raw_text", "parsed")
 #: the order of PreparedComment.jobs after the comment's own columns, then attempt
 _JOB_COLUMNS = ("comment_id", "ci_system_id", "patch_set_id", "pipeline", "posted_at",
                 "position", "job", "result", "url", "duration", "voting", "detail", "attempt")
-_SYSTEM_SQL = "SELECT id, username, first_seen, last_seen FROM ci_systems"
+_RECHECK_COLUMNS = ("request_key", "source", "patch_set_id", "project", "requester",
+                    "requested_at", "target", "text")
 _posted_at = attrgetter("posted_at")
 
 
-def _split_cached(cache: Mapping, keys) -> tuple[dict, list]:
-    """The ids ``cache`` knows for ``keys``, and the keys it does not."""
-    ids, missing = {}, []
-    for key in keys:
-        cached = cache.get(key)
-        if cached is None:
-            missing.append(key)
-        else:
-            ids[key] = cached
-    return ids, missing
-
-
-class _Lru(OrderedDict):
-    """A dict that forgets its oldest entries beyond ``limit``."""
-
-    def __init__(self, limit: int = _CACHE_MAX):
-        super().__init__()
-        self.limit = limit
-
-    def put(self, key, value) -> None:
-        self[key] = value
-        if len(self) > self.limit:
-            self.popitem(last=False)
-
-
-class BatchWriter:
+class BatchWriter(VerdictRows):
     """Writes prepared batches; one per GerritStore (it owns the id caches)."""
 
     def __init__(self, config: CiConfig):
         self.config = config
-        self.reset_caches()
+        super().__init__(config.declared)
 
     def reset_caches(self) -> None:
-        self._change_ids: _Lru = _Lru()
-        self._ps_ids: _Lru = _Lru()
-        self._attempts: _Lru = _Lru(50_000)  # patch_set_id -> {(sys, pipeline, job): (n, last)}
-        self._systems: dict[str, list] | None = None  # username -> [id, first, last]
+        super().reset_caches()
         self._last_event_at: dt.datetime | None = None
         self._last_event_loaded = False
 
@@ -103,118 +75,15 @@ class BatchWriter:
         if batch.statuses:
             self._write_statuses(conn, batch, stats)
 
-    # -- changes and patch sets ------------------------------------------------------
-
     def _ensure_changes(self, conn: Connection, batch: PreparedBatch) -> dict[int, int]:
-        ids, missing = _split_cached(self._change_ids, batch.changes)
-        if missing:
-            rows = [(number, *batch.changes[number]) for number in missing]
-            bulk.insert_ignore_rows(conn, changes, ("number", "project", "branch", "change_key",
-                                                    "subject", "status"), ("number",), rows)
-            for row_id, number in bulk.fetch_in(conn, "SELECT id, number FROM changes",
-                                           "number", missing):
-                ids[number] = row_id
-                self._change_ids.put(number, row_id)
-        return ids
+        return self.ensure_changes(conn, batch.changes)
 
     def _ensure_patch_sets(self, conn: Connection, batch: PreparedBatch,
                            change_ids: dict[int, int], stats: StoreStats
                            ) -> tuple[dict[tuple[int, int], int], set[int]]:
-        ids, missing = _split_cached(self._ps_ids, batch.patch_sets)
-        new: set[int] = set()
-        if not missing:
-            return ids, new
-        by_change = {change_ids[c]: c for c, _ in missing}
-        sql = "SELECT id, change_id, number FROM patch_sets"
-
-        def lookup() -> None:
-            for row_id, change_id, number in bulk.fetch_in(conn, sql, "change_id", list(by_change)):
-                key = (by_change[change_id], number)
-                if key in batch.patch_sets and key not in ids:
-                    ids[key] = row_id
-                    self._ps_ids.put(key, row_id)
-        lookup()
-        to_insert = [key for key in missing if key not in ids]
-        if to_insert:
-            rows = []
-            for key in to_insert:
-                project, branch = batch.changes[key[0]][:2]
-                rows.append((change_ids[key[0]], key[1], project, branch, *batch.patch_sets[key]))
-            bulk.insert_ignore_rows(conn, patch_sets, (
-                "change_id", "number", "project", "branch", "revision", "created_on",
-                "uploader", "kind"), ("change_id", "number"), rows)
-            lookup()
-            new = {ids[key] for key in to_insert if key in ids}
-            stats.patch_sets += len(new)
+        ids, new = self.ensure_patch_sets(conn, batch.patch_sets, batch.changes, change_ids)
+        stats.patch_sets += len(new)
         return ids, new
-
-    # -- CI systems ------------------------------------------------------------------
-
-    def _load_systems(self, conn: Connection) -> dict[str, list]:
-        if self._systems is None:
-            self._systems = {username: [row_id, parse_db_time(first), parse_db_time(last)]
-                             for row_id, username, first, last
-                             in conn.exec_driver_sql(_SYSTEM_SQL)}
-            self._ensure_declared(conn)
-        return self._systems
-
-    def _ensure_declared(self, conn: Connection) -> None:
-        declared = self.config.declared
-        if not declared:
-            return
-        rows = [(name, cfg.account_id, clean_text(cfg.display_name), True)
-                for name, cfg in declared.items()]
-        bulk.insert_ignore_rows(conn, ci_systems, ("username", "account_id", "display_name",
-                                                   "declared"), ("username",), rows)
-        conn.execute(update(ci_systems).where(ci_systems.c.username == bindparam("u")).values(
-            declared=True, display_name=bindparam("d")),
-            [{"u": name, "d": clean_text(cfg.display_name)} for name, cfg in declared.items()])
-        with_ids = [{"u": name, "a": cfg.account_id} for name, cfg in declared.items()
-                    if cfg.account_id is not None]
-        if with_ids:
-            conn.execute(update(ci_systems).where(and_(
-                ci_systems.c.username == bindparam("u"), ci_systems.c.account_id.is_(None))).values(
-                account_id=bindparam("a")), with_ids)
-        for row_id, username, first, last in bulk.fetch_in(conn, _SYSTEM_SQL, "username",
-                                                       list(declared)):
-            self._systems[username] = [row_id, parse_db_time(first), parse_db_time(last)]
-
-    def _ensure_systems(self, conn: Connection, fresh: list[PreparedComment]) -> None:
-        """Add the new CI systems of ``fresh`` (in event order: a new system
-        takes its display name from its first comment, as it would if the
-        events came one by one) and widen first_seen/last_seen."""
-        systems = self._systems
-        seen: dict[str, list] = {}  # username -> [first, last, first comment]
-        for comment in fresh:
-            span = seen.get(comment.username)
-            if span is None:
-                seen[comment.username] = [comment.posted_at, comment.posted_at, comment]
-            else:
-                span[0] = min(span[0], comment.posted_at)
-                span[1] = max(span[1], comment.posted_at)
-        new = [name for name in seen if name not in systems]
-        if new:
-            rows = []
-            for name in new:
-                first, last, comment = seen[name]
-                rows.append((name, comment.account_id, clean_text(comment.name) or name, first,
-                             last, False))
-            bulk.insert_ignore_rows(conn, ci_systems, (
-                "username", "account_id", "display_name", "first_seen", "last_seen", "declared"),
-                ("username",), rows)
-            for row_id, username, first, last in bulk.fetch_in(conn, _SYSTEM_SQL, "username", new):
-                systems[username] = [row_id, parse_db_time(first), parse_db_time(last)]
-        updates = []
-        for name, (first, last, _comment) in seen.items():
-            entry = systems[name]
-            if entry[1] is None or first < entry[1] or entry[2] is None or last > entry[2]:
-                entry[1] = first if entry[1] is None else min(entry[1], first)
-                entry[2] = last if entry[2] is None else max(entry[2], last)
-                updates.append({"i": entry[0], "f": entry[1], "l": entry[2]})
-        if updates:
-            c = ci_systems.c
-            conn.execute(update(ci_systems).where(c.id == bindparam("i")).values(
-                first_seen=bindparam("f"), last_seen=bindparam("l")), updates)
 
     # -- comments and job results ----------------------------------------------------
 
@@ -245,7 +114,10 @@ class BatchWriter:
 
     def _write_comments(self, conn: Connection, batch: PreparedBatch, ps_ids, new_ps: set[int],
                         stats: StoreStats) -> None:
-        systems = self._load_systems(conn)
+        rechecks = [c for c in batch.comments if c.recheck is not None]
+        if rechecks:
+            self._write_rechecks(conn, batch, rechecks, ps_ids, stats)
+        systems = self.load_systems(conn)
         keyed = self._ci_comments(batch, systems, stats)
         if not keyed:
             return
@@ -263,7 +135,9 @@ class BatchWriter:
         fresh = [comment for key, comment in keyed.items() if key not in existing]
         if not fresh:
             return
-        self._ensure_systems(conn, fresh)  # in event order, as one by one would
+        # in event order, as one by one would
+        self.ensure_systems(conn, [(c.username, c.posted_at, c.account_id, c.name)
+                                   for c in fresh])
         fresh.sort(key=_posted_at)
         rows = []
         stamp = bulk.datetime_param(conn)
@@ -277,6 +151,22 @@ class BatchWriter:
         stats.comments += len(rows)
         stats.unparsed_comments += sum(1 for comment in fresh if not comment.parsed)
         self._write_jobs(conn, fresh, rows, comment_ids, reserved, new_ps, stats)
+
+    @staticmethod
+    def _write_rechecks(conn: Connection, batch: PreparedBatch, rechecks: list[PreparedComment],
+                        ps_ids, stats: StoreStats) -> None:
+        keyed = {c.key: c for c in rechecks}
+        stored = {k for (k,) in bulk.fetch_in(
+            conn, "SELECT request_key FROM ci_recheck_requests", "request_key", list(keyed))}
+        stamp = bulk.datetime_param(conn)
+        rows = [(key, "gerrit", ps_ids[(c.change, c.patch_set)], batch.changes[c.change][0],
+                 c.username, stamp(c.posted_at), c.recheck or None,
+                 (c.raw_text or "")[:255])
+                for key, c in keyed.items() if key not in stored]
+        if rows:
+            bulk.insert_ignore_rows(conn, ci_recheck_requests, _RECHECK_COLUMNS,
+                                    ("request_key",), rows)
+            stats.recheck_requests += len(rows)
 
     @staticmethod
     def _insert_comments(conn: Connection, rows: list[tuple]) -> tuple[list[int | None], bool]:
@@ -295,29 +185,11 @@ class BatchWriter:
             [row[0] for row in rows])}
         return [by_key.get(row[0]) for row in rows], False
 
-    def _load_attempts(self, conn: Connection, fresh: list[PreparedComment], rows,
-                       new_ps: set[int]) -> None:
-        attempts = self._attempts
-        for ps_id in new_ps:
-            if ps_id not in attempts:
-                attempts.put(ps_id, {})
-        to_load = {row[2] for row, comment in zip(rows, fresh)
-                   if comment.jobs and row[2] not in attempts}
-        if not to_load:
-            return
-        loaded: dict[int, dict] = {ps_id: {} for ps_id in to_load}
-        for ps_id, sys_id, pipeline, job, count, last in bulk.fetch_in(
-                conn, "SELECT patch_set_id, ci_system_id, pipeline, job, COUNT(*), "
-                      "MAX(posted_at) FROM ci_job_results", "patch_set_id", list(to_load),
-                " GROUP BY patch_set_id, ci_system_id, pipeline, job"):
-            loaded[ps_id][(sys_id, pipeline, job)] = (count, parse_db_time(last))
-        for ps_id, groups in loaded.items():
-            attempts.put(ps_id, groups)
-
     def _write_jobs(self, conn: Connection, fresh: list[PreparedComment], rows,
                     comment_ids: list[int | None], reserved: bool, new_ps: set[int],
                     stats: StoreStats) -> None:
-        self._load_attempts(conn, fresh, rows, new_ps)
+        self.load_attempts(conn, {row[2] for row, comment in zip(rows, fresh) if comment.jobs},
+                           new_ps)
         attempts = self._attempts
         job_rows = []
         renumber: set[tuple] = set()
@@ -328,8 +200,7 @@ class BatchWriter:
             posted = comment.posted_at
             groups = attempts.get(ps_id)
             if groups is None:
-                groups = {}
-                attempts.put(ps_id, groups)
+                groups = self.attempt_groups(ps_id)
             head = (comment_id, sys_id, ps_id, pipeline, row[5])
             for job in comment.jobs:
                 group = (sys_id, pipeline, job[1])
@@ -351,23 +222,7 @@ class BatchWriter:
                                     ("comment_id", "position"), job_rows)
         stats.job_results += len(job_rows)
         for group in renumber:
-            self._renumber(conn, *group)
-
-    def _renumber(self, conn: Connection, ps_id: int, sys_id: int, pipeline: str | None,
-                  job: str) -> None:
-        c = ci_job_results.c
-        where = [c.patch_set_id == ps_id, c.ci_system_id == sys_id, c.job == job,
-                 c.pipeline.is_(None) if pipeline is None else c.pipeline == pipeline]
-        rows = conn.execute(select(c.id, c.attempt, c.posted_at).where(*where)
-                            .order_by(c.posted_at, c.comment_id, c.position)).all()
-        changes_ = [{"i": row.id, "a": n} for n, row in enumerate(rows, 1) if row.attempt != n]
-        if changes_:
-            conn.execute(update(ci_job_results).where(c.id == bindparam("i"))
-                         .values(attempt=bindparam("a")), changes_)
-        groups = self._attempts.get(ps_id)
-        if groups is not None and rows:
-            groups[(sys_id, pipeline, job)] = (len(rows), max(parse_db_time(r.posted_at)
-                                                              for r in rows))
+            self.renumber(conn, *group)
 
     # -- change status and collector state ---------------------------------------------
 

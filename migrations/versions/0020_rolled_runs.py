@@ -17,14 +17,14 @@ The index is built in the migration's transaction: writes to ch_test_daily
 a 30-job gate); reads go on.
 
 Revision ID: 0020
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0006"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -164,8 +164,8 @@ def test_models_and_migrated_schema_agree(fresh_db, kind):
     assert "uq_tests_test_id" in found
 
 
-def _back_to_0006(engine, *, rollups: bool) -> None:
-    """The state before 0020: no ch_rolled_runs, no ix_ch_test_daily_job;
+def _back_to_before_0020(engine, *, rollups: bool) -> None:
+    """The state before 0020 (revision 0009): no ch_rolled_runs, no ix_ch_test_daily_job;
     ``rollups`` False: as a subunit2sql database adopted before 0020 (none built)."""
     with engine.begin() as conn:
         if conn.dialect.name in ("mysql", "mariadb"):
@@ -173,7 +173,7 @@ def _back_to_0006(engine, *, rollups: bool) -> None:
         else:
             conn.exec_driver_sql("DROP INDEX ix_ch_test_daily_job")
         conn.exec_driver_sql("DROP TABLE ch_rolled_runs")
-        conn.exec_driver_sql("UPDATE ci_health_alembic_version SET version_num = '0006'")
+        conn.exec_driver_sql("UPDATE ci_health_alembic_version SET version_num = '0009'")
         if not rollups:
             conn.exec_driver_sql("DELETE FROM ch_test_daily")
             conn.exec_driver_sql("DELETE FROM ch_job_daily")
@@ -193,13 +193,13 @@ def test_0020_on_a_live_store_and_on_one_adopted_without_rollups(fresh_db, kind)
     with engine.connect() as conn:
         rollups = conn.exec_driver_sql("SELECT * FROM ch_test_daily ORDER BY 1, 2, 3").all()
     # a live ci-health store: its writer rolled every run up; 0020 records them
-    _back_to_0006(engine, rollups=True)
+    _back_to_before_0020(engine, rollups=True)
     report = upgrade(engine)
-    assert (report.before, report.after, report.rollups) == ("0006", head_revision(), None)
+    assert (report.before, report.after, report.rollups) == ("0009", head_revision(), None)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM ch_rolled_runs").scalar() == 2
     # adopted before 0020, no rollup ever built: the upgrade builds them, in SQL
-    _back_to_0006(engine, rollups=False)
+    _back_to_before_0020(engine, rollups=False)
     report = upgrade(engine)
     assert report.rollups == {"runs": 2, "ranges": 1}
     with engine.connect() as conn:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from health_api.db.models import collector_state
 from health_api.gerrit import journal as journal_module
 from health_api.gerrit import rows as rows_module
-from health_api.gerrit.cli import gerrit
+from health_api.cli_gerrit import gerrit
 from health_api.gerrit.events import EventParseError, parse_event
 from health_api.gerrit.replay import checkpoint_key, replay_journal, reset_ci_tables
 from health_api.gerrit.store import LAST_EVENT_KEY, GerritStore, StoreStats

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from health_api.gerrit.cli import gerrit
+from health_api.cli_gerrit import gerrit
 from health_api.gerrit.rest import RestClient, RestError, backfill, build_query
 from health_api.gerrit.store import GerritStore
 from sshd.gerrit_http import FakeGerritRest

@@ -1,7 +1,9 @@
 """``ci-health gerrit listen | backfill | replay``.
 
-Registered in health_api/cli.py with ``main.add_command(gerrit)``. Kept free
-of imports from health_api.cli so that registration can sit anywhere there.
+The CLI wiring of the Gerrit collector (health_api.gerrit), in the CLI
+layer beside cli_zuul.py. Registered in health_api/cli.py with
+``main.add_command(gerrit)``; kept free of imports from health_api.cli so
+that registration can sit anywhere there.
 Exit codes as for every command: 0 ok, 2 bad input or configuration (also a
 refused host key), 4 database unreachable or schema missing.
 """
@@ -14,12 +16,12 @@ from pathlib import Path
 
 import click
 
-from ..clitools import CliError, db_option, fail_cleanly, parse_time
-from ..config import ConfigError, load_config
+from .clitools import CliError, db_option, fail_cleanly, parse_time
+from .config import ConfigError, load_config
 
 
 def _fail_cleanly(func):
-    from .listener import ListenerError
+    from .gerrit.listener import ListenerError
     # ValueError: ci-systems.yaml problems (one line naming the file and entry)
     return fail_cleanly(ListenerError, ValueError)(func)
 
@@ -27,7 +29,7 @@ def _fail_cleanly(func):
 def _engine(db_url: str | None):
     from sqlalchemy import inspect
 
-    from ..db.session import DatabaseError, check_schema, get_engine
+    from .db.session import DatabaseError, check_schema, get_engine
     engine = get_engine(db_url or load_config().db_url)
     check_schema(engine)
     with engine.connect() as conn:
@@ -38,8 +40,8 @@ def _engine(db_url: str | None):
 
 
 def _store(engine, config, ci_systems_path: str | None):
-    from .store import GerritStore
-    from .systems import load_ci_systems
+    from .gerrit.store import GerritStore
+    from .gerrit.systems import load_ci_systems
     path = ci_systems_path or config.get("gerrit", "ci_systems", "etc/ci-systems.yaml")
     declared = {}
     if path and Path(path).is_file():
@@ -73,7 +75,7 @@ def gerrit() -> None:
 def listen(db_url, ci_systems_path, journal, verbose):
     """Follow `gerrit stream-events` over SSH ([gerrit] host, port, user, key_file,
     known_hosts) and store CI verdicts until interrupted."""
-    from .listener import Listener, ListenerSettings
+    from .gerrit.listener import Listener, ListenerSettings
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = load_config()
@@ -102,7 +104,7 @@ def listen(db_url, ci_systems_path, journal, verbose):
 @_fail_cleanly
 def backfill_command(db_url, ci_systems_path, since, projects, rest_url):
     """Fetch CI comments from Gerrit's REST API and store them (idempotent)."""
-    from .rest import RestClient, RestError, backfill
+    from .gerrit.rest import RestClient, RestError, backfill
     config = load_config()
     url = rest_url or config.get("gerrit", "rest_url")
     if not url:
@@ -133,7 +135,7 @@ def backfill_command(db_url, ci_systems_path, since, projects, rest_url):
 @_fail_cleanly
 def replay(db_url, ci_systems_path, journal, as_json, resume, reset, chunk_size, workers):
     """Rebuild the CI tables from a listener journal (idempotent)."""
-    from .replay import replay_journal, reset_ci_tables
+    from .gerrit.replay import replay_journal, reset_ci_tables
     config = load_config()
     engine = _engine(db_url)
     if reset:

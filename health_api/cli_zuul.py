@@ -1,0 +1,54 @@
+"""``ci-health zuul import``: Zuul builds as CI verdicts (health_api.zuul).
+
+Exit codes as for every command: 0 ok, 2 bad input (a bad URL, a tenant
+Zuul does not know, an answer that is not Zuul's, a server that keeps
+failing after the retries), 4 database unreachable or not migrated.
+"""
+from __future__ import annotations
+
+import json
+
+import click
+
+from .clitools import db_option, fail_cleanly, parse_time
+
+
+@click.group()
+def zuul() -> None:
+    """Zuul builds as a CI verdict source."""
+
+
+def _fail_cleanly(func):
+    from .zuul.builds import NotZuul
+    from .zuul.client import ZuulError
+    return fail_cleanly(ZuulError, NotZuul)(func)
+
+
+@zuul.command("import")
+@db_option
+@click.option("--url", "api_root", required=True, metavar="ZUUL_API_ROOT",
+              help="Zuul web's API root, e.g. https://zuul.example.org/api")
+@click.option("--tenant", required=True, metavar="T", help="The Zuul tenant.")
+@click.option("--since", metavar="TIME",
+              help="Only builds that ended at or after TIME (ISO 8601, UTC unless an offset "
+                   "is given); paging stops at older ones.")
+@click.option("--pipeline", metavar="P", help="Only builds of this pipeline.")
+@click.option("--ci-system", default="zuul", show_default=True, metavar="NAME",
+              help="The CI system the builds are stored as (its Gerrit username, so that "
+                   "its comments and its builds count as one CI).")
+@click.option("--page-size", type=click.IntRange(1, 1000), default=100, show_default=True,
+              help="Builds per request (Zuul's limit).")
+@click.option("--retries", type=click.IntRange(1, 20), default=5, show_default=True,
+              help="Tries per request on connection errors, timeouts, HTTP 429 and 5xx.")
+@_fail_cleanly
+def zuul_import(db_url, api_root, tenant, since, pipeline, ci_system, page_size, retries):
+    """Store a tenant's final builds of Gerrit changes as verdicts; re-running stores
+    each build once. Prints what was read and stored as JSON."""
+    from .cli import open_engine
+    from .zuul.client import ZuulClient
+    from .zuul.importer import import_builds
+    since_time = parse_time(since, "--since")
+    client = ZuulClient(api_root, attempts=retries)
+    stats = import_builds(open_engine(db_url), client, tenant, ci_system=ci_system,
+                          since=since_time, pipeline=pipeline, page_size=page_size)
+    click.echo(json.dumps(stats.as_dict()))
