@@ -1,0 +1,56 @@
+"""Broken since: tests and jobs that went from stable to failing, with when,
+the rates before and after and the posterior probability of the change."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .changepoint import segments
+from .rates import rate
+
+#: a segment at or above this failure rate, after one below it, is "broken"
+BROKEN_RATE = 0.5
+
+
+def _episodes(subject: dict, ordered: pd.DataFrame, min_probability: float) -> list[dict]:
+    """ordered: run_at, failed (0/1) in time order."""
+    x = ordered["failed"].to_numpy()
+    times = ordered["run_at"].tolist()
+    segs = segments(x, min_probability)
+    out = []
+    for before, seg in zip(segs, segs[1:]):
+        rate_before = before["failed"] / before["n"]
+        rate_after = seg["failed"] / seg["n"]
+        if rate_after < BROKEN_RATE or rate_before >= BROKEN_RATE:
+            continue
+        after_index = segs.index(seg) + 1
+        fixed = segs[after_index] if after_index < len(segs) else None
+        out.append({**subject, "broken_since": times[seg["start"]],
+                    "last_good": times[seg["start"] - 1],
+                    "fixed_at": times[fixed["start"]] if fixed else None,
+                    "probability": seg["p_change"],
+                    "before": rate(before["failed"], before["n"] - before["failed"]),
+                    "after": rate(seg["failed"], seg["n"] - seg["failed"]),
+                    "still_broken": fixed is None})
+    return out
+
+
+def broken_tests(sequences: pd.DataFrame, min_probability: float = 0.99) -> list[dict]:
+    """sequences: test_id, job, run_at, failed (one row per result)."""
+    out = []
+    for (test_id, job), group in sequences.sort_values("run_at").groupby(["test_id", "job"]):
+        out.extend(_episodes({"kind": "test", "test_id": test_id, "job": job}, group,
+                             min_probability))
+    out.sort(key=lambda e: e["broken_since"], reverse=True)
+    return out
+
+
+def broken_jobs(runs: pd.DataFrame, min_probability: float = 0.99) -> list[dict]:
+    """runs: job, run_at, fails, passes (empty runs are left out, as in every rate)."""
+    r = runs[(runs["fails"].fillna(0) > 0) | (runs["passes"].fillna(0) > 0)].copy()
+    r["failed"] = (r["fails"].fillna(0) > 0).astype(int)
+    out = []
+    for job, group in r.dropna(subset=["job"]).sort_values("run_at").groupby("job"):
+        out.extend(_episodes({"kind": "job", "test_id": None, "job": job}, group,
+                             min_probability))
+    out.sort(key=lambda e: e["broken_since"], reverse=True)
+    return out
