@@ -17,18 +17,22 @@ def _episodes(subject: dict, ordered: pd.DataFrame, min_probability: float) -> l
     times = ordered["run_at"].tolist()
     segs = segments(x, min_probability)
     out = []
-    for before, seg in zip(segs, segs[1:]):
-        rate_before = before["failed"] / before["n"]
-        rate_after = seg["failed"] / seg["n"]
-        if rate_after < BROKEN_RATE or rate_before >= BROKEN_RATE:
+    for i, seg in enumerate(segs):
+        before = segs[i - 1] if i else None
+        fixed = segs[i + 1] if i + 1 < len(segs) else None
+        if seg["failed"] / seg["n"] < BROKEN_RATE:
             continue
-        after_index = segs.index(seg) + 1
-        fixed = segs[after_index] if after_index < len(segs) else None
+        if before is not None and before["failed"] / before["n"] >= BROKEN_RATE:
+            continue
+        if before is None and fixed is None:
+            continue  # failing all along: no change to date
         out.append({**subject, "broken_since": times[seg["start"]],
-                    "last_good": times[seg["start"] - 1],
+                    "last_good": times[seg["start"] - 1] if before else None,
                     "fixed_at": times[fixed["start"]] if fixed else None,
-                    "probability": seg["p_change"],
-                    "before": rate(before["failed"], before["n"] - before["failed"]),
+                    # broken from the period's start on: the probability is the fix's
+                    "probability": seg["p_change"] if before else fixed["p_change"],
+                    "before": rate(before["failed"], before["n"] - before["failed"])
+                    if before else None,
                     "after": rate(seg["failed"], seg["n"] - seg["failed"]),
                     "still_broken": fixed is None})
     return out

@@ -17,7 +17,7 @@ from .rates import Z95, wilson
 
 @dataclass(frozen=True)
 class FlakyOptions:
-    min_evidence: int = 2         # evidence events before a test is called flaky
+    min_evidence: int = 1         # evidence events before a test is called flaky
     min_failure_rate: float = 0.005  # the interval's lower bound must clear this
     infra_run_failures: int = 10  # a run with more failed tests is an infra failure
     flip_runs: int = 30           # flip rate over the last N runs of a job
