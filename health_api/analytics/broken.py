@@ -38,6 +38,20 @@ def _episodes(subject: dict, ordered: pd.DataFrame, min_probability: float) -> l
     return out
 
 
+def failing_spells(sequences: pd.DataFrame, min_probability: float = 0.99) -> pd.DataFrame:
+    """Every segment of a (test, job) whose failure rate is at least BROKEN_RATE,
+    also one that covers the whole period: test_id, job, since, until (exclusive,
+    None: to the end). Failures there are a broken test, not a flaky one."""
+    rows = []
+    for (test_id, job), group in sequences.sort_values("run_at").groupby(["test_id", "job"]):
+        times = group["run_at"].tolist()
+        for seg in segments(group["failed"].to_numpy(), min_probability):
+            if seg["failed"] / seg["n"] >= BROKEN_RATE:
+                rows.append((test_id, job, times[seg["start"]],
+                             times[seg["stop"]] if seg["stop"] < len(times) else None))
+    return pd.DataFrame(rows, columns=["test_id", "job", "since", "until"])
+
+
 def broken_tests(sequences: pd.DataFrame, min_probability: float = 0.99) -> list[dict]:
     """sequences: test_id, job, run_at, failed (one row per result)."""
     out = []

@@ -81,7 +81,8 @@ def flaky_tests(failures: pd.DataFrame, runs: pd.DataFrame, found: pd.DataFrame,
     failures: test_db_id, test_id, run_id (every failed result of the period)
     runs: id, run_at, fails, job (the period's runs)
     found: test_db_id, run_id (the evidence, from :func:`evidence`)
-    totals: test_db_id, job, success, failure (rollup sums of the period)
+    totals: test_db_id, job, success, failure (rollup sums of the period; failures
+            in runs with more than ``infra_run_failures`` failed tests are taken out)
     sequences: test_db_id, run_id, outcome ('pass'/'fail') of candidate tests
     """
     if found.empty:
@@ -91,6 +92,12 @@ def flaky_tests(failures: pd.DataFrame, runs: pd.DataFrame, found: pd.DataFrame,
     ev = found.join(run_info, on="run_id")
     fail = failures.join(run_info, on="run_id")
     sole = fail[fail["fails"] == 1].groupby("test_db_id").size()
+    # failures in infrastructure-failed runs are the node's, not the test's: they
+    # leave the test's rates (as results) as they leave its evidence
+    infra = fail[fail["fails"] > options.infra_run_failures].groupby(["test_db_id", "job"]) \
+        .size().rename("infra").reset_index()
+    totals = totals.merge(infra, on=["test_db_id", "job"], how="left")
+    totals["failure"] = totals["failure"] - totals["infra"].fillna(0).astype(int)
     per_test_totals = totals.groupby("test_db_id")[["success", "failure"]].sum()
     seq = sequences.join(run_info[["run_at", "job"]], on="run_id").sort_values("run_at")
     out = []

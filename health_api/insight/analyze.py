@@ -63,18 +63,16 @@ def _outcome_frame(rows) -> pd.DataFrame:
     return frame[frame["outcome"].isin((status_table.PASS, status_table.FAIL))]
 
 
-def _outside_episodes(found: pd.DataFrame, runs: pd.DataFrame, names: pd.Series,
-                      episodes: list[dict], stop: dt.datetime) -> pd.DataFrame:
-    if found.empty or not episodes:
+def _outside_spells(found: pd.DataFrame, runs: pd.DataFrame, names: pd.Series,
+                    spells: pd.DataFrame) -> pd.DataFrame:
+    if found.empty or spells.empty:
         return found
     f = found.join(runs.set_index("id")[["run_at", "job"]], on="run_id")
     f["test_id"] = f["test_db_id"].map(names)
-    keep = pd.Series(True, index=f.index)
-    for e in episodes:
-        end = e["fixed_at"] if e["fixed_at"] is not None else stop
-        keep &= ~((f["test_id"] == e["test_id"]) & (f["job"] == e["job"])
-                  & (f["run_at"] >= e["broken_since"]) & (f["run_at"] < end))
-    return found[keep.to_numpy()]
+    f = f.reset_index().merge(spells, on=["test_id", "job"], how="left")
+    inside = (f["run_at"] >= f["since"]) & (f["until"].isna() | (f["run_at"] < f["until"]))
+    drop = set(f.loc[inside.fillna(False), "index"])
+    return found[~found.index.isin(drop)]
 
 
 def compute(conn, options: InsightOptions, labels: dict[str, dict]) -> dict:
@@ -118,7 +116,8 @@ def compute(conn, options: InsightOptions, labels: dict[str, dict]) -> dict:
     timings["broken"] = time.perf_counter() - started
 
     # a failure inside a broken episode of its test and job is not flaky evidence
-    found = _outside_episodes(found, runs, names, broken_test_rows, stop)
+    found = _outside_spells(found, runs, names,
+                            broken.failing_spells(seq, options.change_probability))
     flaky_rows = flaky.flaky_tests(failures, runs, found, totals,
                                    sequences[sequences["test_db_id"].isin(found["test_db_id"])],
                                    fo)
