@@ -35,7 +35,16 @@ export const ENDPOINTS = Object.freeze({
   recentFailures: () => `${API_ROOT}/failures/recent`,
   metadataKeys: () => `${API_ROOT}/metadata/keys`,
   metadataValues: () => `${API_ROOT}/metadata/values`,
+  flakyTests: () => `${API_ROOT}/flaky-tests`,
+  clusters: () => `${API_ROOT}/clusters`,
+  broken: () => `${API_ROOT}/broken`,
+  explained: () => `${API_ROOT}/explained`,
+  suspects: () => `${API_ROOT}/suspects`,
+  flakyJobs: () => `${API_ROOT}/flaky-jobs`,
 });
+
+/** The failure-intelligence endpoints (ci-health analyze), served as they are. */
+export const INSIGHT_KINDS = Object.freeze(['flakyTests', 'clusters', 'broken', 'explained', 'suspects', 'flakyJobs']);
 
 /** The label of the runs without a value for the grouping key (the API's null). */
 export const NO_VALUE = '(no value)';
@@ -399,6 +408,15 @@ export function createApi({ fetch: fetchImpl = globalThis.fetch, base = '', onAc
      * GET /tests?q&mode&limit&offset (mode prefix|substring)
      * -> {tests: [{test_id, run_count, success, failure, failure_rate: Rate, run_time}], total, limit, offset}
      */
+    /**
+     * GET one failure-intelligence document (INSIGHT_KINDS): /flaky-tests,
+     * /clusters, /broken, /explained, /suspects, /flaky-jobs, as served.
+     */
+    getInsight(kind, params = {}, { signal } = {}) {
+      if (!INSIGHT_KINDS.includes(kind)) throw new Error(`unknown insight kind ${kind}`);
+      return request(ENDPOINTS[kind](), params, { signal });
+    },
+
     searchTests({ q, mode, limit, offset, signal } = {}) {
       return request(ENDPOINTS.tests(), { q, mode, limit, offset }, { signal, adapt: ADAPT.tests });
     },

@@ -9,7 +9,6 @@ import { toRate } from '../api.js';
 import { formatCount, formatPercent } from '../format.js';
 import { pageHeader, rateCell, testIdNode, timeCell } from './common.js';
 
-const API = '/api/v1';
 const safeUrl = (url) => (typeof url === 'string' && /^https?:\/\//.test(url) ? url : null);
 const pct = (value) => (Number.isFinite(value) ? formatPercent(value) : '\u2014');
 
@@ -24,12 +23,12 @@ export async function render(ctx) {
   ctx.setTitle('Insight');
   replace(root, pageHeader(ctx, { kicker: 'Insight', title: 'Failure intelligence',
     subtitle: 'Computed by ci-health analyze over the last period' }));
-  const get = (path, params = {}) => api.request(`${API}/${path}`, params, { signal });
+  const get = (kind, params = {}) => api.getInsight(kind, params, { signal });
   const jobs = [];
 
   jobs.push(load(section(root, 'Flaky tests', 'Failed and passed on the same change and patch set; ranked by impact (failed runs where it was the only failing test)'), {
     what: 'the flaky tests', signal,
-    fetch: () => get('flaky-tests', { limit: 500 }),
+    fetch: () => get('flakyTests', { limit: 500 }),
     isEmpty: (d) => !d.tests || d.tests.length === 0,
     empty: 'No test failed and passed on the same patch set in the period.',
     render: (body, d) => replace(body, dataTable({
@@ -128,7 +127,7 @@ export async function render(ctx) {
 
   jobs.push(load(section(root, 'Flaky CI jobs', 'From Gerrit verdicts: a failure then SUCCESS on the same patch set'), {
     what: 'the flaky CI jobs', signal,
-    fetch: () => get('flaky-jobs'),
+    fetch: () => get('flakyJobs'),
     isEmpty: (d) => !d.jobs || d.jobs.length === 0,
     empty: 'No CI verdicts in the period.',
     render: (body, d) => replace(body, dataTable({
