@@ -133,3 +133,23 @@ def test_0005_leaves_room_for_counter_updates_on_postgresql(fresh_db):
         conn.commit()
     assert fillfactors() == before
     engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mysql"])
+def test_0009_adds_the_insight_tables_to_a_live_database(fresh_db, kind):
+    url = fresh_db(kind)
+    engine = make_engine(url)
+    upgrade(engine, "0006")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO runs (uuid, passes, fails) VALUES ('r1', 3, 1)"))
+    upgrade(engine)
+    engine.dispose()
+    engine = make_engine(url)
+    tables = set(sa.inspect(engine).get_table_names())
+    assert {"ch_analysis", "ch_cluster_labels", "ch_alert_state", "ch_alerts"} <= tables
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT uuid, passes, fails FROM runs")).all() == [("r1", 3, 1)]
+        conn.execute(sa.text("INSERT INTO ch_analysis (kind, computed_at, payload) "
+                             "VALUES ('k', '2026-12-01 00:00:00', :p)"), {"p": "x" * 100_000})
+        assert len(conn.execute(sa.text("SELECT payload FROM ch_analysis")).scalar()) == 100_000
+    engine.dispose()
