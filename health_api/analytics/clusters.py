@@ -10,12 +10,14 @@ from .signatures import cluster_id
 
 
 def clusters(failures: pd.DataFrame, runs: pd.DataFrame, labels: dict[str, dict],
-             stop: dt.datetime, new_days: int, examples: int = 5) -> list[dict]:
+             start: dt.datetime, stop: dt.datetime, new_days: int,
+             examples: int = 5) -> list[dict]:
     """One entry per signature, most failures first.
 
     failures: test_run_id, test_id, run_id, signature
     runs: id, run_at, job, artifacts
     labels: cluster id -> {"label", "bug_url"}
+    per_day: every day of [start, stop), empty days with 0.
     A cluster is **new** when its first failure is within ``new_days`` of ``stop``.
     """
     if failures.empty:
@@ -28,7 +30,8 @@ def clusters(failures: pd.DataFrame, runs: pd.DataFrame, labels: dict[str, dict]
     out = []
     for sig, group in f.groupby("signature", sort=False):
         cid = cluster_id(sig)
-        per_day = group.groupby("day").size()
+        per_day = buckets.reindex(group.groupby("day").size().to_frame("n"), start, stop,
+                                  "day", fill={"n": 0})["n"]
         first, last = group["run_at"].min(), group["run_at"].max()
         recent = group.sort_values("run_at", ascending=False).drop_duplicates("run_id")
         label = labels.get(cid, {})

@@ -123,7 +123,7 @@ def compute(conn, options: InsightOptions, labels: dict[str, dict]) -> dict:
                                    fo)
     timings["flaky_tests"] = time.perf_counter() - started
 
-    cluster_rows = clusters.clusters(failures, runs, labels, stop, options.new_days)
+    cluster_rows = clusters.clusters(failures, runs, labels, start, stop, options.new_days)
     flaky_names = {r["test_id"] for r in flaky_rows if r["flaky"]}
     labelled = {cid for cid, label in labels.items() if label.get("label")}
     explained_doc = explained.explained(failures, runs, labelled, flaky_names, start, stop)

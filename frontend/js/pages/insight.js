@@ -4,7 +4,7 @@
 // page only draws it, as text (h() never renders markup).
 
 import { h, replace } from '../dom.js';
-import { panel, load, dataTable, link, badge, statTiles } from '../components.js';
+import { panel, load, dataTable, link, badge, statTiles, sparkline } from '../components.js';
 import { toRate } from '../api.js';
 import { formatCount, formatPercent } from '../format.js';
 import { pageHeader, rateCell, testIdNode, timeCell } from './common.js';
@@ -57,6 +57,11 @@ export async function render(ctx) {
         { key: 'signature', label: 'Signature', className: 'cell-test', render: (c) => h('span', {},
           c.new ? badge('failed', 'new') : null, ' ', h('code', { title: c.id }, c.signature)) },
         { key: 'failures', label: 'Failures', numeric: true, render: (c) => formatCount(c.failures) },
+        { key: 'per_day', label: 'Per day', render: (c) => {
+          const counts = (c.per_day || []).map((p) => p.failures);
+          const top = Math.max(1, ...counts);
+          return sparkline(counts.map((n) => n / top), { label: `failures per day, at most ${top}` });
+        } },
         { key: 'tests', label: 'Tests', numeric: true, render: (c) => formatCount(c.tests) },
         { key: 'jobs', label: 'Jobs', numeric: true, render: (c) => formatCount(c.jobs) },
         { key: 'first_seen', label: 'First seen', render: (c) => timeCell(c.first_seen) },
@@ -113,7 +118,8 @@ export async function render(ctx) {
     empty: 'No failed run in the period.',
     render: (body, d) => replace(body,
       statTiles([{ label: 'Explained', value: pct(d.explained_rate), sub: `${formatCount(d.explained)} of ${formatCount(d.failed_runs)} failed runs` },
-        { label: 'Unexplained', value: formatCount(d.unexplained_total), tone: d.unexplained_total ? 'bad' : 'good' }]),
+        { label: 'Unexplained', value: formatCount(d.unexplained_total), tone: d.unexplained_total ? 'bad' : 'good' },
+        { label: 'Explained per day', value: sparkline((d.points || []).map((p) => p.explained_rate), { label: 'explained-failure rate per day' }) }]),
       dataTable({
         rows: d.unexplained, rowKey: (r) => String(r.run_id), sort: '-run_at',
         columns: [
