@@ -94,7 +94,8 @@ def fillers(base: str, stop: dt.datetime) -> dict[str, str]:
     runs = (fetch(base, "/api/v1/runs", outcome="failed", **of_job)["runs"]
             or fetch(base, "/api/v1/runs", **of_job)["runs"])
     test_id = tests[0]["test_id"]
-    return {"name": job, "build_name": job, "run_metadata_key": "build_name", "key": "build_name",
+    clusters = fetch(base, "/api/v1/clusters", limit=1)["clusters"]
+    return {"cluster_id": clusters[0]["id"] if clusters else "0" * 16, "name": job, "build_name": job, "run_metadata_key": "build_name", "key": "build_name",
             "value": job, "test_id": test_id, "run_id": runs[0]["uuid"], "status": "fail",
             "prefix": ".".join(test_id.split(".")[:2])}
 

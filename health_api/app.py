@@ -41,6 +41,11 @@ def create_app(db_url: str | None = None, config=None) -> Flask:
     upload.register_operations(app)
     from .api.verify_status import bp as verify_status_bp
     app.register_blueprint(verify_status_bp)
+    from .api import alerts, insight
+    from .insight.options import insight_options
+    app.config["CI_HEALTH_INSIGHT"] = insight_options(config)
+    app.register_blueprint(insight.bp)
+    app.register_blueprint(alerts.bp)
     app.register_blueprint(compat.bp, url_prefix=config.get("api", "compat_prefix", "") or None)
 
     frontend = Path(config.get("api", "frontend_dir", str(FRONTEND)))

@@ -59,6 +59,8 @@ def main() -> None:
 
 #: (command name, "module:attribute" relative to this package, one-line help)
 LAZY_COMMANDS = [
+    ("analyze", ".insight.cli:analyze",
+     "Precompute failure intelligence (flaky tests, clusters, broken since) and fire alerts."),
     ("db", ".db_cli:db", "Schema management and data retention."),
     ("demo-data", ".demo.cli:demo_data",
      "Write a deterministic synthetic gate history (runs, tests, flaky tests)."),

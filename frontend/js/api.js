@@ -36,7 +36,16 @@ export const ENDPOINTS = Object.freeze({
   recentFailures: () => `${API_ROOT}/failures/recent`,
   metadataKeys: () => `${API_ROOT}/metadata/keys`,
   metadataValues: () => `${API_ROOT}/metadata/values`,
+  flakyTests: () => `${API_ROOT}/flaky-tests`,
+  clusters: () => `${API_ROOT}/clusters`,
+  broken: () => `${API_ROOT}/broken`,
+  explained: () => `${API_ROOT}/explained`,
+  suspects: () => `${API_ROOT}/suspects`,
+  flakyJobs: () => `${API_ROOT}/flaky-jobs`,
 });
+
+/** The failure-intelligence endpoints (ci-health analyze), served as they are. */
+export const INSIGHT_KINDS = Object.freeze(['flakyTests', 'clusters', 'broken', 'explained', 'suspects', 'flakyJobs']);
 
 /** An API failure the page shows: message, field (the bad parameter, if any), HTTP status. */
 export class ApiError extends Error {
@@ -187,6 +196,15 @@ export function createApi({ fetch: fetchImpl = globalThis.fetch, base = '', onAc
     /** GET /jobs/<name>/tests?start&stop&sort&limit&offset (whole UTC days) */
     listJobTests(name, { start, stop, sort, limit, offset, signal } = {}) {
       return request(ENDPOINTS.jobTests(name), { ...window({ start, stop }), sort, limit, offset }, { signal });
+    },
+
+    /**
+     * GET one failure-intelligence document (INSIGHT_KINDS): /flaky-tests,
+     * /clusters, /broken, /explained, /suspects, /flaky-jobs, as served.
+     */
+    getInsight(kind, params = {}, { signal } = {}) {
+      if (!INSIGHT_KINDS.includes(kind)) throw new Error(`unknown insight kind ${kind}`);
+      return request(ENDPOINTS[kind](), params, { signal });
     },
 
     /** GET /tests?q&mode&sort&limit&offset (mode prefix|substring; sort over every match) */

@@ -20,10 +20,11 @@ import * as tests from './pages/tests.js';
 import * as runs from './pages/runs.js';
 import * as run from './pages/run.js';
 import * as ci from './pages/ci.js';
+import * as insight from './pages/insight.js';
 
-const MODULES = { overview, job, test, tests, runs, run, ci };
+const MODULES = { overview, job, test, tests, runs, run, ci, insight };
 /** The navigation entry that is current for each page. */
-const NAV_OF = { overview: 'overview', job: 'overview', test: 'tests', tests: 'tests', runs: 'runs', run: 'runs', ci: 'ci' };
+const NAV_OF = { overview: 'overview', job: 'overview', test: 'tests', tests: 'tests', runs: 'runs', run: 'runs', ci: 'ci', insight: 'insight' };
 const STATUS_TTL_MS = 60 * 1000;
 const RESOLUTION_LABELS = { auto: 'Auto', sec: 'Second', min: 'Minute', hour: 'Hour', day: 'Day' };
 

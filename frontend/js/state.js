@@ -82,6 +82,9 @@ export const PAGES = Object.freeze({
   ci: {
     title: 'CI systems', route: 'ci', params: [...SHARED], reserved: true,
   },
+  insight: {
+    title: 'Insight', route: 'insight', params: [],
+  },
 });
 
 /** URL parameter name of each state key. */
@@ -291,6 +294,7 @@ export function parseHash(hash) {
     else if (route === 'tests') Object.assign(raw, keySegment ? { page: 'test', testId: keySegment } : { page: 'tests' });
     else if (route === 'runs') Object.assign(raw, keySegment ? { page: 'run', runId: keySegment } : { page: 'runs' });
     else if (route === 'ci' && !keySegment) raw.page = 'ci';
+    else if (route === 'insight' && !keySegment) raw.page = 'insight';
     else raw.page = 'overview';
     return normaliseState(raw);
   } catch {

@@ -17,6 +17,7 @@ const SAMPLES = [
   { page: 'runs', meta: [{ key: 'build_name', value: 'tempest-full' }, { key: 'build_queue', value: 'gate=x' }], outcome: 'failed', period: '1d' },
   { page: 'run', runId: '3f2a1b4c-0000-4000-8000-000000000001', sort: '-run_time' },
   { page: 'ci', period: '14d' },
+  { page: 'insight' },
 ];
 
 test('every page state survives serialise -> parse', () => {

@@ -425,3 +425,59 @@ class ApiToken(Base):
 
 
 api_tokens = ApiToken.__table__
+
+
+# -- failure intelligence (issue 15) -------------------------------------------
+
+class Analysis(Base):
+    """The latest result of each precomputed analysis (``ci-health analyze``):
+    a JSON document per kind, served as is by the insight endpoints."""
+
+    __tablename__ = "ch_analysis"
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    period_start: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    period_stop: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    payload: Mapped[str] = mapped_column(
+        Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb"), nullable=False)
+
+
+class ClusterLabel(Base):
+    """A failure cluster's label and bug link (``PUT /api/v1/clusters/<id>/label``)."""
+
+    __tablename__ = "ch_cluster_labels"
+    cluster_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    label: Mapped[str] = mapped_column(String(255), nullable=False)
+    bug_url: Mapped[str | None] = mapped_column(String(1024))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    updated_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class AlertState(Base):
+    """Whether an alert subject (a job's failure rate, a cluster) is raised:
+    the hysteresis that fires each alert once per crossing."""
+
+    __tablename__ = "ch_alert_state"
+    subject: Mapped[str] = mapped_column(String(191), primary_key=True)
+    raised: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+
+
+class Alert(Base):
+    """Every alert fired, for the Atom feed; ``delivered_at`` once the webhook took it."""
+
+    __tablename__ = "ch_alerts"
+    __table_args__ = (Index("ix_ch_alerts_fired_at", "fired_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    subject: Mapped[str] = mapped_column(String(191), nullable=False)
+    title: Mapped[str] = mapped_column(String(512), nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+    fired_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+analysis = Analysis.__table__
+cluster_labels = ClusterLabel.__table__
+alert_state = AlertState.__table__
+alerts = Alert.__table__

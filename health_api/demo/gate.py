@@ -25,6 +25,7 @@ from ..ingest.parallel import can_fork, produce_in_child
 from ..ingest.records import TestResult
 from ..ingest.catalog import TestIdCache
 from ..ingest.writer import RunOptions, RunWriter
+from .tracebacks import cause_templates, record_causes, traceback_text
 
 PROVIDERS = ("rax-dfw", "rax-ord", "ovh-bhs1", "ovh-gra1", "vexxhost-ca-ymq-1",
              "inmotion-iad3", "openmetal-iad3")
@@ -84,6 +85,9 @@ class Truth:
     flaky_tests: list[dict] = field(default_factory=list)
     broken_tests: list[dict] = field(default_factory=list)
     bad_provider: dict = field(default_factory=dict)
+    #: one entry per planted failure cause: its kind, the tests it fails and
+    #: the exception line of its tracebacks (variable parts vary per failure)
+    failure_causes: list[dict] = field(default_factory=list)
     runs: int = 0
     results: int = 0
     gerrit: dict = field(default_factory=dict)
@@ -185,8 +189,9 @@ def generate(engine: Engine, *, days: int, jobs: int, runs_per_day: int, seed: i
     truth.bad_provider = {"node_provider": bad_provider, "from": bad_from.isoformat() + "Z",
                           "to": bad_to.isoformat() + "Z", "extra_failure_probability": 0.3}
     total_runs = days * len(job_list) * runs_per_day
+    record_causes(truth)
     planned = _planned_runs(rng, job_list, start, days, total_runs, flaky, broken,
-                            (bad_provider, bad_from, bad_to))
+                            (bad_provider, bad_from, bad_to), cause_templates(truth))
     one_transaction = engine.dialect.name == "sqlite" and not has_runs(engine)
     write = _GroupedWriter(engine, total_runs, truth, progress, one_transaction)
     try:
@@ -224,7 +229,7 @@ def _feed(planned: Iterator, sink: Callable) -> int:
 
 def _planned_runs(rng: random.Random, job_list: list[Job], start: dt.datetime, days: int,
                   total_runs: int, flaky: dict, broken: dict,
-                  bad: tuple[str, dt.datetime, dt.datetime]
+                  bad: tuple[str, dt.datetime, dt.datetime], templates: dict
                   ) -> Iterator[tuple[RunOptions, list[TestResult]]]:
     """Every run of the history, in time order: its options and its results."""
     bad_provider, bad_from, bad_to = bad
@@ -244,7 +249,7 @@ def _planned_runs(rng: random.Random, job_list: list[Job], start: dt.datetime, d
         queue = "gate" if rng.random() < 0.3 else "check"
         build_uuid = f"{rng.getrandbits(128):032x}"
         results = _run_results(rng, job, at, flaky, broken,
-                               provider == bad_provider and bad_from <= at < bad_to)
+                               provider == bad_provider and bad_from <= at < bad_to, templates)
         options = RunOptions(
             uuid=build_uuid, run_at=at, store_attachments=True,
             artifacts=f"https://logs.example.org/{change_no % 100:02d}/{change_no}/{patchset}/"
@@ -324,7 +329,7 @@ class _GroupedWriter:
 
 
 def _run_results(rng: random.Random, job: Job, at: dt.datetime, flaky: dict, broken: dict,
-                 bad_node: bool) -> list[TestResult]:
+                 bad_node: bool, templates: dict) -> list[TestResult]:
     if rng.random() < 0.005:
         return []  # the node died before any test ran: an empty run
     results = []
@@ -342,19 +347,16 @@ def _run_results(rng: random.Random, job: Job, at: dt.datetime, flaky: dict, bro
             key = (job.name, test_id)
             window = broken.get(key)
             if window is not None and window[0] <= at < window[1]:
-                status = "fail"
+                status, cause = "fail", ("broken", test_id)
             elif random_() < flaky.get(key, 0.00005):
-                status = "fail"
+                status, cause = "fail", ("flaky", test_id) if key in flaky else ("noise", "")
             elif 0 <= infra_failure_at <= i < infra_failure_at + 40:
-                status = "fail"
+                status, cause = "fail", ("infra", "")
         attachments = []
         if status == "fail":
-            attachments = [("traceback", (
-                f"Traceback (most recent call last):\n  File \"{test_id.rsplit('.', 1)[0]}\", "
-                f"line {40 + i % 300}, in {test_id.rsplit('.', 1)[-1]}\n"
-                f"    self.assertEqual(expected, observed)\n"
-                f"testtools.matchers._impl.MismatchError: 'ACTIVE' != 'ERROR'\n").encode())]
+            attachments = [("traceback", traceback_text(templates[cause], test_id, i, at))]
         results.append(TestResult(test_id=test_id, status=status, start_time=now,
                                   stop_time=stop, attachments=attachments))
         now = stop
     return results
+

@@ -545,3 +545,23 @@ def test_hostile_names_render_as_text(page, console, live_server):
     screenshot(page, "job-hostile")
     no_errors(console)
 
+
+
+def test_insight(page, console, requests, live_server):
+    page.goto("/#/insight")
+    assert wait_ready(page) == "ready"
+    flaky = api_json(live_server, requests, r"/api/v1/flaky-tests$")
+    clusters = api_json(live_server, requests, r"/api/v1/clusters$")
+    panels = page.locator(".panel")
+    assert panels.count() == 6
+    first = page.locator(".panel").nth(0)
+    if flaky["tests"]:
+        shown = first.locator("tbody tr .test-id").first.get_attribute("title")
+        assert shown == flaky["tests"][0]["test_id"]
+        assert first.locator("tbody tr").count() == len(flaky["tests"])
+    signatures = page.locator(".panel").nth(1).locator("tbody code").all_inner_texts()
+    assert signatures == [c["signature"] for c in clusters["clusters"]]
+    # signatures, test ids and labels are text: nothing in them became markup
+    assert page.locator(".panel code *").count() == 0
+    screenshot(page, "insight")
+    no_errors(console)

@@ -208,4 +208,23 @@ def test_0020_on_a_live_store_and_on_one_adopted_without_rollups(fresh_db, kind)
         assert [r[7] for r in got] == pytest.approx([r[7] for r in rollups])
         names = {ix["name"] for ix in sa.inspect(conn).get_indexes("ch_test_daily")}
     assert "ix_ch_test_daily_job" in names
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mysql"])
+def test_0009_adds_the_insight_tables_to_a_live_database(fresh_db, kind):
+    url = fresh_db(kind)
+    engine = make_engine(url)
+    upgrade(engine, "0006")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO runs (uuid, passes, fails) VALUES ('r1', 3, 1)"))
+    upgrade(engine)
+    engine.dispose()
+    engine = make_engine(url)
+    tables = set(sa.inspect(engine).get_table_names())
+    assert {"ch_analysis", "ch_cluster_labels", "ch_alert_state", "ch_alerts"} <= tables
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT uuid, passes, fails FROM runs")).all() == [("r1", 3, 1)]
+        conn.execute(sa.text("INSERT INTO ch_analysis (kind, computed_at, payload) "
+                             "VALUES ('k', '2026-12-01 00:00:00', :p)"), {"p": "x" * 100_000})
+        assert len(conn.execute(sa.text("SELECT payload FROM ch_analysis")).scalar()) == 100_000
     engine.dispose()
