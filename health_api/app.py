@@ -24,14 +24,15 @@ def create_app(db_url: str | None = None, config=None) -> Flask:
     app.config["CI_HEALTH_DB"] = db_url or config.db_url
     app.json.sort_keys = False
 
-    from .api import cache, compat, errors, feeds, jobs, runs, status, tests
+    from .api import cache, ci, compat, errors, feeds, jobs, runs, status, tests
     from .api.auth import init_body_limit
     from .api.db import init_engine
     init_engine(app, app.config["CI_HEALTH_DB"])
     init_body_limit(app, config)
     cache.init_cache(app, config)
     errors.register(app)
-    for blueprint in (status.bp, runs.bp, jobs.bp, tests.bp, feeds.bp):
+    ci.init_ci(app, config)
+    for blueprint in (status.bp, runs.bp, jobs.bp, tests.bp, feeds.bp, ci.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(compat.bp, url_prefix=config.get("api", "compat_prefix", "") or None)
 
