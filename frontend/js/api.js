@@ -35,6 +35,15 @@ export const ENDPOINTS = Object.freeze({
   recentFailures: () => `${API_ROOT}/failures/recent`,
   metadataKeys: () => `${API_ROOT}/metadata/keys`,
   metadataValues: () => `${API_ROOT}/metadata/values`,
+  ciScoreboard: () => `${API_ROOT}/ci/scoreboard`,
+  ciSeries: () => `${API_ROOT}/ci/scoreboard/series`,
+  ciSystem: (name) => `${API_ROOT}/ci/systems/${enc(name)}`,
+  ciCoverage: (name) => `${API_ROOT}/ci/systems/${enc(name)}/coverage`,
+  ciJobs: () => `${API_ROOT}/ci/jobs`,
+  ciAgreement: () => `${API_ROOT}/ci/agreement`,
+  ciProjects: () => `${API_ROOT}/ci/projects`,
+  ciGrid: () => `${API_ROOT}/ci/grid`,
+  ciUpstream: () => `${API_ROOT}/ci/upstream`,
 });
 
 /** The label of the runs without a value for the grouping key (the API's null). */
@@ -76,7 +85,29 @@ function adaptRun(r) {
  * (health_api/api/*.py, /api/v1/openapi.json) into the shapes documented on
  * the functions below, which are what the pages read.
  */
+/** A CI success rate {success_rate, n, ci_low, ci_high} as a Rate of successes. */
+export function toSuccess(obj) {
+  const o = obj && typeof obj === 'object' ? obj : {};
+  return toRate({ failure_rate: o.success_rate, n: o.n, ci_low: o.ci_low, ci_high: o.ci_high });
+}
+
+function adaptCiJob(j) {
+  return {
+    ...j,
+    success_rate: toSuccess(j),
+    failure: count(j.failure),
+    failure_rate: toRate({ failure_rate: j.failure_rate, n: count(j.success) + count(j.failure), ci_low: j.failure_ci_low, ci_high: j.failure_ci_high }),
+  };
+}
+
+function adaptCiSystem(r) {
+  return { ...r, success_rate: toSuccess(r), jobs: list(r.jobs).map(adaptCiJob) };
+}
+
 export const ADAPT = {
+  ciScoreboard: (b) => ({ ...b, systems: list(b.systems).map(adaptCiSystem) }),
+  ciSystem: (b) => ({ ...adaptCiSystem(b), points: list(b.points).map((p) => ({ ...p, rate: toSuccess(p) })) }),
+  ciJobs: (b) => ({ ...b, jobs: list(b.jobs).map(adaptCiJob) }),
   status: (b) => ({
     version: b.version ?? null,
     database: b.database ?? null,
@@ -446,6 +477,40 @@ export function createApi({ fetch: fetchImpl = globalThis.fetch, base = '', onAc
     /** GET /metadata/keys -> {keys: [string]} */
     listMetadataKeys({ signal } = {}) {
       return request(ENDPOINTS.metadataKeys(), {}, { signal, adapt: ADAPT.metadataKeys });
+    },
+
+    // ---- CI systems (health_api/api/ci.py). The CI endpoints serve success
+    // rates as flat {success_rate, n, ci_low, ci_high}; toSuccess() turns them
+    // into a Rate whose value is the success share.
+
+    /** GET /ci/scoreboard?start&stop -> {systems: [{system, display_name, status, reports, success: Rate, ...}]} */
+    getCiScoreboard({ start, stop, signal } = {}) {
+      return request(ENDPOINTS.ciScoreboard(), window({ start, stop }), { signal, adapt: ADAPT.ciScoreboard });
+    },
+
+    /** GET /ci/systems/<name>?start&stop&resolution&missed -> the scoreboard row + points, coverage, missed_patch_sets, agreement */
+    getCiSystem(name, { start, stop, resolution, missed = 50, signal } = {}) {
+      return request(ENDPOINTS.ciSystem(name), { ...window({ start, stop }), resolution, missed }, { signal, adapt: ADAPT.ciSystem });
+    },
+
+    /** GET /ci/jobs?start&stop&system&limit -> {jobs: [{system, job, counts, failure: Rate, infra, recheck_flips, ...}]} */
+    listCiJobs({ start, stop, system = null, limit = 20, signal } = {}) {
+      return request(ENDPOINTS.ciJobs(), { ...window({ start, stop }), system, limit }, { signal, adapt: ADAPT.ciJobs });
+    },
+
+    /** GET /ci/upstream?start&stop&resolution -> {upstream: [name], systems: [scoreboard row], buckets, series} */
+    getCiUpstream({ start, stop, resolution, signal } = {}) {
+      return request(ENDPOINTS.ciUpstream(), { ...window({ start, stop }), resolution }, { signal, adapt: ADAPT.ciScoreboard });
+    },
+
+    /** GET /ci/projects?stop -> {projects: [{project, systems: [...], upstream: [...]}], without_ci: [project]} */
+    getCiProjects({ stop, signal } = {}) {
+      return request(ENDPOINTS.ciProjects(), { stop }, { signal });
+    },
+
+    /** GET /ci/grid?project&start&stop&system&pipeline&columns -> {columns: [...], rows: [{system, pipeline, job, cells}], pipelines} */
+    getCiGrid(project, { start, stop, system = null, pipeline = null, columns = 20, signal } = {}) {
+      return request(ENDPOINTS.ciGrid(), { project, ...window({ start, stop }), system, pipeline, columns }, { signal });
     },
 
     /** GET /metadata/values?key&limit -> {key, total, values: [{value, runs}]} */
