@@ -63,7 +63,7 @@ function renderBoard(ctx, body, systems) {
     { key: 'reports', label: 'Reports', numeric: true, render: (s) => formatCount(s.reports) },
     { key: 'success_rate', label: 'Success rate', numeric: true, sortValue: (s) => s.success_rate.value, render: (s) => successCell(s.success_rate) },
     { key: 'unparsed_share', label: 'Unparsed', numeric: true, render: (s) => formatPercent(s.unparsed_share) },
-    { key: 'report_delay_median', label: 'Upload to report', numeric: true, title: 'median (p90)', render: (s) => (s.report_delay_median === null ? '\u2014' : `${formatDuration(s.report_delay_median)} (${formatDuration(s.report_delay_p90)})`) },
+    { key: 'report_delay_median', label: 'Upload to report', numeric: true, render: (s) => h('span', { title: `median; p90 ${formatDuration(s.report_delay_p90)}` }, formatDuration(s.report_delay_median)) },
     { key: 'last_seen', label: 'Last report', numeric: true, sortValue: (s) => (s.last_seen ? Date.parse(s.last_seen) : null), render: (s) => timeCell(s.last_seen) },
     { key: 'last_success', label: 'Last success', numeric: true, sortable: false, render: (s) => timeCell(s.last_success) },
   ];

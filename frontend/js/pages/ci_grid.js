@@ -7,7 +7,7 @@ import { h, replace } from '../dom.js';
 import { panel, load } from '../components.js';
 import { formatDateTime, formatDuration, safeHref } from '../format.js';
 import { pageHeader } from './common.js';
-import { resultKind, resultChip, ciTabs } from './ci_common.js';
+import { resultKind, ciTabs } from './ci_common.js';
 
 const COLUMNS = 20;
 
@@ -45,12 +45,19 @@ function gridTable(d) {
   const head = h('tr', {}, h('th', { scope: 'col' }, 'CI system / job'), d.columns.map((c) => h('th', { scope: 'col', class: 'ci-col', title: `${c.subject ?? ''}\nuploaded ${formatDateTime(c.created_on)}` },
     h('div', { class: 'mono' }, `${c.change},${c.patch_set}`),
     h('div', { class: 'ci-col-subject' }, c.subject ?? ''),
-    h('div', { class: 'ci-col-upstream' }, 'upstream ', resultChip(c.upstream)))));
+    h('div', { class: 'ci-col-upstream' }, 'upstream ', upstreamMark(c.upstream)))));
   const rows = d.rows.map((r) => h('tr', { dataset: { system: r.system, job: r.job } },
     h('th', { scope: 'row', class: 'ci-row' }, h('span', { class: 'ci-row-system' }, r.system), ' ', h('span', { class: 'job-name' }, r.job),
       r.pipeline ? h('span', { class: 'muted' }, ` (${r.pipeline})`) : null),
     r.cells.map((cell) => h('td', { class: 'ci-cell-td' }, cell ? cellNode(cell) : h('span', { class: 'muted', title: 'no result' }, '\u00b7')))));
   return h('div', { class: 'table-wrap' }, h('table', { class: 'data ci-grid' }, h('thead', {}, head), h('tbody', {}, rows)));
+}
+
+/** The upstream CI's verdict in a column head: symbol and letter, the word as tooltip. */
+function upstreamMark(result) {
+  if (!result) return h('span', { class: 'muted', title: 'no upstream verdict' }, '\u2014');
+  const k = resultKind(result);
+  return h('span', { class: ['ci-result', `ci-result-${k.cls}`], title: result }, `${k.symbol} ${k.letter}`);
 }
 
 function cellNode(cell) {
