@@ -273,9 +273,11 @@ def demo_data(db_url, days, jobs, runs_per_day, seed, end, truth_path, quiet, if
 
 from .gerrit.cli import gerrit  # noqa: E402  (the gerrit group lives with its collector)
 from .tokens_cli import token  # noqa: E402
+from .report_cli import report  # noqa: E402
 
 main.add_command(gerrit)
 main.add_command(token)
+main.add_command(report)
 
 
 if __name__ == "__main__":  # pragma: no cover

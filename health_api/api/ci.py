@@ -2,8 +2,6 @@
 jobs, agreement with the upstream CI, who has CI, the grid, upstream health."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, Flask, current_app
 
 from . import ci_reports as reports
@@ -43,23 +41,8 @@ WINDOW_DOC = " Window: start/stop (default: the last 7 days)."
 
 
 def init_ci(app: Flask, config) -> None:
-    """ci-systems.yaml ([gerrit] ci_systems; absent: no declarations) and the CI thresholds."""
-    import os
-
-    from ..config import ConfigError
-    from ..gerrit.systems import load_ci_systems
-
-    path = config.get("gerrit", "ci_systems", "etc/ci-systems.yaml")
-    declared = {}
-    if path and os.path.isfile(path):
-        try:
-            declared = load_ci_systems(path)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
-    app.extensions["ci_health_ci"] = CiSettings(
-        systems=declared,
-        coverage_min_age=dt.timedelta(seconds=config.get_int("ci", "coverage_min_age", 3600)),
-        silent_after=dt.timedelta(hours=config.get_float("ci", "silent_after_hours", 24)))
+    """ci-systems.yaml and the [ci] thresholds, read once at start-up."""
+    app.extensions["ci_health_ci"] = reports.load_ci_settings(config)
 
 
 def settings() -> CiSettings:
@@ -118,8 +101,8 @@ def ci_system(a):
                       "coverage with its Wilson interval." + WINDOW_DOC,
           params=[Param("name", where="path", max_length=255), START, STOP,
                   Param("show", "enum", enum=("all", "missed", "covered"), default="all"),
-                  limit(50, 500), OFFSET],
-          response=obj({"system": STR, "start": TIME, "stop": TIME, "show": STR,
+                  PROJECT, limit(50, 500), OFFSET],
+          response=obj({"system": STR, "project": NSTR, "start": TIME, "stop": TIME, "show": STR,
                         "scope": {"type": "string", "enum": ["declared", "discovered"]},
                         "min_age_seconds": INT, **COVERAGE, "total": INT, "limit": INT,
                         "offset": INT, "patch_sets": arr(PATCH_SET)}))
@@ -127,7 +110,7 @@ def ci_coverage(a):
     start, stop = time_window(a)
     with connection() as conn:
         return reports.coverage(conn, settings(), a["name"], start, stop, a["show"], a["limit"],
-                                a["offset"])
+                                a["offset"], a["project"])
 
 
 @endpoint(bp, "/jobs", tag="ci", summary="Unstable CI jobs",

@@ -23,6 +23,27 @@ class CiSettings:
     silent_after: dt.timedelta = dt.timedelta(hours=24)
 
 
+def load_ci_settings(config) -> CiSettings:
+    """ci-systems.yaml ([gerrit] ci_systems; absent file: no declarations) and the
+    [ci] thresholds. A malformed file raises ConfigError naming it."""
+    import os
+
+    from ..config import ConfigError
+    from ..gerrit.systems import load_ci_systems
+
+    path = config.get("gerrit", "ci_systems", "etc/ci-systems.yaml")
+    declared = {}
+    if path and os.path.isfile(path):
+        try:
+            declared = load_ci_systems(path)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    return CiSettings(
+        systems=declared,
+        coverage_min_age=dt.timedelta(seconds=config.get_int("ci", "coverage_min_age", 3600)),
+        silent_after=dt.timedelta(hours=config.get_float("ci", "silent_after_hours", 24)))
+
+
 def _system(conn, name: str, parameter: str = "system"):
     for row in q.systems(conn):
         if row.username == name:
@@ -79,13 +100,16 @@ def system_detail(conn, settings: CiSettings, name, start, stop, resolution, mis
             "agreement": agreement[0] if agreement else None}
 
 
-def coverage(conn, settings: CiSettings, name, start, stop, show, limit, offset) -> dict:
+def coverage(conn, settings: CiSettings, name, start, stop, show, limit, offset,
+             project=None) -> dict:
     row = _system(conn, name, "name")
+    _check_project(conn, project)
     config = settings.systems.get(name)
-    out = cov.coverage(q.patch_sets(conn, start, stop),
-                       q.reports_on_uploads(conn, start, stop, system_ids=[row.id], before=stop),
+    out = cov.coverage(q.patch_sets(conn, start, stop, project=project),
+                       q.reports_on_uploads(conn, start, stop, system_ids=[row.id],
+                                            project=project, before=stop),
                        row.id, config, settings.coverage_min_age, stop, show, limit, offset)
-    return {"system": name, "start": start, "stop": stop, "show": show,
+    return {"system": name, "project": project, "start": start, "stop": stop, "show": show,
             "scope": "declared" if config is not None else "discovered",
             "min_age_seconds": int(settings.coverage_min_age.total_seconds()), **out}
 
