@@ -64,23 +64,32 @@ def job_table(jobs: pd.DataFrame) -> list[dict]:
     flips, then failure rate, then name."""
     if jobs.empty:
         return []
+    keys = ["ci_system_id", "job"]
     flips = recheck_flips(jobs)
+    classes = jobs.groupby(keys + ["class"]).size().unstack(fill_value=0)
+    counts = jobs.groupby(keys + ["result"]).size()
+    stats = jobs.groupby(keys).agg(results=("result", "size"),
+                                   patch_sets=("patch_set_id", "nunique"),
+                                   last_result_at=("posted_at", "max"))
+    per_key: dict = {}
+    for (system_id, job, result), n in counts.items():
+        per_key.setdefault((system_id, job), {})[str(result)] = int(n)
     out = []
-    for (system_id, job), part in jobs.groupby(["ci_system_id", "job"], sort=False):
-        classes = part["class"].value_counts()
-        passed, failed = int(classes.get(CI_PASS, 0)), int(classes.get(CI_FAIL, 0))
+    for (system_id, job), row in stats.iterrows():
+        cls = classes.loc[(system_id, job)]
+        passed, failed = int(cls.get(CI_PASS, 0)), int(cls.get(CI_FAIL, 0))
         low, high = wilson(failed, passed + failed)
         out.append({
-            "ci_system_id": int(system_id), "job": job, "results": int(len(part)),
-            "counts": {str(k): int(v) for k, v in part["result"].value_counts().sort_index().items()},
-            "success": passed, "failure": failed, "infra": int(classes.get(CI_INFRA, 0)),
-            "neutral": int(classes.get(CI_NEUTRAL, 0)),
+            "ci_system_id": int(system_id), "job": job, "results": int(row["results"]),
+            "counts": dict(sorted(per_key[(system_id, job)].items())),
+            "success": passed, "failure": failed, "infra": int(cls.get(CI_INFRA, 0)),
+            "neutral": int(cls.get(CI_NEUTRAL, 0)),
             **success_rate(passed, passed + failed),
             "failure_rate": failed / (passed + failed) if passed + failed else None,
             "failure_ci_low": low, "failure_ci_high": high,
             "recheck_flips": int(flips.get((system_id, job), 0)),
-            "patch_sets": int(part["patch_set_id"].nunique()),
-            "last_result_at": part["posted_at"].max(),
+            "patch_sets": int(row["patch_sets"]),
+            "last_result_at": row["last_result_at"],
         })
     out.sort(key=lambda r: (-r["recheck_flips"], -(r["failure_rate"] or 0), r["job"]))
     return clean(out)

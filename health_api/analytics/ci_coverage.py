@@ -136,30 +136,42 @@ def who_has_ci(projects: list[str], systems, ci_config: dict, ps_rows, report_ro
     patch_sets = eligible(patch_sets_frame(ps_rows), min_age, as_of)
     names = {sid: username for sid, username, *_ in systems}
     ids = {username: sid for sid, username in names.items()}
-    per_project = reports.groupby(["project", "ci_system_id"]).agg(
-        last_report=("posted_at", "max")) if len(reports) else pd.DataFrame()
-    commented = reports.groupby("ci_system_id")["patch_set_id"].agg(set).to_dict() \
+    # eligible patch sets per (project, branch), and those each CI commented on
+    per_branch: dict[str, dict] = {}
+    for (project, branch), n in patch_sets.groupby(["project", "branch"], dropna=False).size().items():
+        per_branch.setdefault(project, {})[branch] = int(n)
+    commented = reports[["ci_system_id", "patch_set_id"]].drop_duplicates().merge(
+        patch_sets[["patch_set_id", "project", "branch"]], on="patch_set_id")
+    covered_by: dict = {}
+    for (sid, project, branch), n in commented.groupby(
+            ["ci_system_id", "project", "branch"], dropna=False).size().items():
+        covered_by.setdefault((sid, project), {})[branch] = int(n)
+    last = reports.groupby(["project", "ci_system_id"])["posted_at"].max().to_dict() \
         if len(reports) else {}
+    discovered_by: dict[str, set] = {}
+    for project, sid in last:
+        if sid in names:
+            discovered_by.setdefault(project, set()).add(names[sid])
     out, without = [], []
     for project in projects:
-        eligible_here = patch_sets[patch_sets["project"] == project]
         declared = {name for name, cfg in ci_config.items() if declares(cfg, project)}
-        discovered = {names[sid] for (p, sid) in per_project.index if p == project
-                      and sid in names} if len(per_project) else set()
+        discovered = discovered_by.get(project, set())
+        branches = per_branch.get(project, {})
         rows, upstream = [], []
         for name in sorted(declared | discovered):
             cfg = ci_config.get(name)
             sid = ids.get(name)
             board = scoreboard_rows.get(name, {})
-            scope = in_scope(eligible_here, cfg, {project}) if len(eligible_here) else eligible_here
-            covered = int(scope["patch_set_id"].isin(commented.get(sid, set())).sum())
-            rate = success_rate(covered, len(scope))
-            last = per_project["last_report"].get((project, sid)) if sid is not None \
-                and len(per_project) else None
+            scope = [b for b in branches if cfg is None or cfg.covers(project, b)]
+            hits = covered_by.get((sid, project), {})
+            total = sum(branches[b] for b in scope)
+            covered = sum(hits.get(b, 0) for b in scope)
+            rate = success_rate(covered, total)
             row = {"system": name, "display_name": board.get("display_name", name),
                    "declared": name in declared, "discovered": name in discovered,
-                   "status": board.get("status", "never_seen"), "last_report": last,
-                   "eligible": int(len(scope)), "covered": covered,
+                   "status": board.get("status", "never_seen"),
+                   "last_report": last.get((project, sid)),
+                   "eligible": total, "covered": covered,
                    "coverage": rate["success_rate"], "ci_low": rate["ci_low"],
                    "ci_high": rate["ci_high"]}
             (upstream if cfg is not None and cfg.trusted else rows).append(row)

@@ -56,11 +56,16 @@ def _check_project(conn, project: str | None) -> None:
         raise not_found("project", f"no project {project!r}")
 
 
-def scoreboard(conn, settings: CiSettings, start, stop, project=None) -> dict:
+def scoreboard(conn, settings: CiSettings, start, stop, project=None, only=None) -> dict:
+    """``only``: these CI system names (the upstream page)."""
     _check_project(conn, project)
     systems = q.systems(conn)
-    rows = aci.scoreboard(systems, q.reports(conn, start, stop, project=project),
-                          q.job_results(conn, start, stop, project=project),
+    ids = None
+    if only is not None:
+        systems = [r for r in systems if r.username in only]
+        ids = [r.id for r in systems]
+    rows = aci.scoreboard(systems, q.reports(conn, start, stop, project=project, system_ids=ids),
+                          q.job_results(conn, start, stop, project=project, system_ids=ids),
                           q.last_success(conn), settings.systems, stop, settings.silent_after)
     if project is not None:  # the CIs that reported on the project or declare it
         rows = [r for r in rows if r["reports"] or (
@@ -70,12 +75,14 @@ def scoreboard(conn, settings: CiSettings, start, stop, project=None) -> dict:
             "silent_after_hours": settings.silent_after.total_seconds() / 3600, "systems": rows}
 
 
-def scoreboard_series(conn, start, stop, resolution, system=None) -> dict:
+def scoreboard_series(conn, start, stop, resolution, system=None, only=None) -> dict:
     start, stop = buckets.snap(start, stop, resolution)
     systems = q.systems(conn)
     ids = None
     if system is not None:
         ids = [_system(conn, system).id]
+    elif only is not None:
+        ids = [r.id for r in systems if r.username in only]
     out = aci.series(q.reports(conn, start, stop, system_ids=ids), systems, start, stop,
                      resolution)
     return {"start": start, "stop": stop, "resolution": resolution, **out}
@@ -177,9 +184,8 @@ def grid(conn, settings: CiSettings, project, start, stop, system=None, pipeline
 
 def upstream_health(conn, settings: CiSettings, start, stop, resolution) -> dict:
     trusted = sorted(n for n, c in settings.systems.items() if c.trusted)
-    board = scoreboard(conn, settings, start, stop)
-    rows = [r for r in board["systems"] if r["system"] in trusted]
-    series = scoreboard_series(conn, start, stop, resolution)
+    rows = scoreboard(conn, settings, start, stop, only=set(trusted))["systems"]
+    series = scoreboard_series(conn, start, stop, resolution, only=set(trusted))
     return {"start": start, "stop": stop, "resolution": resolution, "upstream": trusted,
             "systems": rows, "buckets": series["buckets"],
             "series": [s for s in series["series"] if s["system"] in trusted]}
