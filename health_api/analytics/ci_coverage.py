@@ -53,7 +53,8 @@ def in_scope(patch_sets: pd.DataFrame, config, reported_projects: set[str]) -> p
         return patch_sets[patch_sets["project"].isin(reported_projects)]
     pairs = patch_sets[["project", "branch"]].drop_duplicates()
     keep = {(p, b) for p, b in pairs.itertuples(index=False) if config.covers(p, b)}
-    mask = [(p, b) in keep for p, b in zip(patch_sets["project"], patch_sets["branch"])]
+    mask = pd.Series([(p, b) in keep for p, b in zip(patch_sets["project"], patch_sets["branch"])],
+                     index=patch_sets.index, dtype=bool)
     return patch_sets[mask]
 
 
@@ -96,8 +97,9 @@ def agreement(report_rows, systems, ci_config: dict) -> list[dict]:
                if ci_config.get(name) is not None and ci_config[name].trusted}
     verdicts = latest_verdicts(reports)
     upstream = verdicts[verdicts["ci_system_id"].isin(trusted)]
-    upstream = upstream[[declares(ci_config[names[s]], p)
-                         for s, p in zip(upstream["ci_system_id"], upstream["project"])]]
+    upstream = upstream[pd.Series([declares(ci_config[names[s]], p) for s, p in
+                                   zip(upstream["ci_system_id"], upstream["project"])],
+                                  index=upstream.index, dtype=bool)]
     upstream = upstream.drop_duplicates("patch_set_id", keep="last").set_index("patch_set_id")
     out = []
     for system_id, part in verdicts[~verdicts["ci_system_id"].isin(trusted)].groupby("ci_system_id"):

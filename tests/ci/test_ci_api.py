@@ -248,3 +248,23 @@ def test_bad_input(ci_client, path, params, status, field):
     response = ci_client.get(path, query_string=params)
     assert response.status_code == status
     assert response.get_json()["error"]["field"] == field
+
+
+def test_empty_database_answers_every_ci_endpoint(db_url):
+    """No CI verdict yet (a fresh install), the demo's declarations loaded: every
+    endpoint answers 200 with zeros, never a 500."""
+    from health_api.app import create_app
+    from ci_helpers import ci_config
+
+    client = create_app(db_url=db_url, config=ci_config()).test_client()
+    for path in ("scoreboard", "scoreboard/series", "jobs", "agreement", "projects", "upstream"):
+        response = client.get(f"/api/v1/ci/{path}")
+        assert response.status_code == 200, (path, response.get_data(as_text=True))
+    board = client.get("/api/v1/ci/scoreboard").get_json()["systems"]
+    assert board == []  # declared systems appear once the collector has stored them
+    who = client.get("/api/v1/ci/projects").get_json()
+    # the projects named in ci-systems.yaml, each with its declared (never seen) CIs
+    declared = {p for _n, _d, projects, *_ in THIRD_PARTY for p in projects}
+    assert {p["project"] for p in who["projects"]} == declared and who["without_ci"] == []
+    cinder = next(p for p in who["projects"] if p["project"] == "openstack/cinder")
+    assert {s["status"] for s in cinder["systems"]} == {"never_seen"}
