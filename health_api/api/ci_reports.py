@@ -66,7 +66,7 @@ def scoreboard(conn, settings: CiSettings, start, stop, project=None, only=None)
         ids = [r.id for r in systems]
     rows = aci.scoreboard(systems, q.reports(conn, start, stop, project=project, system_ids=ids),
                           q.job_results(conn, start, stop, project=project, system_ids=ids),
-                          q.last_success(conn), settings.systems, stop, settings.silent_after)
+                          q.last_success(conn, ids), settings.systems, stop, settings.silent_after)
     if project is not None:  # the CIs that reported on the project or declare it
         rows = [r for r in rows if r["reports"] or (
             r["system"] in settings.systems
@@ -94,7 +94,8 @@ def system_detail(conn, settings: CiSettings, name, start, stop, resolution, mis
     start, stop = buckets.snap(start, stop, resolution)
     reports = q.reports(conn, start, stop, system_ids=[row.id])
     board = aci.scoreboard([row], reports, q.job_results(conn, start, stop, system_ids=[row.id]),
-                           q.last_success(conn), settings.systems, as_of, settings.silent_after)[0]
+                           q.last_success(conn, [row.id]), settings.systems, as_of,
+                           settings.silent_after)[0]
     series = aci.series(reports, [row], start, stop, resolution)
     missed = coverage(conn, settings, name, start, stop, "missed", missed_limit, 0)
     agreement = _agreement_rows(conn, settings, start, stop, None, row.id)

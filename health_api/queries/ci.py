@@ -27,11 +27,13 @@ def systems(conn) -> list[tuple]:
                                     c.first_seen, c.last_seen).order_by(c.username)))
 
 
-def last_success(conn) -> dict[int, dt.datetime]:
+def last_success(conn, system_ids: Iterable[int] | None = None) -> dict[int, dt.datetime]:
     """CI system id -> the time of its newest SUCCESS report."""
     c = COM.c
-    rows = conn.execute(select(c.ci_system_id, func.max(c.posted_at))
-                        .where(c.overall == "SUCCESS").group_by(c.ci_system_id))
+    query = select(c.ci_system_id, func.max(c.posted_at)).where(c.overall == "SUCCESS")
+    if system_ids is not None:
+        query = query.where(c.ci_system_id.in_(list(system_ids)))
+    rows = conn.execute(query.group_by(c.ci_system_id))
     return {sid: at for sid, at in rows}
 
 
