@@ -30,7 +30,8 @@ run: install frontend
 	$(VENV)/bin/ci-health db upgrade --db $(DB)
 	$(VENV)/bin/ci-health demo-data --db $(DB) --if-empty --days 14 --jobs 12 --runs-per-day 8
 	$(VENV)/bin/ci-health analyze --db $(DB) --no-alerts
-	$(VENV)/bin/ci-health serve --db $(DB) --port $(PORT)
+	CI_HEALTH_GERRIT_CI_SYSTEMS=$${CI_HEALTH_GERRIT_CI_SYSTEMS:-etc/ci-systems.demo.yaml} \
+		$(VENV)/bin/ci-health serve --db $(DB) --port $(PORT)
 
 # Start PostgreSQL and MariaDB if they are down (they are on every machine here).
 services:

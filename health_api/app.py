@@ -27,7 +27,7 @@ def create_app(db_url: str | None = None, config=None) -> Flask:
     app.config["CI_HEALTH_DB"] = db_url or config.db_url
     app.json.sort_keys = False
 
-    from .api import cache, compat, errors, feeds, jobs, runs, status, tests, upload
+    from .api import cache, ci, compat, errors, feeds, jobs, runs, status, tests, upload
     from .api.auth import init_body_limit
     from .api.db import init_engine
     init_engine(app, app.config["CI_HEALTH_DB"], config, config.read_urls)
@@ -36,7 +36,8 @@ def create_app(db_url: str | None = None, config=None) -> Flask:
     errors.register(app)
     from .api.metrics import init_metrics
     init_metrics(app)
-    for blueprint in (status.bp, runs.bp, jobs.bp, tests.bp, feeds.bp, upload.bp):
+    ci.init_ci(app, config)
+    for blueprint in (status.bp, runs.bp, jobs.bp, tests.bp, feeds.bp, upload.bp, ci.bp):
         app.register_blueprint(blueprint)
     upload.register_operations(app)
     from .api.verify_status import bp as verify_status_bp

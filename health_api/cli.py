@@ -66,6 +66,7 @@ LAZY_COMMANDS = [
      "Write a deterministic synthetic gate history (runs, tests, flaky tests)."),
     ("gerrit", ".cli_gerrit:gerrit", "Collect CI verdicts from Gerrit (stream events, REST backfill, journal replay)."),
     ("ingest", ".ingest.cli:ingest", "Store test results: one run per file."),
+    ("report", ".report_cli:report", "Reports for a terminal (the CI scoreboard and missed patch sets)."),
     ("serve", ".serve_cli:serve", "Serve the API and the dashboard."),
     ("token", ".tokens_cli:token", "Bearer tokens for uploads and CI reports."),
     ("zuul", ".cli_zuul:zuul", "Import CI verdicts from a Zuul's builds API."),

@@ -100,3 +100,37 @@ def as_json() -> dict:
                          "max_window_seconds": int(MAX_WINDOW[r].total_seconds())}
                         for r in RESOLUTIONS],
     }
+
+
+# -- CI job results (docs/design.md's open vocabulary) ----------------------
+
+CI_PASS = "pass"
+CI_FAIL = "fail"
+CI_INFRA = "infra"
+CI_NEUTRAL = "neutral"
+
+#: CI job result -> class. Infrastructure results are counted apart from
+#: FAILURE: the job never got to say whether the change is good. Neutral
+#: results (skipped, cancelled) count in no rate. Any other word is a failure.
+CI_RESULT_CLASS: dict[str, str] = {
+    "SUCCESS": CI_PASS,
+    "FAILURE": CI_FAIL,
+    "ERROR": CI_FAIL,
+    "UNSTABLE": CI_FAIL,
+    "MERGE_CONFLICT": CI_FAIL,
+    "NODE_FAILURE": CI_INFRA,
+    "RETRY_LIMIT": CI_INFRA,
+    "POST_FAILURE": CI_INFRA,
+    "TIMED_OUT": CI_INFRA,
+    "SKIPPED": CI_NEUTRAL,
+    "CANCELED": CI_NEUTRAL,
+    "ABORTED": CI_NEUTRAL,
+    "NOT_REGISTERED": CI_NEUTRAL,
+    "NEUTRAL": CI_NEUTRAL,  # a verify-status value of 0
+}
+CI_INFRA_RESULTS = tuple(r for r, c in CI_RESULT_CLASS.items() if c == CI_INFRA)
+
+
+def ci_classify(result: str | None) -> str:
+    """The class of a CI job result; unknown words are failures."""
+    return CI_RESULT_CLASS.get(result or "", CI_FAIL)

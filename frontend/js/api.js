@@ -42,6 +42,15 @@ export const ENDPOINTS = Object.freeze({
   explained: () => `${API_ROOT}/explained`,
   suspects: () => `${API_ROOT}/suspects`,
   flakyJobs: () => `${API_ROOT}/flaky-jobs`,
+  ciScoreboard: () => `${API_ROOT}/ci/scoreboard`,
+  ciSeries: () => `${API_ROOT}/ci/scoreboard/series`,
+  ciSystem: (name) => `${API_ROOT}/ci/systems/${enc(name)}`,
+  ciCoverage: (name) => `${API_ROOT}/ci/systems/${enc(name)}/coverage`,
+  ciJobs: () => `${API_ROOT}/ci/jobs`,
+  ciAgreement: () => `${API_ROOT}/ci/agreement`,
+  ciProjects: () => `${API_ROOT}/ci/projects`,
+  ciGrid: () => `${API_ROOT}/ci/grid`,
+  ciUpstream: () => `${API_ROOT}/ci/upstream`,
 });
 
 /** The failure-intelligence endpoints (ci-health analyze), served as they are. */
@@ -237,6 +246,39 @@ export function createApi({ fetch: fetchImpl = globalThis.fetch, base = '', onAc
     /** GET /metadata/keys -> {keys: [string]} */
     listMetadataKeys({ signal } = {}) {
       return request(ENDPOINTS.metadataKeys(), {}, { signal });
+    },
+
+    // ---- CI systems (health_api/api/ci.py), served as they are: success rates
+    // are flat {success_rate, n, ci_low, ci_high} on each row.
+
+    /** GET /ci/scoreboard?start&stop -> {systems: [{system, display_name, status, reports, success_rate, n, ci_low, ci_high, ...}]} */
+    getCiScoreboard({ start, stop, signal } = {}) {
+      return request(ENDPOINTS.ciScoreboard(), window({ start, stop }), { signal });
+    },
+
+    /** GET /ci/systems/<name>?start&stop&resolution&missed -> the scoreboard row + points, coverage, missed_patch_sets, agreement */
+    getCiSystem(name, { start, stop, resolution, missed = 50, signal } = {}) {
+      return request(ENDPOINTS.ciSystem(name), { ...window({ start, stop }), resolution, missed }, { signal });
+    },
+
+    /** GET /ci/jobs?start&stop&system&limit -> {jobs: [{system, job, counts, success_rate, failure_rate, infra, recheck_flips, ...}]} */
+    listCiJobs({ start, stop, system = null, limit = 20, signal } = {}) {
+      return request(ENDPOINTS.ciJobs(), { ...window({ start, stop }), system, limit }, { signal });
+    },
+
+    /** GET /ci/upstream?start&stop&resolution -> {upstream: [name], systems: [scoreboard row], buckets, series} */
+    getCiUpstream({ start, stop, resolution, signal } = {}) {
+      return request(ENDPOINTS.ciUpstream(), { ...window({ start, stop }), resolution }, { signal });
+    },
+
+    /** GET /ci/projects?stop -> {projects: [{project, systems: [...], upstream: [...]}], without_ci: [project]} */
+    getCiProjects({ stop, signal } = {}) {
+      return request(ENDPOINTS.ciProjects(), { stop }, { signal });
+    },
+
+    /** GET /ci/grid?project&start&stop&system&pipeline&columns -> {columns: [...], rows: [{system, pipeline, job, cells}], pipelines} */
+    getCiGrid(project, { start, stop, system = null, pipeline = null, columns = 20, signal } = {}) {
+      return request(ENDPOINTS.ciGrid(), { project, ...window({ start, stop }), system, pipeline, columns }, { signal });
     },
 
     /** GET /metadata/values?key&limit -> {key, total, values: [{value, runs}]} */

@@ -21,10 +21,13 @@ import * as runs from './pages/runs.js';
 import * as run from './pages/run.js';
 import * as ci from './pages/ci.js';
 import * as insight from './pages/insight.js';
+import * as ciSystem from './pages/ci_system.js';
+import * as ciProjects from './pages/ci_projects.js';
+import * as ciGrid from './pages/ci_grid.js';
 
-const MODULES = { overview, job, test, tests, runs, run, ci, insight };
+const MODULES = { overview, job, test, tests, runs, run, ci, ciSystem, ciProjects, ciGrid, insight };
 /** The navigation entry that is current for each page. */
-const NAV_OF = { overview: 'overview', job: 'overview', test: 'tests', tests: 'tests', runs: 'runs', run: 'runs', ci: 'ci', insight: 'insight' };
+const NAV_OF = { overview: 'overview', job: 'overview', test: 'tests', tests: 'tests', runs: 'runs', run: 'runs', ci: 'ci', ciSystem: 'ci', ciProjects: 'ci', ciGrid: 'ci', insight: 'insight' };
 const STATUS_TTL_MS = 60 * 1000;
 const RESOLUTION_LABELS = { auto: 'Auto', sec: 'Second', min: 'Minute', hour: 'Hour', day: 'Day' };
 
@@ -65,7 +68,7 @@ function renderControls(state, resolutionInfo) {
   show('end', params.includes('end'));
   show('resolution', params.includes('resolution'));
   show('group_by', params.includes('groupBy'));
-  form.hidden = !params.includes('period') || !!PAGES[state.page].reserved;
+  form.hidden = !params.includes('period') && !params.includes('end');
 
   const period = form.elements.period;
   const presets = PERIOD_PRESETS.includes(state.period) ? PERIOD_PRESETS : [...PERIOD_PRESETS, state.period]

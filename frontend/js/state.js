@@ -10,7 +10,10 @@
 //   #/tests/<test id>                   one test
 //   #/runs                              runs list
 //   #/runs/<run id>                     one run
-//   #/ci                                third-party CI systems (reserved)
+//   #/ci                                CI systems: scoreboard, upstream health, unstable jobs
+//   #/ci/systems/<username>             one CI system
+//   #/ci/projects                       who has CI
+//   #/ci/projects/<project>             a project's CI grid
 //
 // Path segments are percent-encoded (a job name or test id may contain `/`,
 // `?`, `#` or anything else). Shared params: period, end, resolution,
@@ -80,7 +83,19 @@ export const PAGES = Object.freeze({
     sorts: ['test_id', 'status', 'start_time', 'run_time'], sort: 'status',
   },
   ci: {
-    title: 'CI systems', route: 'ci', params: [...SHARED], reserved: true,
+    title: 'CI systems', route: 'ci', params: ['period', 'end', 'sort'],
+    sorts: ['system', 'status', 'reports', 'success_rate', 'unparsed_share', 'report_delay_median', 'last_seen'],
+    sort: 'system',
+  },
+  ciSystem: {
+    title: 'CI system', route: 'ci/systems', key: 'ciName', params: [...SHARED, 'sort'],
+    sorts: ['job', 'results', 'failure_rate', 'infra', 'recheck_flips'], sort: '-recheck_flips',
+  },
+  ciProjects: {
+    title: 'Who has CI', route: 'ci/projects', params: ['end'],
+  },
+  ciGrid: {
+    title: 'CI grid', route: 'ci/projects', key: 'project', params: ['period', 'end', 'system', 'pipeline'],
   },
   insight: {
     title: 'Insight', route: 'insight', params: [],
@@ -91,9 +106,10 @@ export const PAGES = Object.freeze({
 const URL_NAMES = Object.freeze({
   period: 'period', end: 'end', resolution: 'resolution', groupBy: 'group_by',
   sort: 'sort', q: 'q', meta: 'meta', outcome: 'outcome', limit: 'limit', offset: 'offset',
+  system: 'system', pipeline: 'pipeline',
 });
 /** Serialisation order, so equal states give equal links. */
-const PARAM_ORDER = ['q', 'meta', 'outcome', 'period', 'end', 'resolution', 'groupBy', 'sort', 'limit', 'offset'];
+const PARAM_ORDER = ['q', 'meta', 'outcome', 'system', 'pipeline', 'period', 'end', 'resolution', 'groupBy', 'sort', 'limit', 'offset'];
 
 const MAX_TEXT = 1000;
 
@@ -253,6 +269,10 @@ export function normaliseState(input) {
       case 'offset':
         out.offset = cleanInt(s.offset, 0, 1e9) ?? DEFAULTS.offset;
         break;
+      case 'system':
+      case 'pipeline':
+        out[key] = cleanText(s[key], 255);
+        break;
       default:
         break;
     }
@@ -293,13 +313,23 @@ export function parseHash(hash) {
     if (route === 'jobs') Object.assign(raw, { page: 'job', name: keySegment });
     else if (route === 'tests') Object.assign(raw, keySegment ? { page: 'test', testId: keySegment } : { page: 'tests' });
     else if (route === 'runs') Object.assign(raw, keySegment ? { page: 'run', runId: keySegment } : { page: 'runs' });
-    else if (route === 'ci' && !keySegment) raw.page = 'ci';
+    else if (route === 'ci') Object.assign(raw, ciRoute(rest));
     else if (route === 'insight' && !keySegment) raw.page = 'insight';
     else raw.page = 'overview';
     return normaliseState(raw);
   } catch {
     return defaultState();
   }
+}
+
+/** The CI pages: `ci`, `ci/systems/<name>`, `ci/projects`, `ci/projects/<project>`. */
+function ciRoute(rest) {
+  const [section, ...tail] = rest;
+  const key = tail.length ? safeDecode(tail.join('/')) : '';
+  if (!section) return { page: 'ci' };
+  if (section === 'systems' && key) return { page: 'ciSystem', ciName: key };
+  if (section === 'projects') return key ? { page: 'ciGrid', project: key } : { page: 'ciProjects' };
+  return { page: 'overview' };
 }
 
 /** The hash (starting with `#/`) of a state; defaults are left out. */

@@ -18,7 +18,21 @@ const SAMPLES = [
   { page: 'run', runId: '3f2a1b4c-0000-4000-8000-000000000001', sort: '-run_time' },
   { page: 'ci', period: '14d' },
   { page: 'insight' },
+  { page: 'ciSystem', ciName: 'acme/ci #1?', period: '30d', resolution: 'hour', sort: 'job' },
+  { page: 'ciProjects', end: '2026-10-01T00:00:00Z' },
+  { page: 'ciGrid', project: 'openstack/nova', system: 'xen-ci', pipeline: 'check' },
 ];
+
+test('the CI routes', () => {
+  assert.equal(serialiseState({ page: 'ciGrid', project: 'openstack/nova' }), '#/ci/projects/openstack%2Fnova');
+  assert.deepEqual(parseHash('#/ci/projects/openstack%2Fnova?system=xen-ci'),
+    normaliseState({ page: 'ciGrid', project: 'openstack/nova', system: 'xen-ci' }));
+  assert.equal(parseHash('#/ci/systems/zuul').ciName, 'zuul');
+  assert.equal(parseHash('#/ci/projects').page, 'ciProjects');
+  assert.equal(parseHash('#/ci').page, 'ci');
+  assert.equal(parseHash('#/ci/systems/').page, 'overview');
+  assert.equal(parseHash('#/ci/elsewhere').page, 'overview');
+});
 
 test('every page state survives serialise -> parse', () => {
   for (const sample of SAMPLES) {

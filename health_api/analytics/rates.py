@@ -37,6 +37,12 @@ def _or_none(x) -> float | None:
     return None if np.isnan(x) else x
 
 
+def wilson(failed: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
+    """(low, high) of one count through ``wilson_bounds``; (None, None) when n == 0."""
+    _p, low, high = wilson_bounds(failed, n, z)
+    return _or_none(low), _or_none(high)
+
+
 def rate(failed: int, passed: int) -> dict:
     """{"failure_rate", "n", "ci_low", "ci_high"} for run or test outcomes."""
     failed, passed = int(failed), int(passed)

@@ -8,8 +8,10 @@ the returned ``GerritTruth``):
 
 * silent CIs: declared for projects, never comment (coverage 0);
 * flaky CIs: some jobs fail at random on the first run and pass on the
-  recheck of the same patch set (docs/design.md);
-* per-CI success rates.
+  recheck of the same patch set (docs/design.md, "flaky job");
+* per-CI success rates;
+* missed patch sets: a CI skips a patch set now and then (``missed``), and
+  recheck flips, a job's FAILURE turned SUCCESS by a recheck (``recheck_flips``).
 
 Everything goes through ``GerritStore.store_raw_events`` as raw stream-event
 dicts (the path of the listener and replay), sorted by time; the same seed gives the same rows.
@@ -80,6 +82,12 @@ class GerritTruth:
     silent_cis: list[str] = field(default_factory=list)
     flaky_cis: list[dict] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
+    #: every patch set: [change, patch set, project, created (ISO), superseded or abandoned (ISO|None)]
+    patch_set_list: list[list] = field(default_factory=list)
+    #: username -> [[change, patch set], ...] it reported on (at least once, before ``end``)
+    reported: dict = field(default_factory=dict)
+    #: username -> job -> FAILURE-then-SUCCESS flips on one patch set (both reports before ``end``)
+    recheck_flips: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -87,7 +95,7 @@ class GerritTruth:
 
 def declared_ci_systems() -> dict[str, CiSystemConfig]:
     declared = {"zuul": CiSystemConfig("zuul", account_id=22348,
-                                       overrides=CiOverrides(display_name="Zuul"))}
+                                       overrides=CiOverrides(display_name="Zuul", trusted=True))}
     for i, (name, display, projects, *_rest) in enumerate(THIRD_PARTY + SILENT):
         declared[name] = CiSystemConfig(name, account_id=30000 + i, overrides=CiOverrides(
             display_name=display, projects=tuple(projects)))
@@ -106,6 +114,7 @@ class _Builder:
         self.events: list[dict] = []
         self.truth_rechecks = 0
         self.comments = 0
+        self.reported: dict[str, set] = {}
 
     def add(self, event: dict, at: dt.datetime) -> None:
         if at <= self.end:
@@ -125,6 +134,8 @@ class _Builder:
                   "approvals": [{"type": "Verified", "description": "Verified",
                                  "value": "-1" if failed else "1"}]}, at)
         self.comments += at <= self.end
+        if at <= self.end:
+            self.reported.setdefault(username, set()).add((change["number"], ps["number"]))
         return not failed
 
 
@@ -150,6 +161,7 @@ def generate_gerrit(engine: Engine, *, start: dt.datetime, end: dt.datetime, see
                   "status": "NEW"}
         result.changes += 1
         at = created
+        change_patch_sets: list[list] = []
         for ps_number in range(1, rng.choice((1, 1, 2, 2, 3, 4)) + 1):
             ps = {"number": ps_number, "revision": f"{rng.getrandbits(160):040x}",
                   "ref": f"refs/changes/{number % 100:02d}/{number}/{ps_number}",
@@ -158,8 +170,13 @@ def generate_gerrit(engine: Engine, *, start: dt.datetime, end: dt.datetime, see
             build.add({"type": "patchset-created", "change": change, "patchSet": ps,
                        "uploader": _account(owner)}, at)
             result.patch_sets += at <= end
+            if at <= end:
+                if change_patch_sets:
+                    change_patch_sets[-1][4] = at.isoformat()
+                change_patch_sets.append([number, ps_number, project, at.isoformat(), None])
             flaky_failed = set()
             zuul_ok = True
+            job_reports: dict = {}
             for attempt in range(2):
                 for username, _display, projects, jobs, rate in cis:
                     if project not in projects or rng.random() > 0.97:
@@ -179,6 +196,9 @@ def generate_gerrit(engine: Engine, *, start: dt.datetime, end: dt.datetime, see
                             outcome = rng.choice(("FAILURE", "FAILURE", "POST_FAILURE",
                                                   "TIMED_OUT", "NODE_FAILURE"))
                         outcomes.append((job, outcome, rng.randrange(120, 7200)))
+                        if report_at <= end:
+                            job_reports.setdefault((username, job), []).append(
+                                (int(report_at.timestamp()), outcome))
                     ok = build.report(change, ps, username, outcomes, report_at)
                     if username == "zuul":
                         zuul_ok = ok
@@ -190,12 +210,20 @@ def generate_gerrit(engine: Engine, *, start: dt.datetime, end: dt.datetime, see
                     build.truth_rechecks += 1
                 else:
                     break
+            for (username, job), reports in job_reports.items():
+                outcomes_in_order = [outcome for _at, outcome in sorted(reports)]
+                if outcomes_in_order[:2] == ["FAILURE", "SUCCESS"]:
+                    flips = result.recheck_flips.setdefault(username, {})
+                    flips[job] = flips.get(job, 0) + 1
             at += dt.timedelta(hours=rng.uniform(4, 48))
+        result.patch_set_list.extend(change_patch_sets)
         final = rng.random()
         if final < 0.55:
             kind, who = "change-merged", "submitter"
         elif final < 0.7:
             kind, who = "change-abandoned", "abandoner"
+            if change_patch_sets and at + dt.timedelta(hours=1) <= end:
+                change_patch_sets[-1][4] = (at + dt.timedelta(hours=1)).isoformat()
         else:
             continue
         build.add({"type": kind, "change": change, who: _account(rng.choice(HUMANS))},
@@ -206,6 +234,7 @@ def generate_gerrit(engine: Engine, *, start: dt.datetime, end: dt.datetime, see
     stats = store.store_raw_events(build.events)
     result.ci_comments = stats.comments
     result.rechecks = build.truth_rechecks
+    result.reported = {name: sorted(map(list, pairs)) for name, pairs in build.reported.items()}
     result.stats = stats.as_dict()
     result.ci_systems = [{"username": name, "display_name": display, "projects": list(projects),
                           "jobs": list(jobs), "success_rate": rate,
@@ -217,3 +246,21 @@ def generate_gerrit(engine: Engine, *, start: dt.datetime, end: dt.datetime, see
         Path(truth).write_text(json.dumps(result.as_dict(), indent=2, sort_keys=True) + "\n",
                                encoding="utf-8")
     return result
+
+
+def ci_systems_yaml() -> str:
+    """``declared_ci_systems()`` as a ci-systems.yaml (etc/ci-systems.demo.yaml, which
+    ``make run`` uses, is this text; a test keeps the two equal)."""
+    import yaml
+
+    document = {}
+    for name, config in declared_ci_systems().items():
+        entry: dict = {"display_name": config.display_name, "account_id": config.account_id}
+        if config.overrides.projects:
+            entry["projects"] = list(config.overrides.projects)
+        if config.trusted:
+            entry["trusted"] = True
+        document[name] = entry
+    return ("# The demo data's CI systems (health_api.demo.gerrit.declared_ci_systems);\n"
+            "# `make run` serves the demo with this file. Fields: ci-systems.yaml.sample.\n"
+            + yaml.safe_dump(document, sort_keys=False))

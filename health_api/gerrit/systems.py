@@ -19,7 +19,7 @@ from typing import Any, Mapping
 __all__ = ["CiOverrides", "CiSystemConfig", "load_ci_systems"]
 
 _ENTRY_KEYS = ("display_name", "contact", "account_id", "projects", "branches",
-               "recheck", "result_patterns", "result_map")
+               "recheck", "result_patterns", "result_map", "trusted")
 _RESULT_WORD = re.compile(r"[A-Z][A-Z0-9_]*")
 _RESULT_GROUPS_ALLOWED = frozenset({"job", "url", "result", "duration", "detail", "nonvoting"})
 
@@ -40,6 +40,8 @@ class CiOverrides:
     reports, in addition to the built-in ``recheck``/``recheck-<ci>``.
     ``projects``/``branches``: exact names, or regexes when they start with
     ``^`` (Gerrit's convention); empty means "all".
+    ``trusted``: the upstream CI of its projects, the reference the other
+    CIs' votes are compared with.
     """
 
     result_patterns: tuple[re.Pattern[str], ...] = ()
@@ -49,6 +51,7 @@ class CiOverrides:
     projects: tuple[str, ...] = ()
     branches: tuple[str, ...] = ()
     result_map: Mapping[str, str] = field(default_factory=dict, hash=False)
+    trusted: bool = False
 
     def covers(self, project: str | None, branch: str | None) -> bool:
         """Whether the CI declares it tests this project and branch."""
@@ -73,6 +76,10 @@ class CiSystemConfig:
     @property
     def contact(self) -> str | None:
         return self.overrides.contact
+
+    @property
+    def trusted(self) -> bool:
+        return self.overrides.trusted
 
     def covers(self, project: str | None, branch: str | None) -> bool:
         return self.overrides.covers(project, branch)
@@ -130,6 +137,12 @@ class _EntryReader:
                 raise self.error(f"{field}[{index}]",
                                  f"expected a string, got {type(item).__name__}")
         return tuple(value)
+
+    def flag(self, field: str) -> bool:
+        value = self.entry.get(field)
+        if value is None or isinstance(value, bool):
+            return bool(value)
+        raise self.error(field, f"expected true or false, got {type(value).__name__}")
 
     def regex(self, field: str, pattern: str) -> re.Pattern[str]:
         try:
@@ -201,6 +214,7 @@ def _read_entry(path: str, username: Any, entry: Any) -> CiSystemConfig:
         projects=projects,
         branches=branches,
         result_map=result_map,
+        trusted=reader.flag("trusted"),
     )
     return CiSystemConfig(username=username, account_id=reader.integer("account_id"),
                           overrides=overrides)

@@ -55,6 +55,12 @@ HOSTILE_JOB = "<script>alert(1)</script>"
 HOSTILE_TEST_PART = '"><img src=x onerror=alert(1)>'
 HOSTILE_TEST = f"hostile.{HOSTILE_TEST_PART}.HostileTest.test_escape"
 STALE_END = "2020-01-01T00:00:00Z"
+#: a CI system whose display name and job name are markup (replayed as Gerrit events)
+HOSTILE_CI = "hostile-ci"
+HOSTILE_CI_NAME = "<b>Evil</b> CI <script>alert(2)</script>"
+HOSTILE_CI_JOB = '"><img/src=x/onerror=alert(3)>'
+HOSTILE_CI_PROJECT = "openstack/nova"
+DEMO_CI_SYSTEMS = Path(__file__).resolve().parents[2] / "etc" / "ci-systems.demo.yaml"
 DEMO = ["--days", "7", "--jobs", "6", "--runs-per-day", "4", "--seed", "3"]
 
 
@@ -128,6 +134,27 @@ def hostile_stream(start: dt.datetime) -> bytes:
     return out.getvalue()
 
 
+def hostile_ci_events(at: dt.datetime) -> str:
+    """A patch set and a Zuul-style report on it by HOSTILE_CI, as journal lines."""
+    change = {"project": HOSTILE_CI_PROJECT, "branch": "master", "id": "I" + "e" * 40,
+              "number": 999999, "subject": "<i>hostile</i> change", "status": "NEW",
+              "owner": {"name": "Ada", "username": "ada"}}
+    ps = {"number": 1, "revision": "f" * 40, "ref": "refs/changes/99/999999/1",
+          "createdOn": int(at.timestamp()), "uploader": {"name": "Ada", "username": "ada"},
+          "kind": "REWORK"}
+    author = {"name": HOSTILE_CI_NAME, "username": HOSTILE_CI, "email": "hostile@example.org"}
+    comment = ("Patch Set 1: Verified-1\n\nBuild failed (check pipeline).\n\n"
+               f"- {HOSTILE_CI_JOB} https://logs.example.org/hostile/1 : FAILURE in 1m 02s")
+    events = [
+        {"type": "patchset-created", "change": change, "patchSet": ps, "uploader": change["owner"],
+         "eventCreatedOn": int(at.timestamp())},
+        {"type": "comment-added", "change": change, "patchSet": ps, "author": author,
+         "comment": comment, "approvals": [{"type": "Verified", "value": "-1"}],
+         "eventCreatedOn": int(at.timestamp()) + 600},
+    ]
+    return "".join(json.dumps(e) + "\n" for e in events)
+
+
 class LiveServer:
     """`ci-health serve` on a database, in a subprocess; `get(path)` reads its API."""
 
@@ -145,7 +172,8 @@ class LiveServer:
             self.proc = subprocess.Popen(
                 [*_cli(), "serve", "--db", self.db_url, "--port", str(self.port),
                  "--workers", "1"],
-                stdout=self.logfile, stderr=subprocess.STDOUT, cwd=ROOT)
+                stdout=self.logfile, stderr=subprocess.STDOUT, cwd=ROOT,
+                env={**os.environ, "CI_HEALTH_GERRIT_CI_SYSTEMS": str(DEMO_CI_SYSTEMS)})
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
@@ -202,6 +230,9 @@ def live_server(tmp_path_factory):
                "--artifacts", "javascript:alert(1)", "--store-attachments", "--json", "-",
                stdin=hostile_stream(hostile_at))
     hostile_run = json.loads(out.strip().splitlines()[-1])
+    journal = tmp / "hostile-ci.jsonl"
+    journal.write_text(hostile_ci_events(end - dt.timedelta(hours=3)), encoding="utf-8")
+    _run("gerrit", "replay", "--db", db, str(journal))
     server = LiveServer(db, tmp / "serve.log", end=end, hostile_run=hostile_run).start()
     yield server
     server.stop()

@@ -81,6 +81,11 @@ def test_a_single_project_string_is_accepted(tmp_path):
     assert systems["x-ci"].overrides.projects == ("openstack/nova",)
 
 
+def test_trusted_marks_the_upstream_ci(tmp_path):
+    systems = load_ci_systems(write(tmp_path, "zuul:\n  trusted: true\nx-ci: {}\n"))
+    assert systems["zuul"].trusted and not systems["x-ci"].trusted
+
+
 def test_missing_file_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_ci_systems(tmp_path / "absent.yaml")
@@ -95,7 +100,9 @@ def test_missing_file_raises_file_not_found(tmp_path):
      "entry 123: the key must be a Gerrit username (a string)"),
     ("x-ci:\n  projets: [openstack/nova]\n",
      "entry 'x-ci': unknown field(s) projets; expected some of display_name, contact, account_id, "
-     "projects, branches, recheck, result_patterns, result_map"),
+     "projects, branches, recheck, result_patterns, result_map, trusted"),
+    ("x-ci:\n  trusted: maybe\n",
+     "entry 'x-ci': trusted: expected true or false, got str"),
     ("x-ci:\n  display_name: 5\n",
      "entry 'x-ci': display_name: expected a string, got int"),
     ("x-ci:\n  account_id: yes\n",
