@@ -24,16 +24,19 @@ def create_app(db_url: str | None = None, config=None) -> Flask:
     app.config["CI_HEALTH_DB"] = db_url or config.db_url
     app.json.sort_keys = False
 
-    from .api import cache, compat, errors, feeds, jobs, runs, status, tests
+    from .api import cache, errors, feeds, jobs, runs, status, tests
     from .api.auth import init_body_limit
+    from .api.cors import init_cors
     from .api.db import init_engine
     init_engine(app, app.config["CI_HEALTH_DB"])
     init_body_limit(app, config)
+    init_cors(app, config)
     cache.init_cache(app, config)
     errors.register(app)
     for blueprint in (status.bp, runs.bp, jobs.bp, tests.bp, feeds.bp):
         app.register_blueprint(blueprint)
-    app.register_blueprint(compat.bp, url_prefix=config.get("api", "compat_prefix", "") or None)
+    from .compat.routes import bp as compat_bp
+    app.register_blueprint(compat_bp, url_prefix=config.get("api", "compat_prefix", "") or None)
 
     frontend = Path(config.get("api", "frontend_dir", str(FRONTEND)))
     if frontend.is_dir() and (frontend / "index.html").is_file():

@@ -6,14 +6,26 @@ import datetime as dt
 
 from flask import Blueprint
 
-from . import reports
-from .db import connection
-from .errors import bad_request, not_found
-from .feeds import rss
-from .spec import (BOOL, INT, NNUM, NSTR, NTIME, OFFSET, STR, TIME, Param, arr, endpoint,
-                   limit, obj, time_window)
+from ..api import reports as v1_reports
+from ..api.db import connection
+from ..api.errors import bad_request, not_found
+from ..api.feeds import rss
+from ..api.spec import (BOOL, INT, NNUM, NSTR, NTIME, OFFSET, STR, TIME, Param, arr, limit, obj,
+                        time_window)
+from ..api.spec import endpoint as _endpoint
+from . import jsonp, reports
 
 bp = Blueprint("compat", __name__)
+bp.after_request(jsonp.wrap_error)
+
+
+def endpoint(bp, rule, **kwargs):
+    """Every JSON route here answers JSONP too, as openstack-health's client calls them all
+    with $http.jsonp (callback=angular.callbacks._N)."""
+    kwargs.setdefault("jsonp", kwargs.get("media_type", "application/json") == "application/json")
+    return _endpoint(bp, rule, **kwargs)
+
+
 TAG = "openstack-health"
 START = Param("start_date", "datetime", description="window start, ISO 8601")
 STOP = Param("stop_date", "datetime", description="window end, ISO 8601")
@@ -53,7 +65,7 @@ def compat_status(a):
           response=arr(STR))
 def compat_metadata_keys(a):
     with connection() as conn:
-        return reports.metadata_keys(conn)["keys"]
+        return v1_reports.metadata_keys(conn)["keys"]
 
 
 RUN_ITEM = obj({"pass": INT, "fail": INT, "skip": INT, "run_time": NNUM})
@@ -151,7 +163,7 @@ def compat_recent_detail(a):
 def compat_recent_rss(a):
     from flask import request
     with connection() as conn:
-        runs = reports.failed_runs_feed(conn, a["run_metadata_key"], a["value"], 25)
+        runs = v1_reports.failed_runs_feed(conn, a["run_metadata_key"], a["value"], 25)
     if runs is None:
         raise not_found("value", f"no runs with {a['run_metadata_key']}={a['value']}")
     return rss(runs, a["run_metadata_key"], a["value"], request.url)
