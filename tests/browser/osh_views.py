@@ -91,6 +91,9 @@ def draw(browser, client_url: str, route: str, timeout_ms: int = 60_000) -> dict
     page.on("requestfailed", lambda r: failures.append(f"failed: {r.url}"))
     page.on("response", lambda r: failures.append(f"{r.status}: {r.url}") if r.status >= 400 else None)
     page.on("pageerror", lambda e: failures.append(f"page error: {e}"))
+    calls: list[str] = []
+    page.on("request", lambda r: calls.append(r.url) if r.resource_type == "script"
+            and "callback=" in r.url else None)
     try:
         page.goto(f"{client_url}/#{route}")
         page.wait_for_load_state("networkidle")
@@ -100,4 +103,5 @@ def draw(browser, client_url: str, route: str, timeout_ms: int = 60_000) -> dict
     finally:
         context.close()
     drawn["failures"] = failures
+    drawn["calls"] = calls
     return drawn
