@@ -52,6 +52,15 @@ def _window(a, res, span=dt.timedelta(days=7)):
         raise
 
 
+def _open_window(a):
+    """start_date/stop_date as given, either may be absent (openstack-health read every
+    run then); only a reversed window is refused."""
+    start, stop = a.get("start_date"), a.get("stop_date")
+    if start is not None and stop is not None and start >= stop:
+        raise bad_request("stop_date", "stop_date must be later than start_date")
+    return start, stop
+
+
 @endpoint(bp, "/status", tag=TAG, summary="openstack-health status", params=[], cache=False,
           errors=(503,),
           response=obj({"status": obj({"availability": obj({"database": BOOL,
@@ -69,6 +78,7 @@ def compat_metadata_keys(a):
 
 
 RUN_ITEM = obj({"pass": INT, "fail": INT, "skip": INT, "run_time": NNUM})
+GROUP_RUN = obj({"pass": INT, "fail": INT, "skip": INT})
 #: a runs row as openstack-health's run.to_dict() gave it, "id" being the run's uuid
 COMPAT_RUN = obj({"id": NSTR, "skips": INT, "fails": INT, "passes": INT, "run_time": NNUM,
                   "artifacts": NSTR, "run_at": NTIME})
@@ -76,11 +86,15 @@ COMPAT_RUN = obj({"id": NSTR, "skips": INT, "fails": INT, "passes": INT, "run_ti
 
 @endpoint(bp, "/runs/group_by/<string:key>", tag=TAG, summary="runs per bucket and value",
           params=[Param("key", where="path", max_length=255), START, STOP, resolution("sec")],
-          response=obj({"runs": {"type": "object", "additionalProperties": {
-              "type": "object", "additionalProperties": arr(RUN_ITEM)}}}))
+          description="Buckets from the first to the last run in the window, the empty ones as "
+                      "[] (openstack-health's padding); keys as it wrote them (a date at day). "
+                      "Without start_date/stop_date every run is read, as openstack-health "
+                      "did; at most 500,000 runs (400 beyond).",
+          response=obj({"runs": {"type": "object", "additionalProperties": {"anyOf": [
+              {"type": "object", "additionalProperties": arr(GROUP_RUN)},
+              {"type": "array", "maxItems": 0}]}}}))
 def compat_group_by(a):
-    start, stop = _window(a, a["datetime_resolution"], dt.timedelta(hours=1)
-                          if a["datetime_resolution"] == "sec" else dt.timedelta(days=7))
+    start, stop = _open_window(a)
     with connection() as conn:
         return reports.compat_group_by(conn, a["key"], start, stop, a["datetime_resolution"])
 
@@ -91,7 +105,7 @@ JOB_TEST_RUNS_SPAN = {"sec": dt.timedelta(days=1), "min": dt.timedelta(days=1),
                       "hour": dt.timedelta(days=7), "day": dt.timedelta(days=31)}
 
 
-@endpoint(bp, "/build_name/<string:build_name>/test_runs", tag=TAG,
+@endpoint(bp, "/build_name/<path:build_name>/test_runs", tag=TAG,
           summary="per-test counts of a job per bucket",
           description="datetime_resolution=day reads the ch_test_daily rollup (a result under "
                       "its run's day, window up to 31 days); sec/min/hour aggregate raw results "
@@ -117,7 +131,7 @@ def compat_job_test_runs(a):
                                             a["limit"], a["offset"])
 
 
-@endpoint(bp, "/runs/key/<string:run_metadata_key>/<string:value>", tag=TAG,
+@endpoint(bp, "/runs/key/<path:run_metadata_key>/<path:value>", tag=TAG,
           summary="runs with key=value per bucket and job",
           params=[Param("run_metadata_key", where="path", max_length=255),
                   Param("value", where="path", max_length=255), START, STOP, resolution("day")],
@@ -133,7 +147,7 @@ def compat_key_value(a):
                                         a["datetime_resolution"])
 
 
-@endpoint(bp, "/runs/key/<string:run_metadata_key>/<string:value>/recent", tag=TAG,
+@endpoint(bp, "/runs/key/<path:run_metadata_key>/<path:value>/recent", tag=TAG,
           summary="recent runs with key=value",
           params=[Param("run_metadata_key", where="path", max_length=255),
                   Param("value", where="path", max_length=255), NUM_RUNS],
@@ -144,7 +158,7 @@ def compat_recent(a):
         return reports.compat_recent(conn, a["run_metadata_key"], a["value"], a["num_runs"])
 
 
-@endpoint(bp, "/runs/key/<string:run_metadata_key>/<string:value>/recent/detail", tag=TAG,
+@endpoint(bp, "/runs/key/<path:run_metadata_key>/<path:value>/recent/detail", tag=TAG,
           summary="recent runs with key=value, every run column (empty runs too)",
           params=[Param("run_metadata_key", where="path", max_length=255),
                   Param("value", where="path", max_length=255), NUM_RUNS],
@@ -155,7 +169,7 @@ def compat_recent_detail(a):
                                             a["num_runs"])
 
 
-@endpoint(bp, "/runs/key/<string:run_metadata_key>/<string:value>/recent/rss", tag=TAG,
+@endpoint(bp, "/runs/key/<path:run_metadata_key>/<path:value>/recent/rss", tag=TAG,
           summary="RSS feed of failed runs with key=value",
           params=[Param("run_metadata_key", where="path", max_length=255),
                   Param("value", where="path", max_length=255)],

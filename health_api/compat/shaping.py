@@ -12,23 +12,65 @@ from ..analytics.jsonsafe import clean, finite
 from ..analytics.series import _frame
 
 
-def runs(rows, start, stop, resolution) -> dict:
-    """rows: (run_at, value, passes, fails, skips, run_time) -> {bucket: {value: [run...]}},
-    every bucket of the window present (empty ones as {})."""
-    out: dict[str, dict] = {}
-    if start is not None and stop is not None:
-        out = {k: {} for k in buckets.keys(buckets.grid(start, stop, resolution))}
-    if rows:
-        # One run per row (tens of thousands): bucket keys are formatted once per
-        # bucket, and the run dicts are built plain, with nothing left to clean.
-        codes, uniques = pd.factorize(
-            buckets.bucket_series(pd.Series([r[0] for r in rows]), resolution))
-        names = buckets.keys(uniques)
-        for code, (_at, value, passes, fails, skips, run_time) in zip(codes.tolist(), rows):
-            out.setdefault(names[code], {}).setdefault(value, []).append(
-                {"pass": int(passes or 0), "fail": int(fails or 0), "skip": int(skips or 0),
-                 "run_time": finite(run_time)})
+#: a bucket's step and how many of them the padding walks, as RunAggregator did
+_STEP = {"sec": dt.timedelta(seconds=1), "min": dt.timedelta(minutes=1),
+         "hour": dt.timedelta(hours=1), "day": dt.timedelta(days=1)}
+
+
+def osh_time(ts) -> str | None:
+    """A time as openstack-health wrote it: naive UTC isoformat, microseconds kept."""
+    if ts is None:
+        return None
+    if isinstance(ts, str):
+        ts = dt.datetime.fromisoformat(ts)
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return ts.isoformat()
+
+
+def osh_key(ts: dt.datetime, resolution: str) -> str:
+    """A bucket key as openstack-health's aggregators wrote it: the start of the bucket
+    in isoformat, a date alone for day."""
+    if isinstance(ts, str):
+        ts = dt.datetime.fromisoformat(ts)
+    if resolution == "day":
+        return ts.date().isoformat()
+    if resolution == "hour":
+        return ts.replace(minute=0, second=0, microsecond=0).isoformat()
+    if resolution == "min":
+        return ts.replace(second=0, microsecond=0).isoformat()
+    return ts.replace(microsecond=0).isoformat()
+
+
+def pad(out: dict, resolution: str, empty) -> dict:
+    """openstack-health's padding: every bucket from the first to the last one with data
+    present, the missing ones as ``empty()`` under their datetime isoformat (also at day,
+    where its data keys are dates: its quirk, kept), keys sorted."""
+    if out:
+        present = {dt.datetime.fromisoformat(k) for k in out}
+        first, last = min(present), max(present)
+        span = last - first
+        count = span.days if resolution == "day" else int(span.total_seconds()
+                                                             // _STEP[resolution].total_seconds())
+        for n in range(count):
+            at = first + _STEP[resolution] * n
+            if at not in present:
+                out[at.isoformat()] = empty()
     return dict(sorted(out.items()))
+
+
+def runs(rows, resolution) -> dict:
+    """rows: (run_at, value, passes, fails, skips, run_time) in run_at order ->
+    {bucket: {value: [{fail, pass, skip}...]}}, padded with [] as openstack-health did."""
+    out: dict[str, dict] = {}
+    keys: dict = {}
+    for at, value, passes, fails, skips, _run_time in rows:
+        k = keys.get(at)
+        if k is None:
+            k = keys[at] = osh_key(at, resolution)
+        out.setdefault(k, {}).setdefault(value, []).append(
+            {"fail": int(fails or 0), "pass": int(passes or 0), "skip": int(skips or 0)})
+    return pad(out, resolution, list)
 
 
 def key_value(rows, start, stop, resolution) -> dict:

@@ -8,6 +8,7 @@ import datetime as dt
 import gzip
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -29,23 +30,16 @@ PAD = "empty buckets not padded between the first and last run as OpenStack-Heal
 MICRO = "times in seconds with Z where OpenStack-Health gives isoformat with microseconds"
 RUNROW = "run rows: id is the uuid (OpenStack-Health: the integer id, uuid apart); order"
 DIFFERS: dict[str, str] = {
-    osh_routes.CLIENT_CALLS[0]: f"{KEYS}; {PAD}",
     "/tests/recent/fail": "keys run_id/status instead of uuid/link, other rows and times",
-    "/runs/key/build_queue/gate/recent?num_runs=1": MICRO,
     osh_routes.CLIENT_CALLS[4]: f"{KEYS}; a page of 100 tests instead of all",
     osh_routes.CLIENT_CALLS[5]: f"{KEYS}; {PAD}; numeric rolling means",
-    "/runs/key/build_name/tempest-full-py3/recent": MICRO,
     osh_routes.CLIENT_CALLS[7]: "data keyed per bucket where OpenStack-Health keys per run",
     "/tests/prefix": "order: by count where OpenStack-Health sorts",
     "/tests/prefix/tempest?limit=100&offset=0": "id is the test_id (OpenStack-Health: the "
                                                 "integer id); run_time mean not the column",
     osh_routes.CLIENT_CALLS[10]: f"{KEYS}; {PAD}",
-    "/runs/key/node_provider/rax-ord/recent": MICRO,
-    osh_routes.OTHER[0]: KEYS,
-    osh_routes.OTHER[1]: "400: window too large for min",
     osh_routes.OTHER[2]: KEYS,
     osh_routes.OTHER[3]: "404: values with a slash are not routed",
-    osh_routes.OTHER[4]: "404: values with a slash are not routed",
     osh_routes.OTHER[5]: "404: values with a slash are not routed",
     "/build_name/tempest-full-py3/runs": RUNROW,
     osh_routes.OTHER[7]: RUNROW,
@@ -67,7 +61,24 @@ def osh_app(request, databases):
     upgrade(engine)
     generate(engine, days=7, jobs=6, runs_per_day=2, seed=3, end=dt.datetime(2026, 10, 4))
     engine.dispose()
-    return create_app(db_url=url, config=Config(environ={"CI_HEALTH_CACHE_DISABLED": "1"}))
+    app = create_app(db_url=url, config=Config(environ={"CI_HEALTH_CACHE_DISABLED": "1"}))
+    app.config["OSH_ENGINE"] = request.param
+    return app
+
+
+_FRACTION = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.\d{6}$")
+
+
+def seconds_only(value):
+    """A golden answer as OpenStack-Health gives it on MySQL/MariaDB, whose DATETIME
+    columns (subunit2sql's schema, and ci-health's there) keep whole seconds."""
+    if isinstance(value, dict):
+        return {seconds_only(k): seconds_only(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [seconds_only(v) for v in value]
+    if isinstance(value, str):
+        return _FRACTION.sub(r"\1", value)
+    return value
 
 
 def differences(got, want, path="", out=None, limit=5) -> list[str]:
@@ -113,5 +124,7 @@ def test_route_answers_as_openstack_health(osh_app, route):
         got, want_body = sorted(got), sorted(want["body"])
     else:
         want_body = want["body"]
+    if osh_app.config["OSH_ENGINE"] == "mysql":
+        want_body = seconds_only(want_body)
     problems = differences(got, want_body)
     assert not problems, "\n".join(problems)
