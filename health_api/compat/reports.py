@@ -30,9 +30,11 @@ def compat_group_by(conn, key, start, stop, resolution) -> dict:
 
 
 def compat_key_value(conn, key, value, start, stop, resolution) -> dict:
-    meta = [(key, value)]
-    rows = rq.runs_over_time(conn, "build_name", start, stop, resolution, meta)
-    return shaping.key_value(rows, start, stop, resolution)
+    rows = rq.runs_with_value(conn, key, value, start, stop, COMPAT_MAX_ROWS + 1)
+    if len(rows) > COMPAT_MAX_ROWS:
+        raise bad_request("start_date", f"more than {COMPAT_MAX_ROWS} runs in the window; "
+                                        f"narrow start_date/stop_date")
+    return shaping.key_value(rows, resolution)
 
 
 def compat_recent(conn, key, value, count) -> list[dict]:

@@ -137,11 +137,11 @@ def compat_job_test_runs(a):
                   Param("value", where="path", max_length=255), START, STOP, resolution("day")],
           response=obj({"numeric": {"type": "object", "additionalProperties": {
                             "type": "object", "additionalProperties": NNUM}},
-                        "data": obj({"timedelta": arr(obj({"datetime": TIME, "job_data": arr(
+                        "data": obj({"timedelta": arr(obj({"datetime": STR, "job_data": arr(
                             obj({"fail": INT, "pass": INT, "mean_run_time": NNUM,
                                  "job_name": NSTR}))}))})}))
 def compat_key_value(a):
-    start, stop = _window(a, a["datetime_resolution"])
+    start, stop = _open_window(a)
     with connection() as conn:
         return reports.compat_key_value(conn, a["run_metadata_key"], a["value"], start, stop,
                                         a["datetime_resolution"])
@@ -151,7 +151,7 @@ def compat_key_value(a):
           summary="recent runs with key=value",
           params=[Param("run_metadata_key", where="path", max_length=255),
                   Param("value", where="path", max_length=255), NUM_RUNS],
-          response=arr(obj({"id": NSTR, "status": STR, "start_date": NTIME, "link": NSTR,
+          response=arr(obj({"id": NSTR, "status": STR, "start_date": NSTR, "link": NSTR,
                             "build_name": NSTR})))
 def compat_recent(a):
     with connection() as conn:

@@ -73,21 +73,52 @@ def runs(rows, resolution) -> dict:
     return pad(out, resolution, list)
 
 
-def key_value(rows, start, stop, resolution) -> dict:
-    """rows as runs_by_value's -> {"numeric": {job: {bucket: mean}}, "data": {"timedelta": [...]}}."""
-    frame = _frame(rows, ["bucket", "value", "passed", "failed", "empty", "rt_sum", "runs"],
-                   resolution)
-    timedelta, numeric = [], {}
-    for bucket_ts, part in frame.groupby("bucket"):
-        k = buckets.key(bucket_ts.to_pydatetime())
-        job_data = []
-        for r in part.sort_values("value").itertuples(index=False):
-            mean = r.rt_sum / r.runs if r.runs else None
-            job_data.append(clean({"fail": r.failed, "pass": r.passed, "mean_run_time": mean,
-                                   "job_name": r.value}))
-            numeric.setdefault(r.value, {})[k] = clean(mean)
-        timedelta.append({"datetime": k, "job_data": job_data})
-    return {"numeric": numeric, "data": {"timedelta": timedelta}}
+_RESAMPLE = {"sec": "1s", "min": "1min", "hour": "1h", "day": "D"}
+
+
+def key_value(rows, resolution) -> dict:
+    """rows: (run_at, build_name, passes, fails, skips, run_time) in run_at order ->
+    openstack-health's {"numeric": {job: {bucket: mean}, job-avg: {...}}, "data":
+    {"timedelta": [{datetime, job_data: [...]}]}}.
+
+    numeric: the run times of its passed runs (mean per exact run_at), resampled to the
+    resolution (mean), and as job-avg the rolling mean over 10 buckets of that series
+    time-interpolated over gaps of up to 10 buckets; columns without any value dropped.
+    data: per bucket (padded with [] as its aggregator did) and job, the passed and failed
+    runs and the mean run time of all of them, jobs sorted by name."""
+    times: dict = {}
+    per_bucket: dict[str, dict] = {}
+    for at, job, passes, fails, _skips, run_time in rows:
+        passes, fails = int(passes or 0), int(fails or 0)
+        if fails == 0 and passes > 0:
+            times.setdefault(job, {}).setdefault(at, []).append(run_time)
+        per_bucket.setdefault(osh_key(at, resolution), {}).setdefault(job, []).append(
+            (passes, fails, run_time))
+    timedelta = []
+    for k, jobs in pad(per_bucket, resolution, list).items():
+        job_data = [{"fail": sum(1 for _, f, _ in runs if f > 0),
+                     "job_name": job,
+                     "mean_run_time": finite(sum(rt or 0.0 for _, _, rt in runs) / len(runs)),
+                     "pass": sum(1 for p, f, _ in runs if f == 0 and p > 0)}
+                    for job, runs in (jobs.items() if isinstance(jobs, dict) else ())]
+        timedelta.append({"datetime": k, "job_data": sorted(
+            job_data, key=lambda d: (d["job_name"] is None, d["job_name"] or ""))})
+    return {"numeric": _numeric(times, resolution), "data": {"timedelta": timedelta}}
+
+
+def _numeric(times: dict, resolution: str) -> dict:
+    if not times:
+        return {}
+    frame = pd.DataFrame({job: {at: sum(v) / len(v) for at, v in by_time.items()}
+                          for job, by_time in times.items()})
+    frame.index = pd.to_datetime(frame.index)
+    frame = frame.sort_index().resample(_RESAMPLE[resolution]).mean()
+    interpolated = frame.interpolate(method="time", limit=10)
+    for job in list(frame.columns):
+        frame[f"{job}-avg"] = interpolated[job].rolling(10).mean()
+    frame = frame.dropna(how="all", axis=1)
+    return {column: {ts.isoformat(): finite(v) for ts, v in frame[column].items()}
+            for column in frame.columns}
 
 
 def test_daily(rows) -> dict:

@@ -286,8 +286,12 @@ def test_compat_routes(client, raw):
     data = client.get(f"/runs/key/build_name/{job}?start_date={iso(START)}&stop_date={iso(END)}"
                       "&datetime_resolution=day").get_json()
     for entry in data["data"]["timedelta"]:
+        # openstack-health's day keys are dates; its padded (empty) buckets are not
+        group = [r for r in runs if r["run_at"].date().isoformat() == entry["datetime"]]
+        if not group:
+            assert entry["job_data"] == []
+            continue
         (jd,) = entry["job_data"]
-        group = [r for r in runs if day_key(r["run_at"]) == entry["datetime"]]
         c = Counter(r["outcome"] for r in group)
         assert (jd["pass"], jd["fail"], jd["job_name"]) == (c["passed"], c["failed"], job)
     recent = client.get(f"/runs/key/build_name/{job}/recent?num_runs=5").get_json()
