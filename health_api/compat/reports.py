@@ -5,8 +5,6 @@ and the parsed arguments and returns the JSON-ready answer openstack-health gave
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from ..analytics import buckets, series
 from ..analytics.jsonsafe import clean
 from ..api.errors import bad_request, not_found
@@ -62,24 +60,17 @@ def compat_tests_recent(conn, status, count) -> dict:
     return clean({"test_runs": out, "bugs": {}})
 
 
-def compat_job_test_runs(conn, name, start, stop, resolution, limit, offset) -> dict:
-    """day reads the ch_test_daily rollup (a result under its run's day); sec/min/hour
-    aggregate raw results in SQL under their start time, as openstack-health did.
-    Only a page of the job's tests (in tests.id order) is answered."""
-    start, stop = buckets.snap(start, stop, resolution)
-    last_day = (stop - dt.timedelta(microseconds=1)).date()
-    # Rollups file a result under its run's day, which for a raw result that
-    # started just after midnight can be the day before.
-    first_day = start.date() if resolution == "day" else (start - dt.timedelta(days=1)).date()
-    page = jq.job_test_page(conn, name, first_day, last_day, limit, offset)
-    if not page:
-        rows = []
-    elif resolution == "day":
-        rows = jq.test_daily_rows(conn, name, start.date(), stop.date(), page)
-    else:
-        rows = [(dt.datetime.fromisoformat(str(b)), *counts) for b, *counts
-                in jq.test_bucket_rows(conn, name, start, stop, resolution, page)]
-    return {"tests": shaping.test_daily(rows)}
+#: the most results /build_name/<name>/test_runs reads (openstack-health had no bound):
+#: a Tempest job's 1,500 tests x 1,300 runs
+COMPAT_MAX_RESULTS = 2_000_000
+
+
+def compat_job_test_runs(conn, name, start, stop, resolution) -> dict:
+    rows = jq.job_test_results(conn, name, start, stop, COMPAT_MAX_RESULTS + 1)
+    if len(rows) > COMPAT_MAX_RESULTS:
+        raise bad_request("start_date", f"more than {COMPAT_MAX_RESULTS} results in the "
+                                        f"window; narrow start_date/stop_date")
+    return {"tests": shaping.test_runs_by_bucket(rows, resolution)}
 
 
 def compat_test_runs(conn, test_id, start, stop, resolution) -> dict:

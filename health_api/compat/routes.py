@@ -10,7 +10,7 @@ from ..api import reports as v1_reports
 from ..api.db import connection
 from ..api.errors import bad_request, not_found
 from ..api.feeds import rss
-from ..api.spec import (BOOL, INT, NNUM, NSTR, NTIME, OFFSET, STR, TIME, Param, arr, limit, obj,
+from ..api.spec import (BOOL, INT, NNUM, NSTR, NTIME, OFFSET, STR, Param, arr, limit, obj,
                         time_window)
 from ..api.spec import endpoint as _endpoint
 from . import jsonp, reports
@@ -99,36 +99,23 @@ def compat_group_by(a):
         return reports.compat_group_by(conn, a["key"], start, stop, a["datetime_resolution"])
 
 
-#: the widest window of /build_name/<name>/test_runs per resolution: day reads the rollup,
-#: the finer ones raw test_runs, whose rows grow with the window
-JOB_TEST_RUNS_SPAN = {"sec": dt.timedelta(days=1), "min": dt.timedelta(days=1),
-                      "hour": dt.timedelta(days=7), "day": dt.timedelta(days=31)}
-
-
 @endpoint(bp, "/build_name/<path:build_name>/test_runs", tag=TAG,
           summary="per-test counts of a job per bucket",
-          description="datetime_resolution=day reads the ch_test_daily rollup (a result under "
-                      "its run's day, window up to 31 days); sec/min/hour aggregate raw results "
-                      "under their start time (window up to 1 day for sec and min, 7 days for "
-                      "hour). Default window: the day before stop_date. Unlike openstack-health "
-                      "the tests are paginated (limit/offset, in test order), so a response "
-                      "stays bounded however many tests the job runs.",
+          description="Every result of the job's runs whose start time is in [start_date, "
+                      "stop_date] (either may be absent: no bound there), under the bucket of "
+                      "its start time, every test of the job: openstack-health's "
+                      "TestRunAggregator, whose run_time is the running mean of the passes' "
+                      "durations and 0 after a result that is not a pass. At most 2,000,000 "
+                      "results (400 beyond).",
           params=[Param("build_name", where="path", max_length=255), START, STOP,
-                  resolution("day"), limit(100, 500), OFFSET],
+                  resolution("sec")],
           response=obj({"tests": {"type": "object", "additionalProperties": {
               "type": "object", "additionalProperties": RUN_ITEM}}}))
 def compat_job_test_runs(a):
-    res = a["datetime_resolution"]
-    # no grid of empty buckets here: the bound is this route's own, not MAX_WINDOW's
-    start, stop = _window(a, None, dt.timedelta(days=1))
-    widest = JOB_TEST_RUNS_SPAN[res]
-    if stop - start > widest:
-        days = f"{widest.days} day" + ("s" if widest.days > 1 else "")
-        raise bad_request("start_date", f"the window is limited to {days} at "
-                                        f"datetime_resolution={res}; narrow start_date/stop_date")
+    start, stop = _open_window(a)
     with connection() as conn:
-        return reports.compat_job_test_runs(conn, a["build_name"], start, stop, res,
-                                            a["limit"], a["offset"])
+        return reports.compat_job_test_runs(conn, a["build_name"], start, stop,
+                                            a["datetime_resolution"])
 
 
 @endpoint(bp, "/runs/key/<path:run_metadata_key>/<path:value>", tag=TAG,

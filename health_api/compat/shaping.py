@@ -8,8 +8,7 @@ import datetime as dt
 import pandas as pd
 
 from ..analytics import buckets
-from ..analytics.jsonsafe import clean, finite
-from ..analytics.series import _frame
+from ..analytics.jsonsafe import finite
 
 
 #: a bucket's step and how many of them the padding walks, as RunAggregator did
@@ -83,7 +82,8 @@ def key_value(rows, resolution) -> dict:
 
     numeric: the run times of its passed runs (mean per exact run_at), resampled to the
     resolution (mean), and as job-avg the rolling mean over 10 buckets of that series
-    time-interpolated over gaps of up to 10 buckets; columns without any value dropped.
+    time-interpolated over gaps of up to 10 buckets; columns without any value dropped,
+    and buckets without a value (NaN there) left out.
     data: per bucket (padded with [] as its aggregator did) and job, the passed and failed
     runs and the mean run time of all of them, jobs sorted by name."""
     times: dict = {}
@@ -117,26 +117,52 @@ def _numeric(times: dict, resolution: str) -> dict:
     for job in list(frame.columns):
         frame[f"{job}-avg"] = interpolated[job].rolling(10).mean()
     frame = frame.dropna(how="all", axis=1)
-    return {column: {ts.isoformat(): finite(v) for ts, v in frame[column].items()}
+    # openstack-health wrote NaN where a bucket has no mean (invalid JSON); its client
+    # skips those points (isNaN), but would draw a null as 0: such buckets are left out
+    return {column: {ts.isoformat(): float(v) for ts, v in frame[column].items()
+                     if finite(v) is not None}
             for column in frame.columns}
 
 
-def test_daily(rows) -> dict:
-    """(bucket, test_id, pass, fail, skip, timed, run_time_sum) -> {bucket: {test_id: counts}};
-    ``bucket`` a date or a datetime. Tens of thousands of rows: each bucket's key is
-    formatted once, and the dicts are built plain."""
+#: openstack-health's own status classes (test_run_aggregator.Status): not ci-health's
+#: table, as its answers are what this wing reproduces; anything else is a skip
+OSH_PASS = frozenset({"success", "xfail"})
+OSH_FAIL = frozenset({"fail", "unxsuccess"})
+
+
+def _at(day, micro):
+    return None if day is None else day.replace(microsecond=micro or 0)
+
+
+def test_runs_by_bucket(rows, resolution) -> dict:
+    """rows: (test_id, status, start_time, start_us, stop_time, stop_us) ->
+    {bucket: {test_id: {pass, fail, skip, run_time}}} as openstack-health's
+    TestRunAggregator made it: run_time is the running mean of the passes' durations,
+    and 0 again after a result that is not a pass (its quirk, kept)."""
     out: dict[str, dict] = {}
-    names: dict = {}
-    for bucket, test_id, s, f, k, timed, rt in rows:
-        name = names.get(bucket)
-        if name is None:
-            name = names[bucket] = buckets.key(
-                dt.datetime.combine(bucket, dt.time()) if isinstance(bucket, dt.date)
-                and not isinstance(bucket, dt.datetime) else bucket)
-        timed = int(timed)
-        out.setdefault(name, {})[test_id] = {
-            "pass": int(s), "fail": int(f), "skip": int(k),
-            "run_time": finite(float(rt or 0.0) / timed if timed else 0.0)}
+    keys: dict = {}
+    for test_id, status, start, start_us, stop, stop_us in rows:
+        start = _at(start, start_us)
+        k = keys.get(start)
+        if k is None:
+            k = keys[start] = osh_key(start, resolution)
+        passed, failed = status in OSH_PASS, status in OSH_FAIL
+        duration = 0
+        if passed:
+            stop = _at(stop, stop_us)
+            duration = (stop - start).total_seconds() if start and stop else 0
+        bucket = out.setdefault(k, {})
+        item = bucket.get(test_id)
+        if item is None:
+            bucket[test_id] = {"pass": int(passed), "fail": int(failed),
+                               "skip": int(not passed and not failed), "run_time": duration}
+            continue
+        run_time = ((item["pass"] * item["run_time"] + duration) / (item["pass"] + 1)
+                    if passed else 0)
+        item["pass"] += passed
+        item["fail"] += failed
+        item["skip"] += not passed and not failed
+        item["run_time"] = run_time
     return dict(sorted(out.items()))
 
 

@@ -17,10 +17,8 @@ from .conftest import ROOT, LiveServer, _missing, _run, _skip_or_fail
 GOLDEN = ROOT / "tests" / "data" / "osh-golden" / "views.json"
 #: views whose drawing still differs from OpenStack-Health's, and how (strict)
 DRAWN_DIFFERS: dict[str, str] = {
-    "home": "/runs/group_by answers no padded empty buckets, other bucket keys",
-    "job": "/build_name/<job>/test_runs pages 100 tests; bucket keys; /runs/key padding",
+    "home": "/tests/recent/fail lists other test runs (the failed-tests table)",
     "test": "/test_runs/<id> buckets its data where OpenStack-Health keys it per run",
-    "grouped_runs": "/runs/key/<k>/<v> answers no padded empty buckets",
 }
 
 

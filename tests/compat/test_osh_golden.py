@@ -31,12 +31,10 @@ MICRO = "times in seconds with Z where OpenStack-Health gives isoformat with mic
 RUNROW = "run rows: id is the uuid (OpenStack-Health: the integer id, uuid apart); order"
 DIFFERS: dict[str, str] = {
     "/tests/recent/fail": "keys run_id/status instead of uuid/link, other rows and times",
-    osh_routes.CLIENT_CALLS[4]: f"{KEYS}; a page of 100 tests instead of all",
     osh_routes.CLIENT_CALLS[7]: "data keyed per bucket where OpenStack-Health keys per run",
     "/tests/prefix": "order: by count where OpenStack-Health sorts",
     "/tests/prefix/tempest?limit=100&offset=0": "id is the test_id (OpenStack-Health: the "
                                                 "integer id); run_time mean not the column",
-    osh_routes.OTHER[2]: KEYS,
     osh_routes.OTHER[5]: "404: values with a slash are not routed",
     "/build_name/tempest-full-py3/runs": RUNROW,
     osh_routes.OTHER[7]: RUNROW,
@@ -84,6 +82,10 @@ def differences(got, want, path="", out=None, limit=5, rel=1e-6) -> list[str]:
     if len(out) >= limit:
         return out
     if isinstance(want, dict) and isinstance(got, dict):
+        # a NaN of OpenStack-Health's (invalid JSON) is answered null, or left out where
+        # its client would draw a null (the run-time series of /runs/key/<k>/<v>)
+        want = {k: v for k, v in want.items()
+                if not (k not in got and isinstance(v, float) and math.isnan(v))}
         if set(got) != set(want):
             missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
             out.append(f"{path}: keys missing {missing[:5]} extra {extra[:5]}")
