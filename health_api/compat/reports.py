@@ -49,15 +49,15 @@ def compat_recent_detail(conn, key, value, count) -> list[dict]:
 
 
 def compat_tests_recent(conn, status, count) -> dict:
-    runs = rq.recent_failed_runs(conn, count, with_tests=True)
-    out = []
-    for run in runs:
-        for t in run["failed_tests"]:
-            if t["status"] == status:
-                out.append({"test_id": t["test_id"], "run_id": run["uuid"], "status": t["status"],
-                            "start_time": t["start_time"], "stop_time": t["stop_time"],
-                            "job_name": run["build_name"]})
-    return clean({"test_runs": out, "bugs": {}})
+    """openstack-health's /tests/recent/<status>: the results with that status in the
+    newest runs with failures; "bugs" stays empty (no elastic-recheck here)."""
+    rows = rq.recent_failed_test_runs(conn, status, count)
+    return {"test_runs": [
+        {"job_name": job, "link": link,
+         "start_time": shaping.osh_time(shaping.at_micro(start, start_us)),
+         "stop_time": shaping.osh_time(shaping.at_micro(stop, stop_us)),
+         "test_id": test_id, "uuid": uuid}
+        for test_id, link, start, start_us, stop, stop_us, uuid, job in rows], "bugs": {}}
 
 
 #: the most results /build_name/<name>/test_runs reads (openstack-health had no bound):

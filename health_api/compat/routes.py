@@ -173,8 +173,8 @@ def compat_recent_rss(a):
 @endpoint(bp, "/tests/recent/<string:status>", tag=TAG,
           summary="test results with this status in the most recent failed runs",
           params=[Param("status", where="path", max_length=64), NUM_RUNS],
-          response=obj({"test_runs": arr(obj({"test_id": STR, "run_id": NSTR, "status": STR,
-                                              "start_time": NTIME, "stop_time": NTIME,
+          response=obj({"test_runs": arr(obj({"test_id": STR, "uuid": NSTR, "link": NSTR,
+                                              "start_time": NSTR, "stop_time": NSTR,
                                               "job_name": NSTR})),
                         "bugs": {"type": "object"}}))
 def compat_tests_recent(a):

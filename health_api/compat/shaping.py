@@ -130,7 +130,7 @@ OSH_PASS = frozenset({"success", "xfail"})
 OSH_FAIL = frozenset({"fail", "unxsuccess"})
 
 
-def _at(day, micro):
+def at_micro(day, micro):
     return None if day is None else day.replace(microsecond=micro or 0)
 
 
@@ -142,14 +142,14 @@ def test_runs_by_bucket(rows, resolution) -> dict:
     out: dict[str, dict] = {}
     keys: dict = {}
     for test_id, status, start, start_us, stop, stop_us in rows:
-        start = _at(start, start_us)
+        start = at_micro(start, start_us)
         k = keys.get(start)
         if k is None:
             k = keys[start] = osh_key(start, resolution)
         passed, failed = status in OSH_PASS, status in OSH_FAIL
         duration = 0
         if passed:
-            stop = _at(stop, stop_us)
+            stop = at_micro(stop, stop_us)
             duration = (stop - start).total_seconds() if start and stop else 0
         bucket = out.setdefault(k, {})
         item = bucket.get(test_id)

@@ -193,3 +193,23 @@ def runs_with_value(conn, key: str, value: str, start, stop, limit: int) -> list
             .where(*_closed_window(RUNS.c.run_at, start, stop))
             .order_by(RUNS.c.run_at, RUNS.c.id).limit(limit))
     return [tuple(r) for r in conn.execute(stmt)]
+
+
+def recent_failed_test_runs(conn, status: str, num_runs: int) -> list[tuple]:
+    """(test_id, artifacts, start_time, start_us, stop_time, stop_us, uuid, build_name) of
+    the results with this exact status in the ``num_runs`` newest runs with fails > 0,
+    as subunit2sql's get_recent_failed_runs and get_test_runs_by_status_for_run_ids
+    chose them, in test_runs.id order."""
+    newest = (select(RUNS.c.id).where(RUNS.c.fails > 0)
+              .order_by(desc(RUNS.c.run_at), desc(RUNS.c.id)).limit(num_runs))
+    ids = [i for (i,) in conn.execute(newest)]
+    if not ids:
+        return []
+    tr, t, bn = m.test_runs, m.tests, META.alias("bn")
+    stmt = (select(t.c.test_id, RUNS.c.artifacts, tr.c.start_time, tr.c.start_time_microsecond,
+                   tr.c.stop_time, tr.c.stop_time_microsecond, RUNS.c.uuid, bn.c.value)
+            .select_from(tr.join(t, t.c.id == tr.c.test_id).join(RUNS, RUNS.c.id == tr.c.run_id)
+                         .outerjoin(bn, and_(bn.c.run_id == RUNS.c.id,
+                                             bn.c.key == "build_name")))
+            .where(tr.c.status == status, tr.c.run_id.in_(ids)).order_by(tr.c.id))
+    return [tuple(r) for r in conn.execute(stmt)]

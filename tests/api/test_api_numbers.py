@@ -312,7 +312,7 @@ def test_compat_routes(client, raw):
     assert client.get("/runs?limit=2").get_json()["runs"][0]["id"] == \
         max(raw["runs"], key=lambda r: (r["run_at"], r["id"]))["uuid"]
     by_job = client.get(f"/build_name/{job}/test_runs?start_date={iso(START)}"
-                        f"&stop_date={iso(END)}").get_json()["tests"]
+                        f"&stop_date={iso(END)}&datetime_resolution=day").get_json()["tests"]
     assert len(by_job) == 3
 
 

@@ -17,7 +17,6 @@ from .conftest import ROOT, LiveServer, _missing, _run, _skip_or_fail
 GOLDEN = ROOT / "tests" / "data" / "osh-golden" / "views.json"
 #: views whose drawing still differs from OpenStack-Health's, and how (strict)
 DRAWN_DIFFERS: dict[str, str] = {
-    "home": "/tests/recent/fail lists other test runs (the failed-tests table)",
     "test": "/test_runs/<id> buckets its data where OpenStack-Health keys it per run",
 }
 
