@@ -25,21 +25,22 @@ GOLDEN = Path(__file__).resolve().parents[1] / "data" / "osh-golden" / "api.json
 ENGINES = ("sqlite", "postgresql", "mysql")
 #: routes whose answers still differ from OpenStack-Health's, and how (strict: a fix
 #: that makes one match fails the test until it is taken off this list)
-KEYS = "bucket keys end in Z where OpenStack-Health's are naive isoformat (day: a date)"
-PAD = "empty buckets not padded between the first and last run as OpenStack-Health does"
-MICRO = "times in seconds with Z where OpenStack-Health gives isoformat with microseconds"
-RUNROW = "run rows: id is the uuid (OpenStack-Health: the integer id, uuid apart); order"
+RUNROW = ("run rows: OpenStack-Health's run.to_dict() (integer id, uuid apart, run_at "
+          "as an RFC 1123 date, every run in the window) against ci-health's page of 100")
+PER_RUN = ("data and numeric keyed per result start time, failed_runs with provider: "
+           "OpenStack-Health's test_run_aggregator, not reproduced yet")
 DIFFERS: dict[str, str] = {
-    osh_routes.CLIENT_CALLS[7]: "data keyed per bucket where OpenStack-Health keys per run",
-    "/tests/prefix": "order: by count where OpenStack-Health sorts",
+    osh_routes.CLIENT_CALLS[7]: PER_RUN,
     "/tests/prefix/tempest?limit=100&offset=0": "id is the test_id (OpenStack-Health: the "
-                                                "integer id); run_time mean not the column",
-    osh_routes.OTHER[5]: "404: values with a slash are not routed",
+                                                "integer id); run_time the mean, not the "
+                                                "tests.run_time column",
+    osh_routes.OTHER[5]: "detail rows are run.to_dict() rows (integer id, uuid, RFC 1123 date)",
     "/build_name/tempest-full-py3/runs": RUNROW,
     osh_routes.OTHER[7]: RUNROW,
-    "/tests": "a page of 100 tests, id is the test_id, run_time the mean not the column",
-    f"/run/{osh_routes.RUN}/test_runs": f"{MICRO}; metadata",
-    osh_routes.OTHER[10]: "data keyed per bucket where OpenStack-Health keys per run",
+    "/tests": "a page of 100 tests (OpenStack-Health: all), id and run_time as for "
+              "/tests/prefix/<p>",
+    f"/run/{osh_routes.RUN}/test_runs": "times as RFC 1123 dates there; no metadata key",
+    osh_routes.OTHER[10]: PER_RUN,
 }
 
 
