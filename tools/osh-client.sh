@@ -8,11 +8,11 @@
 #
 # Pinned by tools/osh-client/package-lock.json (angular 1.7.5, angular-ui-router 0.4.3,
 # d3 3.5.17, nvd3 1.8.6); needs node >= 18 and npm (the npm registry, the first time).
-# The cache is $OSH_CLIENT_CACHE (default ~/.cache/ci-health/osh-client), one directory
+# The cache is $OSH_CLIENT_CACHE (default .osh-client-cache/ in the repository), one directory
 # per content hash of tools/osh-client/, so an edit there rebuilds.
 set -euo pipefail
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/osh-client" && pwd)
-cache=${OSH_CLIENT_CACHE:-$HOME/.cache/ci-health/osh-client}
+cache=${OSH_CLIENT_CACHE:-$(cd "$src/../.." && pwd)/.osh-client-cache}
 hash=$(cd "$src" && find . -type f ! -path './node_modules/*' -print0 | LC_ALL=C sort -z |
        xargs -0 sha256sum | sha256sum | cut -c1-16)
 dest=$cache/$hash
