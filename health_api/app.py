@@ -27,27 +27,28 @@ def create_app(db_url: str | None = None, config=None) -> Flask:
     app.config["CI_HEALTH_DB"] = db_url or config.db_url
     app.json.sort_keys = False
 
-    from .api import cache, ci, compat, errors, feeds, jobs, runs, status, tests, upload
+    from .api import (alerts, cache, ci, errors, feeds, insight, jobs, runs, status, tests,
+                      upload, verify_status)
     from .api.auth import init_body_limit
+    from .api.cors import init_cors
     from .api.db import init_engine
+    from .api.metrics import init_metrics
+    from .compat import routes as compat_routes
+    from .insight.options import insight_options
     init_engine(app, app.config["CI_HEALTH_DB"], config, config.read_urls)
     init_body_limit(app, config)
+    init_cors(app, config)
     cache.init_cache(app, config)
     errors.register(app)
-    from .api.metrics import init_metrics
     init_metrics(app)
     ci.init_ci(app, config)
-    for blueprint in (status.bp, runs.bp, jobs.bp, tests.bp, feeds.bp, upload.bp, ci.bp):
+    app.config["CI_HEALTH_INSIGHT"] = insight_options(config)
+    for blueprint in (status.bp, runs.bp, jobs.bp, tests.bp, feeds.bp, upload.bp, ci.bp,
+                      verify_status.bp, insight.bp, alerts.bp):
         app.register_blueprint(blueprint)
     upload.register_operations(app)
-    from .api.verify_status import bp as verify_status_bp
-    app.register_blueprint(verify_status_bp)
-    from .api import alerts, insight
-    from .insight.options import insight_options
-    app.config["CI_HEALTH_INSIGHT"] = insight_options(config)
-    app.register_blueprint(insight.bp)
-    app.register_blueprint(alerts.bp)
-    app.register_blueprint(compat.bp, url_prefix=config.get("api", "compat_prefix", "") or None)
+    app.register_blueprint(compat_routes.bp,
+                           url_prefix=config.get("api", "compat_prefix", "") or None)
 
     frontend = Path(config.get("api", "frontend_dir", str(FRONTEND)))
     if frontend.is_dir() and (frontend / "index.html").is_file():

@@ -30,3 +30,6 @@ if [ ! -f "$MARKER" ] || [ frontend/package-lock.json -nt "$MARKER" ]; then
     (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
     touch "$MARKER"
 fi
+
+# OpenStack-Health's own client, for tests/browser/test_osh_client.py (cached after the first build)
+echo "browser-deps: OpenStack-Health client in $(bash tools/osh-client.sh)"

@@ -14,6 +14,7 @@ from flask import Response, current_app, request
 from flask_caching import Cache
 
 from ..analytics.jsonsafe import clean
+from ..compat import jsonp
 
 cache = Cache()
 
@@ -67,14 +68,17 @@ def _finish(body: bytes, media_type: str, etag: str, max_age: int) -> Response:
 
 def cached_response(spec, produce) -> Response:
     max_age = current_app.config.get("CACHE_DEFAULT_TIMEOUT", 60)
+    callback = jsonp.callback_name() if spec.jsonp else None
+    media_type = jsonp.MEDIA_TYPE if callback else spec.media_type
     if not spec.cache:
         payload = produce()
         if isinstance(payload, Response):
             return payload
         body = _serialise(payload, spec.media_type)
-        response = Response(body, mimetype=spec.media_type)
+        response = Response(jsonp.wrap(body, callback) if callback else body, mimetype=media_type)
         response.headers["Cache-Control"] = "no-cache"
-        return response
+        return jsonp.headers(response) if callback else response
+    # the key holds every query parameter, callback included: the bytes differ per callback
     key = request_key()
     bypass = "no-cache" in (request.headers.get("Cache-Control") or "")
     hit = None if bypass else _get(key)
@@ -84,9 +88,12 @@ def cached_response(spec, produce) -> Response:
         body, etag = hit
     else:
         body = _serialise(produce(), spec.media_type)
+        if callback:
+            body = jsonp.wrap(body, callback)
         etag = hashlib.sha256(body).hexdigest()[:32]
         _set(key, (body, etag))
-    return _finish(body, spec.media_type, etag, max_age)
+    response = _finish(body, media_type, etag, max_age)
+    return jsonp.headers(response) if callback else response
 
 
 def _get(key):

@@ -192,6 +192,7 @@ class Spec:
     media_type: str = "application/json"
     errors: tuple = (400, 404, 503)
     cache: bool = True
+    jsonp: bool = False
     extra: dict = field(default_factory=dict)
 
 
@@ -212,11 +213,12 @@ def parse_args(params: list[Param], path_args: dict) -> dict:
 
 def endpoint(bp, rule: str, *, summary: str, params: list[Param], response: dict,
              tag: str, description: str = "", media_type: str = "application/json",
-             errors=(400, 404, 503), cache: bool = True):
-    """Register a GET view taking the parsed arguments as one dict."""
+             errors=(400, 404, 503), cache: bool = True, jsonp: bool = False):
+    """Register a GET view taking the parsed arguments as one dict; ``jsonp``: it also
+    answers ``callback=NAME`` as JavaScript (the openstack-health routes only)."""
     from .cache import cached_response
 
-    spec = Spec(summary, params, response, tag, description, media_type, errors, cache)
+    spec = Spec(summary, params, response, tag, description, media_type, errors, cache, jsonp)
 
     def deco(fn: Callable):
         def view(**path_args):

@@ -174,3 +174,23 @@ def test_bucket_rows(conn, name: str, start: dt.datetime, stop: dt.datetime,
                    *window(tr.c.start_time, start, stop), tr.c.test_id.in_(test_ids))
             .group_by(bk, t.c.test_id))
     return [tuple(r) for r in conn.execute(stmt)]
+
+
+def job_test_results(conn, name: str, start, stop, limit: int) -> list[tuple]:
+    """(test_id, status, start_time, start_us, stop_time, stop_us) of every result of the
+    job's runs whose start_time is in subunit2sql's closed window [start, stop], in
+    test_runs.id order (the order openstack-health's aggregator met them), at most
+    ``limit`` rows."""
+    b = META.alias("b")
+    tr, t = m.test_runs, m.tests
+    where = []
+    if start is not None:
+        where.append(tr.c.start_time >= start)
+    if stop is not None:
+        where.append(tr.c.start_time <= stop)
+    stmt = (select(t.c.test_id, tr.c.status, tr.c.start_time, tr.c.start_time_microsecond,
+                   tr.c.stop_time, tr.c.stop_time_microsecond)
+            .select_from(tr.join(b, (b.c.run_id == tr.c.run_id) & (b.c.key == "build_name")
+                                 & (b.c.value == name)).join(t, t.c.id == tr.c.test_id))
+            .where(*where).order_by(tr.c.id).limit(limit))
+    return [tuple(r) for r in conn.execute(stmt)]

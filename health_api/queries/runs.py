@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import desc, func, select
+from sqlalchemy import and_, desc, func, select
 
 from .. import rules
 from ..db import models as m
@@ -165,6 +165,12 @@ def newest_run_at(conn):
     return conn.execute(select(func.max(RUNS.c.run_at))).scalar()
 
 
+def _closed_window(column, start, stop) -> list:
+    # subunit2sql's run filters: start <= run_at <= stop, either end optional
+    return ([column >= start] if start is not None else []) + \
+        ([column <= stop] if stop is not None else [])
+
+
 def runs_with_meta_time_series(conn, key: str, start, stop, limit: int) -> list[tuple]:
     """(run_at, value, passes, fails, skips, run_time) for openstack-health's group_by;
     at most ``limit`` rows (the caller rejects wider windows)."""
@@ -172,6 +178,39 @@ def runs_with_meta_time_series(conn, key: str, start, stop, limit: int) -> list[
     stmt = (select(RUNS.c.run_at, g.c.value, RUNS.c.passes, RUNS.c.fails, RUNS.c.skips,
                    RUNS.c.run_time)
             .join(g, g.c.run_id == RUNS.c.id)
-            .where(g.c.key == key, *window(RUNS.c.run_at, start, stop))
+            .where(g.c.key == key, *_closed_window(RUNS.c.run_at, start, stop))
             .order_by(RUNS.c.run_at, RUNS.c.id).limit(limit))
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+def runs_with_value(conn, key: str, value: str, start, stop, limit: int) -> list[tuple]:
+    """(run_at, build_name, passes, fails, skips, run_time) of the runs with key=value, in
+    run_at order, for openstack-health's /runs/key/<key>/<value>; at most ``limit``."""
+    g, bn = META.alias("g"), META.alias("bn")
+    stmt = (select(RUNS.c.run_at, bn.c.value, RUNS.c.passes, RUNS.c.fails, RUNS.c.skips,
+                   RUNS.c.run_time)
+            .join(g, and_(g.c.run_id == RUNS.c.id, g.c.key == key, g.c.value == value))
+            .outerjoin(bn, and_(bn.c.run_id == RUNS.c.id, bn.c.key == "build_name"))
+            .where(*_closed_window(RUNS.c.run_at, start, stop))
+            .order_by(RUNS.c.run_at, RUNS.c.id).limit(limit))
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+def recent_failed_test_runs(conn, status: str, num_runs: int) -> list[tuple]:
+    """(test_id, artifacts, start_time, start_us, stop_time, stop_us, uuid, build_name) of
+    the results with this exact status in the ``num_runs`` newest runs with fails > 0,
+    as subunit2sql's get_recent_failed_runs and get_test_runs_by_status_for_run_ids
+    chose them, in test_runs.id order."""
+    newest = (select(RUNS.c.id).where(RUNS.c.fails > 0)
+              .order_by(desc(RUNS.c.run_at), desc(RUNS.c.id)).limit(num_runs))
+    ids = [i for (i,) in conn.execute(newest)]
+    if not ids:
+        return []
+    tr, t, bn = m.test_runs, m.tests, META.alias("bn")
+    stmt = (select(t.c.test_id, RUNS.c.artifacts, tr.c.start_time, tr.c.start_time_microsecond,
+                   tr.c.stop_time, tr.c.stop_time_microsecond, RUNS.c.uuid, bn.c.value)
+            .select_from(tr.join(t, t.c.id == tr.c.test_id).join(RUNS, RUNS.c.id == tr.c.run_id)
+                         .outerjoin(bn, and_(bn.c.run_id == RUNS.c.id,
+                                             bn.c.key == "build_name")))
+            .where(tr.c.status == status, tr.c.run_id.in_(ids)).order_by(tr.c.id))
     return [tuple(r) for r in conn.execute(stmt)]

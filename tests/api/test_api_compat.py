@@ -9,20 +9,18 @@ import re
 from collections import defaultdict
 
 import pytest
-import sqlalchemy as sa
 
 from health_api.app import create_app
-from health_api.db import models as m
-from health_api.db.session import make_engine
-from health_api.rules import FAIL_STATUSES, PASS_STATUSES, SKIP_STATUSES
 
 from api_helpers import END, iso
 from api_helpers import no_cache_config
 from streams import T0, ingest, stream
 
-FORMATS = {"sec": "%Y-%m-%dT%H:%M:%SZ", "min": "%Y-%m-%dT%H:%M:00Z",
-           "hour": "%Y-%m-%dT%H:00:00Z", "day": "%Y-%m-%dT00:00:00Z"}
-CLASS = {"success": "pass", "xfail": "pass", "fail": "fail", "uxsuccess": "fail", "skip": "skip"}
+#: openstack-health's bucket keys
+FORMATS = {"sec": "%Y-%m-%dT%H:%M:%S", "min": "%Y-%m-%dT%H:%M:00",
+           "hour": "%Y-%m-%dT%H:00:00", "day": "%Y-%m-%d"}
+#: openstack-health's classes (its TestRunAggregator knows "unxsuccess", not "uxsuccess")
+CLASS = {"success": "pass", "xfail": "pass", "fail": "fail", "uxsuccess": "skip", "skip": "skip"}
 
 # (job, offset of the run's first test from T0, [(test_id, status, seconds)])
 RUNS = [
@@ -39,24 +37,23 @@ RUNS = [
 
 
 def expected_buckets(job: str, fmt: str, start: dt.datetime, stop: dt.datetime) -> dict:
-    """{bucket: {test: {pass, fail, skip, run_time}}} from RUNS, run_time being the mean
-    duration of the passes (0.0 without any)."""
-    counts: dict = defaultdict(lambda: defaultdict(lambda: {"pass": 0, "fail": 0, "skip": 0}))
-    durations: dict = defaultdict(list)
+    """{bucket: {test: {pass, fail, skip, run_time}}} from RUNS in ingest order, as
+    openstack-health's TestRunAggregator counted: run_time the running mean of the passes'
+    durations, back to 0 after a result that is not a pass."""
+    out: dict = defaultdict(dict)
     for name, offset, tests in RUNS:
         at = T0.replace(tzinfo=None) + offset
         for test_id, status, seconds in tests:
-            if name == job and start <= at < stop:
-                key = at.strftime(fmt)
-                counts[key][test_id][CLASS[status]] += 1
-                if CLASS[status] == "pass":
-                    durations[(key, test_id)].append(seconds)
+            if name == job and start <= at <= stop:
+                klass = CLASS[status]
+                item = out[at.strftime(fmt)].setdefault(
+                    test_id, {"pass": 0, "fail": 0, "skip": 0, "run_time": 0.0})
+                duration = seconds if klass == "pass" else 0.0
+                item["run_time"] = ((item["pass"] * item["run_time"] + duration) /
+                                    (item["pass"] + 1) if klass == "pass" else 0.0)
+                item[klass] += 1
             at += dt.timedelta(seconds=seconds)
-    return {key: {test_id: {**c, "run_time": (sum(durations[(key, test_id)]) /
-                                              len(durations[(key, test_id)])
-                                              if durations[(key, test_id)] else 0.0)}
-                  for test_id, c in tests.items()}
-            for key, tests in counts.items()}
+    return dict(out)
 
 
 @pytest.fixture
@@ -94,89 +91,37 @@ def test_job_test_runs_fine_buckets_are_start_times(ingested):
     start, stop = T0.replace(tzinfo=None), T0.replace(tzinfo=None) + dt.timedelta(hours=1)
     window = f"start_date={iso(start)}&stop_date={iso(stop)}"
     by_min = ingested.get(f"/build_name/alpha/test_runs?{window}&datetime_resolution=min")
-    t_a = by_min.get_json()["tests"]["2026-10-01T12:20:00Z"]["t.a"]
+    t_a = by_min.get_json()["tests"]["2026-10-01T12:20:00"]["t.a"]
     assert (t_a["pass"], t_a["fail"]) == (2, 0)
     assert t_a["run_time"] == pytest.approx((2.25 + 0.75) / 2)
     by_sec = ingested.get(f"/build_name/alpha/test_runs?{window}&datetime_resolution=sec")
     tests = by_sec.get_json()["tests"]
-    assert tests["2026-10-01T12:00:01Z"]["t.c"] == {"pass": 0, "fail": 0, "skip": 1,
+    assert tests["2026-10-01T12:00:01"]["t.c"] == {"pass": 0, "fail": 0, "skip": 1,
                                                      "run_time": 0.0}
-    assert "2026-10-01T12:20:30Z" in tests and "2026-10-01T12:20:00Z" in tests
+    assert "2026-10-01T12:20:30" in tests and "2026-10-01T12:20:00" in tests
 
 
 def test_job_test_runs_default_window_and_unknown_job(ingested):
-    # no start_date: the day before stop_date
+    # no start_date: everything up to stop_date, as openstack-health read it
     stop = T0.replace(tzinfo=None) + dt.timedelta(hours=3)
     got = ingested.get(f"/build_name/alpha/test_runs?stop_date={iso(stop)}"
                        "&datetime_resolution=hour").get_json()["tests"]
     assert_same_buckets(got, expected_buckets("alpha", FORMATS["hour"],
-                                              stop - dt.timedelta(days=1), stop))
+                                              dt.datetime(1970, 1, 1), stop))
     for res in ("sec", "hour", "day"):  # like /build_name/<name>/runs: empty, not an error
         r = ingested.get(f"/build_name/no-such-job/test_runs?stop_date={iso(stop)}"
                          f"&datetime_resolution={res}")
         assert r.status_code == 200 and r.get_json() == {"tests": {}}
 
 
-@pytest.mark.parametrize("resolution,days,limit", [("sec", 2, "1 day"), ("min", 1.5, "1 day"),
-                                                   ("hour", 8, "7 days"), ("day", 32, "31 days")])
-def test_job_test_runs_window_limits(client, resolution, days, limit):
+@pytest.mark.parametrize("resolution,days", [("sec", 2), ("min", 7), ("hour", 90), ("day", 90)])
+def test_job_test_runs_wide_windows_are_answered(client, resolution, days):
+    """openstack-health answered any window (its dashboard asks for 90 days): no
+    "window too large" here either."""
     start = END - dt.timedelta(days=days)
-    base = f"/build_name/x/test_runs?datetime_resolution={resolution}&stop_date={iso(END)}"
-    r = client.get(f"{base}&start_date={iso(start)}")
-    assert r.status_code == 400
-    error = r.get_json()["error"]
-    assert error["field"] == "start_date" and limit in error["message"]
-    widest = {"1 day": 1, "7 days": 7, "31 days": 31}[limit]
-    ok = client.get(f"{base}&start_date={iso(END - dt.timedelta(days=widest))}")
-    assert ok.status_code == 200, ok.data
-
-
-def test_job_test_runs_demo_data_hour(client, raw, demo_url):
-    """The demo gate history, every result of one job over its last day, per hour."""
-    job = sorted(r["meta"]["build_name"] for r in raw["runs"])[0]
-    runs = {r["id"] for r in raw["runs"] if r["meta"]["build_name"] == job}
-    start, stop = END - dt.timedelta(days=1), END
-    tr = m.test_runs
-    engine = make_engine(demo_url)
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(tr.c.test_id, tr.c.run_id, tr.c.status, tr.c.start_time,
-                                      tr.c.stop_time, tr.c.start_time_microsecond,
-                                      tr.c.stop_time_microsecond)
-                            .where(tr.c.start_time >= start, tr.c.start_time < stop)).all()
-    engine.dispose()
-    counts = defaultdict(lambda: {"pass": 0, "fail": 0, "skip": 0})
-    durations = defaultdict(list)
-    for r in rows:
-        if r.run_id not in runs:
-            continue
-        key = (r.start_time.strftime(FORMATS["hour"]), raw["tests"][r.test_id])
-        klass = ("pass" if r.status in PASS_STATUSES else "fail" if r.status in FAIL_STATUSES
-                 else "skip" if r.status in SKIP_STATUSES else None)
-        counts[key][klass] += 1
-        if klass == "pass":
-            begin = r.start_time.replace(microsecond=r.start_time_microsecond)
-            end = r.stop_time.replace(microsecond=r.stop_time_microsecond)
-            durations[key].append((end - begin).total_seconds())
-    assert counts, "the demo job ran nothing in its last day"
-    flat, pages, offset = {}, 0, 0
-    while True:  # the tests come a page at a time: every page, each test once
-        got = client.get(f"/build_name/{job}/test_runs?start_date={iso(start)}&stop_date="
-                         f"{iso(stop)}&datetime_resolution=hour&limit=200&offset={offset}"
-                         ).get_json()["tests"]
-        if not got:
-            break
-        page = {(bucket, test_id): item for bucket, tests in got.items()
-                for test_id, item in tests.items()}
-        assert not set(page) & set(flat)
-        flat.update(page)
-        pages, offset = pages + 1, offset + 200
-    assert pages > 1, "the demo job should need several pages of tests"
-    assert sorted(flat) == sorted(counts)
-    for key, c in counts.items():
-        item = flat[key]
-        assert (item["pass"], item["fail"], item["skip"]) == (c["pass"], c["fail"], c["skip"])
-        mean = sum(durations[key]) / len(durations[key]) if durations[key] else 0.0
-        assert item["run_time"] == pytest.approx(mean, abs=1e-6)
+    r = client.get(f"/build_name/x/test_runs?datetime_resolution={resolution}"
+                   f"&stop_date={iso(END)}&start_date={iso(start)}")
+    assert r.status_code == 200, r.data
 
 
 def _ordered(runs):

@@ -308,8 +308,12 @@ def test_compat_routes(client, raw):
     data = client.get(f"/runs/key/build_name/{job}?start_date={iso(START)}&stop_date={iso(END)}"
                       "&datetime_resolution=day").get_json()
     for entry in data["data"]["timedelta"]:
+        # openstack-health's day keys are dates; its padded (empty) buckets are not
+        group = [r for r in runs if r["run_at"].date().isoformat() == entry["datetime"]]
+        if not group:
+            assert entry["job_data"] == []
+            continue
         (jd,) = entry["job_data"]
-        group = [r for r in runs if day_key(r["run_at"]) == entry["datetime"]]
         c = Counter(r["outcome"] for r in group)
         assert (jd["pass"], jd["fail"], jd["job_name"]) == (c["passed"], c["failed"], job)
     recent = client.get(f"/runs/key/build_name/{job}/recent?num_runs=5").get_json()
@@ -330,7 +334,7 @@ def test_compat_routes(client, raw):
     assert client.get("/runs?limit=2").get_json()["runs"][0]["id"] == \
         max(raw["runs"], key=lambda r: (r["run_at"], r["id"]))["uuid"]
     by_job = client.get(f"/build_name/{job}/test_runs?start_date={iso(START)}"
-                        f"&stop_date={iso(END)}").get_json()["tests"]
+                        f"&stop_date={iso(END)}&datetime_resolution=day").get_json()["tests"]
     assert len(by_job) == 3
 
 

@@ -7,14 +7,26 @@ import datetime as dt
 from flask import Blueprint
 
 from ..rules import RESOLUTIONS
-from . import reports
-from .db import connection
-from .errors import bad_request, not_found
-from .feeds import rss
-from .spec import (BOOL, INT, NNUM, NSTR, NTIME, OFFSET, STR, TIME, Param, arr, endpoint,
-                   limit, obj, time_window)
+from ..api import reports as v1_reports
+from ..api.db import connection
+from ..api.errors import bad_request, not_found
+from ..api.feeds import rss
+from ..api.spec import (BOOL, INT, NNUM, NSTR, NTIME, OFFSET, STR, Param, arr, limit, obj,
+                        time_window)
+from ..api.spec import endpoint as _endpoint
+from . import jsonp, reports
 
 bp = Blueprint("compat", __name__)
+bp.after_request(jsonp.wrap_error)
+
+
+def endpoint(bp, rule, **kwargs):
+    """Every JSON route here answers JSONP too, as openstack-health's client calls them all
+    with $http.jsonp (callback=angular.callbacks._N)."""
+    kwargs.setdefault("jsonp", kwargs.get("media_type", "application/json") == "application/json")
+    return _endpoint(bp, rule, **kwargs)
+
+
 TAG = "openstack-health"
 START = Param("start_date", "datetime", description="window start, ISO 8601")
 STOP = Param("stop_date", "datetime", description="window end, ISO 8601")
@@ -41,6 +53,15 @@ def _window(a, res, span=dt.timedelta(days=7)):
         raise
 
 
+def _open_window(a):
+    """start_date/stop_date as given, either may be absent (openstack-health read every
+    run then); only a reversed window is refused."""
+    start, stop = a.get("start_date"), a.get("stop_date")
+    if start is not None and stop is not None and start >= stop:
+        raise bad_request("stop_date", "stop_date must be later than start_date")
+    return start, stop
+
+
 @endpoint(bp, "/status", tag=TAG, summary="openstack-health status", params=[], cache=False,
           errors=(503,),
           response=obj({"status": obj({"availability": obj({"database": BOOL,
@@ -54,10 +75,11 @@ def compat_status(a):
           response=arr(STR))
 def compat_metadata_keys(a):
     with connection() as conn:
-        return reports.metadata_keys(conn)["keys"]
+        return v1_reports.metadata_keys(conn)["keys"]
 
 
 RUN_ITEM = obj({"pass": INT, "fail": INT, "skip": INT, "run_time": NNUM})
+GROUP_RUN = obj({"pass": INT, "fail": INT, "skip": INT})
 #: a runs row as openstack-health's run.to_dict() gave it, "id" being the run's uuid
 COMPAT_RUN = obj({"id": NSTR, "skips": INT, "fails": INT, "passes": INT, "run_time": NNUM,
                   "artifacts": NSTR, "run_at": NTIME})
@@ -65,75 +87,66 @@ COMPAT_RUN = obj({"id": NSTR, "skips": INT, "fails": INT, "passes": INT, "run_ti
 
 @endpoint(bp, "/runs/group_by/<string:key>", tag=TAG, summary="runs per bucket and value",
           params=[Param("key", where="path", max_length=255), START, STOP, resolution("sec")],
-          response=obj({"runs": {"type": "object", "additionalProperties": {
-              "type": "object", "additionalProperties": arr(RUN_ITEM)}}}))
+          description="Buckets from the first to the last run in the window, the empty ones as "
+                      "[] (openstack-health's padding); keys as it wrote them (a date at day). "
+                      "Without start_date/stop_date every run is read, as openstack-health "
+                      "did; at most 500,000 runs (400 beyond).",
+          response=obj({"runs": {"type": "object", "additionalProperties": {"anyOf": [
+              {"type": "object", "additionalProperties": arr(GROUP_RUN)},
+              {"type": "array", "maxItems": 0}]}}}))
 def compat_group_by(a):
-    start, stop = _window(a, a["datetime_resolution"], dt.timedelta(hours=1)
-                          if a["datetime_resolution"] == "sec" else dt.timedelta(days=7))
+    start, stop = _open_window(a)
     with connection() as conn:
         return reports.compat_group_by(conn, a["key"], start, stop, a["datetime_resolution"])
 
 
-#: the widest window of /build_name/<name>/test_runs per resolution: day reads the rollup,
-#: the finer ones raw test_runs, whose rows grow with the window
-JOB_TEST_RUNS_SPAN = {"sec": dt.timedelta(days=1), "min": dt.timedelta(days=1),
-                      "hour": dt.timedelta(days=7), "day": dt.timedelta(days=31)}
-
-
-@endpoint(bp, "/build_name/<string:build_name>/test_runs", tag=TAG,
+@endpoint(bp, "/build_name/<path:build_name>/test_runs", tag=TAG,
           summary="per-test counts of a job per bucket",
-          description="datetime_resolution=day reads the ch_test_daily rollup (a result under "
-                      "its run's day, window up to 31 days); sec/min/hour aggregate raw results "
-                      "under their start time (window up to 1 day for sec and min, 7 days for "
-                      "hour). Default window: the day before stop_date. Unlike openstack-health "
-                      "the tests are paginated (limit/offset, in test order), so a response "
-                      "stays bounded however many tests the job runs.",
+          description="Every result of the job's runs whose start time is in [start_date, "
+                      "stop_date] (either may be absent: no bound there), under the bucket of "
+                      "its start time, every test of the job: openstack-health's "
+                      "TestRunAggregator, whose run_time is the running mean of the passes' "
+                      "durations and 0 after a result that is not a pass. At most 2,000,000 "
+                      "results (400 beyond).",
           params=[Param("build_name", where="path", max_length=255), START, STOP,
-                  resolution("day"), limit(100, 500), OFFSET],
+                  resolution("sec")],
           response=obj({"tests": {"type": "object", "additionalProperties": {
               "type": "object", "additionalProperties": RUN_ITEM}}}))
 def compat_job_test_runs(a):
-    res = a["datetime_resolution"]
-    # no grid of empty buckets here: the bound is this route's own, not MAX_WINDOW's
-    start, stop = _window(a, None, dt.timedelta(days=1))
-    widest = JOB_TEST_RUNS_SPAN[res]
-    if stop - start > widest:
-        days = f"{widest.days} day" + ("s" if widest.days > 1 else "")
-        raise bad_request("start_date", f"the window is limited to {days} at "
-                                        f"datetime_resolution={res}; narrow start_date/stop_date")
+    start, stop = _open_window(a)
     with connection() as conn:
-        return reports.compat_job_test_runs(conn, a["build_name"], start, stop, res,
-                                            a["limit"], a["offset"])
+        return reports.compat_job_test_runs(conn, a["build_name"], start, stop,
+                                            a["datetime_resolution"])
 
 
-@endpoint(bp, "/runs/key/<string:run_metadata_key>/<string:value>", tag=TAG,
+@endpoint(bp, "/runs/key/<path:run_metadata_key>/<path:value>", tag=TAG,
           summary="runs with key=value per bucket and job",
           params=[Param("run_metadata_key", where="path", max_length=255),
                   Param("value", where="path", max_length=255), START, STOP, resolution("day")],
           response=obj({"numeric": {"type": "object", "additionalProperties": {
                             "type": "object", "additionalProperties": NNUM}},
-                        "data": obj({"timedelta": arr(obj({"datetime": TIME, "job_data": arr(
+                        "data": obj({"timedelta": arr(obj({"datetime": STR, "job_data": arr(
                             obj({"fail": INT, "pass": INT, "mean_run_time": NNUM,
                                  "job_name": NSTR}))}))})}))
 def compat_key_value(a):
-    start, stop = _window(a, a["datetime_resolution"])
+    start, stop = _open_window(a)
     with connection() as conn:
         return reports.compat_key_value(conn, a["run_metadata_key"], a["value"], start, stop,
                                         a["datetime_resolution"])
 
 
-@endpoint(bp, "/runs/key/<string:run_metadata_key>/<string:value>/recent", tag=TAG,
+@endpoint(bp, "/runs/key/<path:run_metadata_key>/<path:value>/recent", tag=TAG,
           summary="recent runs with key=value",
           params=[Param("run_metadata_key", where="path", max_length=255),
                   Param("value", where="path", max_length=255), NUM_RUNS],
-          response=arr(obj({"id": NSTR, "status": STR, "start_date": NTIME, "link": NSTR,
+          response=arr(obj({"id": NSTR, "status": STR, "start_date": NSTR, "link": NSTR,
                             "build_name": NSTR})))
 def compat_recent(a):
     with connection() as conn:
         return reports.compat_recent(conn, a["run_metadata_key"], a["value"], a["num_runs"])
 
 
-@endpoint(bp, "/runs/key/<string:run_metadata_key>/<string:value>/recent/detail", tag=TAG,
+@endpoint(bp, "/runs/key/<path:run_metadata_key>/<path:value>/recent/detail", tag=TAG,
           summary="recent runs with key=value, every run column (empty runs too)",
           params=[Param("run_metadata_key", where="path", max_length=255),
                   Param("value", where="path", max_length=255), NUM_RUNS],
@@ -144,7 +157,7 @@ def compat_recent_detail(a):
                                             a["num_runs"])
 
 
-@endpoint(bp, "/runs/key/<string:run_metadata_key>/<string:value>/recent/rss", tag=TAG,
+@endpoint(bp, "/runs/key/<path:run_metadata_key>/<path:value>/recent/rss", tag=TAG,
           summary="RSS feed of failed runs with key=value",
           params=[Param("run_metadata_key", where="path", max_length=255),
                   Param("value", where="path", max_length=255)],
@@ -152,7 +165,7 @@ def compat_recent_detail(a):
 def compat_recent_rss(a):
     from flask import request
     with connection() as conn:
-        runs = reports.failed_runs_feed(conn, a["run_metadata_key"], a["value"], 25)
+        runs = v1_reports.failed_runs_feed(conn, a["run_metadata_key"], a["value"], 25)
     if runs is None:
         raise not_found("value", f"no runs with {a['run_metadata_key']}={a['value']}")
     return rss(runs, a["run_metadata_key"], a["value"], request.url)
@@ -161,8 +174,8 @@ def compat_recent_rss(a):
 @endpoint(bp, "/tests/recent/<string:status>", tag=TAG,
           summary="test results with this status in the most recent failed runs",
           params=[Param("status", where="path", max_length=64), NUM_RUNS],
-          response=obj({"test_runs": arr(obj({"test_id": STR, "run_id": NSTR, "status": STR,
-                                              "start_time": NTIME, "stop_time": NTIME,
+          response=obj({"test_runs": arr(obj({"test_id": STR, "uuid": NSTR, "link": NSTR,
+                                              "start_time": NSTR, "stop_time": NSTR,
                                               "job_name": NSTR})),
                         "bugs": {"type": "object"}}))
 def compat_tests_recent(a):

@@ -1,0 +1,29 @@
+"""The openstack-health compatibility wing: the routes at the root that answer as
+openstack-health (github.com/openstack/openstack-health, Apache-2.0) did, so its users,
+its AngularJS dashboard and scripts written against it switch to ci-health unchanged.
+
+- ``routes``: the blueprint (declarative specs, thin views)
+- ``reports``: one function per route, queries in, answer out
+- ``shaping``: openstack-health's JSON shapes from query rows (its keys, its bucket keys,
+  its padding, its status classes and run-time means, quirks included)
+- ``jsonp``: ``callback=NAME`` answers, as its client fetches every route by JSONP
+
+Checked against its recorded answers (tests/data/osh-golden/, tests/compat/
+test_osh_golden.py, SQLite/PostgreSQL/MariaDB). Same answers: /runs/metadata/keys,
+/runs/group_by/<key>, /runs/key/<key>/<value>, .../recent, /tests/recent/<status>,
+/build_name/<name>/test_runs, /tests/prefix. Still different (the golden test lists how):
+/test_runs/<test_id>, /tests/prefix/<prefix>, /tests, /runs, /build_name/<name>/runs,
+.../recent/detail, /run/<id>/test_runs. Not compared: /status (its version is its own),
+/run/<id>/tests (a 500 in openstack-health on that data), .../recent/rss.
+
+Where openstack-health itself failed, this answers what it would have had it worked:
+NaN means are null (invalid JSON there), or left out of /runs/key's numeric series,
+whose points its client skips when NaN but would draw at 0 when null; /tests/prefix/<p>
+takes an integer offset on every engine (a string there, which only MySQL accepted).
+Bounds, none of which openstack-health had: /runs/group_by and /runs/key read at most
+500,000 runs, /build_name/<name>/test_runs at most 2,000,000 results (400 beyond).
+
+The v1 API (health_api/api/) does not import from here except for the JSONP switch
+in the shared response cache; removing this package and its blueprint line in app.py
+removes the legacy surface.
+"""
