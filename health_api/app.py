@@ -46,7 +46,8 @@ def create_app(db_url: str | None = None, config=None) -> Flask:
     for blueprint in (status.bp, runs.bp, jobs.bp, tests.bp, feeds.bp, upload.bp, ci.bp,
                       verify_status.bp, insight.bp, alerts.bp):
         app.register_blueprint(blueprint)
-    upload.register_operations(app)
+    for module in (upload, verify_status, insight):
+        module.register_operations(app)  # write routes in the OpenAPI document
     app.register_blueprint(compat_routes.bp,
                            url_prefix=config.get("api", "compat_prefix", "") or None)
 

@@ -18,7 +18,7 @@ from .auth import require_token
 from .db import connection, engine, write_engine, write_transaction
 from .errors import bad_request, not_found
 from .spec import (BOOL, INT, NNUM, NSTR, NTIME, NUM, OFFSET, RATE, STR, TIME, Param, arr,
-                   endpoint, limit, nullable, obj)
+                   endpoint, error_responses, limit, nullable, obj)
 
 bp = Blueprint("insight", __name__, url_prefix="/api/v1")
 CLUSTER_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -117,6 +117,29 @@ def cluster_detail(a):
     if found is None:
         raise not_found("cluster_id", f"no cluster {a['cluster_id']!r} in the analysed period")
     return _with_labels([found])[0]
+
+
+LABEL_OPERATION = {
+    "operationId": "insight_put_cluster_label", "tags": ["insight"],
+    "summary": "Label a failure cluster with a bug link (needs a token)",
+    "security": [{"bearer": []}],
+    "parameters": [{"name": "cluster_id", "in": "path", "required": True,
+                    "schema": {"type": "string"}}],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["label"],
+        "properties": {"label": {"type": "string", "maxLength": 255},
+                       "bug_url": {"type": ["string", "null"], "maxLength": 1024}}}}}},
+    "responses": {"200": {"description": "labelled", "content": {"application/json": {
+        "schema": {"type": "object"}}}}, **error_responses({
+            400: "a malformed body or cluster id (the error names the field)",
+            401: "no token, or an unknown or revoked one", 404: "no such cluster",
+            413: "body over [api] max_body_bytes", 503: "database unavailable"})}}
+
+
+def register_operations(app) -> None:
+    """List the PUT in the OpenAPI document (spec.py's endpoint declares GETs)."""
+    app.extensions.setdefault("ci_health_write_operations", []).append(
+        ("/api/v1/clusters/{cluster_id}/label", "put", LABEL_OPERATION))
 
 
 @bp.put("/clusters/<cluster_id>/label")

@@ -18,7 +18,7 @@ from ..verify_status.store import store_verifications
 from .auth import require_token
 from .db import connection, write_transaction
 from .errors import ApiError, bad_request
-from .spec import BOOL, INT, NSTR, STR, Param, endpoint, obj
+from .spec import BOOL, INT, NSTR, STR, Param, endpoint, error_responses, obj
 
 bp = Blueprint("verify_status", __name__, url_prefix="/api/v1")
 RULE = "/changes/<path:change>/revisions/<revision>/verify-status~verifications"
@@ -34,6 +34,33 @@ VERIFICATION = obj({"name": STR, "value": INT, "abstain": BOOL, "rerun": BOOL, "
                     "granted": STR})
 RESPONSE = {"type": "object", "additionalProperties": VERIFICATION,
             "description": "verification uuid -> verification, in the requested order"}
+
+
+POST_OPERATION = {
+    "operationId": "verify_status_post_verifications", "tags": ["verify-status"],
+    "summary": "Report a CI's verifications of a patch set (needs a token)",
+    "security": [{"bearer": []}],
+    "parameters": [p.openapi() for p in PATH],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["verifications"],
+        "properties": {"verifications": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["value"],
+            "properties": {"value": {"type": "integer", "enum": [-1, 0, 1]},
+                           "url": {"type": "string"}, "reporter": {"type": "string"},
+                           "comment": {"type": "string"}, "category": {"type": "string"},
+                           "duration": {"type": "string"}, "abstain": {"type": "boolean"},
+                           "rerun": {"type": "boolean"}}}}}}}}},
+    "responses": {"204": {"description": "stored"}, **error_responses({
+        400: "a malformed body or path (the error names the field)",
+        401: "no token, or an unknown or revoked one", 404: "unknown change or patch set",
+        413: "body over [api] max_body_bytes", 503: "database unavailable"})}}
+
+
+def register_operations(app) -> None:
+    """List the POST in the OpenAPI document (spec.py's endpoint declares GETs)."""
+    app.extensions.setdefault("ci_health_write_operations", []).append(
+        ("/api/v1/changes/{change}/revisions/{revision}/verify-status~verifications", "post",
+         POST_OPERATION))
 
 
 def _resolve_error(exc: queries.ResolveError) -> ApiError:

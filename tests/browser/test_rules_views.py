@@ -139,8 +139,8 @@ def test_old_database_opens_on_its_newest_run(stale_page, stale_server):
     asked = []
     page.on("request", lambda r: "/api/v1/jobs?" in r.url and asked.append(r.url))
     page.goto("/#/")
-    page.wait_for_function("document.querySelector('.page-subtitle') && "
-                           "document.querySelector('.page-subtitle').innerText.includes('newest run')")
+    # a selector, not wait_for_function: the page's CSP forbids the eval that needs
+    page.wait_for_selector(".page-subtitle:has-text('newest run')")
     assert wait_ready(page, "overview") == "ready"
     newest = stale_server.get("/api/v1/status")["newest_run_at"]
     subtitle = page.inner_text(".page-subtitle")
