@@ -1,6 +1,7 @@
 """Collecting decoded events into a batch (no database)."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import pickle
 from pathlib import Path
@@ -8,12 +9,13 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from health_api.gerrit.collect import collect_raw_events
+from health_api.gerrit.collect import collect_raw_events, collect_rest_changes
 from health_api.gerrit.events import decode_event_line
 from health_api.gerrit.journal import _line_ranges
 from health_api.gerrit.rows import Batch, CiConfig, StoreStats, prepare_batch
 from health_api.gerrit.systems import CiOverrides, CiSystemConfig
-from sshd.helpers import T0, comment_event, created_event, status_event, zuul_report
+from sshd.helpers import (T0, comment_event, created_event, rest_change, status_event,
+                          zuul_report)
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "gerrit" / "events" / "sample.jsonl"
 CONFIG = CiConfig({
@@ -35,6 +37,10 @@ json_scalars = (st.none() | st.booleans() | st.integers(-5, 2**40) | st.floats(a
 
 
 MISSING = object()
+
+
+def naive(seconds: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).replace(tzinfo=None)
 
 
 @st.composite
@@ -117,6 +123,22 @@ def test_the_sample_journal_collects_every_kind_of_row():
     batch, stats = collected(raws)
     assert stats.events == 31 and len(batch.comments) > 5  # it exercises the comment path
     assert batch.statuses and batch.patch_sets
+
+
+def test_stream_events_and_rest_give_the_same_change_and_patch_set_rows():
+    """The REST backfill and the stream events name a change's fields differently;
+    the rows they give are the same."""
+    stream, _ = collected([created_event(7, 1), created_event(7, 2, T0 + 60)])
+    rest = Batch()
+    collect_rest_changes([rest_change(7, [], patch_sets=2)], rest, StoreStats(), CONFIG, None)
+    assert stream.changes == rest.changes == {7: (
+        "openstack/nova", "master", f"I{7:040d}", "Change 7", "NEW")}
+    expected = {(7, n): (f"{n:02d}" * 20, created, "ada", "REWORK")
+                for n, created in ((1, naive(T0)), (2, naive(T0 + 60)))}
+    assert stream.patch_sets == expected
+    # the REST helper gives every revision the change's creation time
+    assert rest.patch_sets == {key: (rev, naive(T0), who, kind)
+                               for key, (rev, _, who, kind) in expected.items()}
 
 
 @settings(max_examples=200, deadline=None)
