@@ -20,7 +20,7 @@ import datetime as dt
 from typing import Any, Iterable, Mapping, Sequence
 
 from .fields import approval_votes, lenient_int, naive_utc_time, text_or_none
-from .rows import Batch, CiConfig, CommentRow, StoreStats, clean_text, naive_utc, parse_rest_time
+from .rows import Batch, CiConfig, CommentRow, StoreStats, clean_text, parse_rest_time
 
 __all__ = ["collect_raw_events", "collect_rest_changes"]
 
