@@ -1,4 +1,4 @@
-"""Throughput of the Gerrit parsing layer: parse_comment and parse_event.
+"""Throughput of the Gerrit parsing layer: parse_comment and decode_event_line.
 
 Two corpora:
 
@@ -11,7 +11,7 @@ Two corpora:
   and results, Jenkins Gerrit Trigger reports, free text and recheck
   requests, and the stream events that carry them. On it the script also
   prints events/s and the rate of what a journal replay does with each line
-  instead of parse_event (decode, collect the stored fields, parse and key
+  instead of decoding alone (decode, collect the stored fields, parse and key
   the comment).
 
     python bench/comment_parse.py [--count N] [--repeat R] [--seed S]
@@ -37,7 +37,7 @@ import gerrit as gerrit_bench  # noqa: E402  (bench/gerrit.py: the issue's event
 from health_api.gerrit.collect import collect_raw_events  # noqa: E402
 from health_api.gerrit.comments import parse_comment  # noqa: E402
 from health_api.gerrit.joblines import _RESULT_TAIL_CACHE  # noqa: E402
-from health_api.gerrit.events import decode_event_line, parse_event  # noqa: E402
+from health_api.gerrit.events import decode_event_line  # noqa: E402
 from health_api.gerrit.journal import gc_paused  # noqa: E402
 from health_api.gerrit.rows import Batch, CiConfig, StoreStats, prepare_batch  # noqa: E402
 
@@ -181,13 +181,13 @@ def run_comments(items):
 
 def run_events(lines):
     for line in lines:
-        parse_event(line)
+        decode_event_line(line)
 
 
 def run_events_and_comments(lines):
     for line in lines:
-        event = parse_event(line)
-        parse_comment(event.comment, event.approvals)
+        event = decode_event_line(line)
+        parse_comment(event.get("comment"), event.get("approvals"))
 
 
 def run_replay_preparation(lines):
@@ -200,7 +200,7 @@ def run_replay_preparation(lines):
 
 
 def realistic_comments(events: int, seed: int) -> list[tuple[str, list]]:
-    """(text, typed approvals) of the comment-added events among the first
+    """(text, approvals as sent) of the comment-added events among the first
     ``events`` of the journal bench/gerrit.py replays."""
     with tempfile.TemporaryDirectory(prefix="bench-comments-") as work:
         journal = Path(work) / "events.jsonl"
@@ -208,10 +208,10 @@ def realistic_comments(events: int, seed: int) -> list[tuple[str, list]]:
         comments = []
         with open(journal, encoding="utf-8") as lines:
             for line in lines:
-                event = parse_event(line)
-                text = getattr(event, "comment", None)
-                if text is not None:
-                    comments.append((text, event.approvals))
+                event = decode_event_line(line)
+                text = event.get("comment")
+                if event["type"] == "comment-added" and isinstance(text, str):
+                    comments.append((text, event.get("approvals")))
     return comments
 
 
@@ -237,26 +237,27 @@ def main() -> None:
     rng = random.Random(args.seed + 1)
     event_lines = [make_event_line(rng, i, text, approvals)
                    for i, (_, text, approvals) in enumerate(corpus)]
-    # the comment benchmark gets typed approvals, as the listener would pass them
-    typed = [(text, parse_event(line).approvals) for (_, text, _), line in zip(corpus, event_lines)]
+    # the comment benchmark gets the approvals as the decoded event carries them
+    decoded = [(text, decode_event_line(line).get("approvals"))
+             for (_, text, _), line in zip(corpus, event_lines)]
 
-    jobs = sum(len(parse_comment(t, a).jobs) for t, a in typed)
+    jobs = sum(len(parse_comment(t, a).jobs) for t, a in decoded)
     counts = {k: sum(1 for kind, _, _ in corpus if kind == k) for k, _ in MIX}
     print(f"stress mix: {len(corpus)} comments ({', '.join(f'{k} {v}' for k, v in counts.items())}), "
-          f"{jobs} job lines, mean {sum(len(t) for t, _ in typed) / len(typed):.0f} chars")
+          f"{jobs} job lines, mean {sum(len(t) for t, _ in decoded) / len(decoded):.0f} chars")
 
-    rate, secs = best_rate(run_comments, typed, args.repeat)
+    rate, secs = best_rate(run_comments, decoded, args.repeat)
     print(f"parse_comment (stress mix): {rate:12,.0f} comments/s  ({secs * 1e3:.1f} ms best of {args.repeat})")
     for kind, _ in MIX:
-        subset = [(t, a) for (k, _, _), (t, a) in zip(corpus, typed) if k == kind]
+        subset = [(t, a) for (k, _, _), (t, a) in zip(corpus, decoded) if k == kind]
         rate, _ = best_rate(run_comments, subset, args.repeat)
         subset_jobs = sum(len(parse_comment(t, a).jobs) for t, a in subset)
         line_rate = f"  = {rate * subset_jobs / len(subset):10,.0f} job lines/s" if subset_jobs else ""
         print(f"parse_comment ({kind + ')':<12} {rate:12,.0f} comments/s{line_rate}")
     rate, secs = best_rate(run_events, event_lines, args.repeat)
-    print(f"parse_event:                {rate:12,.0f} events/s    ({secs * 1e3:.1f} ms best of {args.repeat})")
+    print(f"decode_event_line:          {rate:12,.0f} events/s    ({secs * 1e3:.1f} ms best of {args.repeat})")
     rate, secs = best_rate(run_events_and_comments, event_lines, args.repeat)
-    print(f"parse_event+parse_comment:  {rate:12,.0f} events/s")
+    print(f"decode+parse_comment:       {rate:12,.0f} events/s")
     rate, secs = best_rate(run_replay_preparation, event_lines, args.repeat)
     print(f"replay preparation:         {rate:12,.0f} events/s    (decode, collect, parse, key)")
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any
 
-from health_api.gerrit.events import Approval
+from health_api.gerrit.fields import approval_votes
 from health_api.gerrit.joblines import (KNOWN_RESULTS, URL_SCHEMES, JobResult, builtin_jobs,
                                         job_name_from_url, parse_duration)
 from health_api.gerrit.systems import CiOverrides  # re-exported: parse_comment's argument
@@ -34,7 +34,6 @@ __all__ = [
     "JobResult",
     "KNOWN_RESULTS",
     "ParsedComment",
-    "approval_votes",
     "job_name_from_url",
     "parse_comment",
     "parse_duration",
@@ -101,16 +100,6 @@ _RECHECK = re.compile(r"^[ \t]*(?:recheck|reverify)(?![A-Za-z0-9_])", re.MULTILI
 
 # -- helpers -----------------------------------------------------------------
 
-
-
-def approval_votes(approvals: Sequence[Approval] | None) -> dict[str, int] | None:
-    """The votes of an event's approvals (label -> value); None without approvals."""
-    if not approvals:
-        return None
-    # Gerrit >= 2.13 lists every label on every comment; a 0 that did not
-    # change (no old_value) is "never voted", not a vote.
-    return {a.label: a.value for a in approvals
-            if a.value != 0 or a.old_value is not None}
 
 
 def _votes_from_header(vote_text: str) -> dict[str, int]:
@@ -191,17 +180,17 @@ def _overall_without_header(votes: dict[str, int], jobs: list[JobResult]) -> str
 
 def parse_comment(
     text: str | None,
-    approvals: Sequence[Approval] | None = None,
+    approvals: Any = None,
     overrides: CiOverrides | None = None,
     *,
     votes: dict[str, int] | None = None,
 ) -> ParsedComment:
     """Parse one Gerrit comment. Never raises for any text.
 
-    Votes come from ``approvals`` by label when there are any (stream
-    events); otherwise from the ``Patch Set N: Label+1`` header (REST).
-    A caller that has the approvals' votes already (``approval_votes``)
-    passes them as ``votes`` instead.
+    Votes come from ``approvals`` (a stream event's ``approvals`` list as
+    Gerrit sent it) by label when there are any; otherwise from the
+    ``Patch Set N: Label+1`` header (REST). A caller that has the approvals'
+    votes already (``fields.approval_votes``) passes them as ``votes`` instead.
     """
     text = text or ""
     if "\r" in text:

@@ -4,9 +4,8 @@ Gerrit documents that *any* field may be missing, and older servers send
 numbers as strings (``"number": "12345"``, ``"value": "-1"``,
 ``"createdOn": "1600000000"``) where newer ones send ints. Every coercion
 here is therefore lenient: a field that is absent or of the wrong shape
-becomes None rather than an error. Typed events (``events.py``) and the
-replay's collection of raw journal objects (``collect.py``) both read their
-fields through these functions, so they agree on every value.
+becomes None rather than an error. The collection of decoded events
+(``collect.py``) reads every field it stores through these functions.
 """
 from __future__ import annotations
 
@@ -91,8 +90,8 @@ def approval_fields(value: Any) -> tuple[str, int, int | None] | None:
 
 
 def approval_votes(value: Any) -> dict[str, int] | None:
-    """The votes a raw ``approvals`` list casts, as ``comments.approval_votes``
-    gives them from typed approvals; None when it holds no usable approval."""
+    """The votes an event's ``approvals`` list casts (label -> value); None
+    when it holds no usable approval."""
     if not isinstance(value, list):
         return None
     votes = None
@@ -102,6 +101,8 @@ def approval_votes(value: Any) -> dict[str, int] | None:
             label, vote, old_value = fields
             if votes is None:
                 votes = {}
-            if vote != 0 or old_value is not None:  # see comments.approval_votes
+            # Gerrit >= 2.13 lists every label on every comment; a 0 that did
+            # not change (no oldValue) is "never voted", not a vote.
+            if vote != 0 or old_value is not None:
                 votes[label] = vote
     return votes

@@ -3,8 +3,7 @@ here or in worker processes, handed out in journal order.
 
 The journal is cut into byte ranges of whole lines (only the bytes around
 each boundary are read here); each range is read, decoded and prepared
-(``collect.collect_raw_events`` then ``rows.prepare_batch``: no typed event
-is built) in chunks of at most ``chunk_lines`` lines, by a worker process
+(``collect.collect_raw_events`` then ``rows.prepare_batch``) in chunks of at most ``chunk_lines`` lines, by a worker process
 or in this one. Consecutive chunks are then joined into transactions of at
 most ``chunk_lines`` lines, since ranges end where bytes, not lines, say.
 """

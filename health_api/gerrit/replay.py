@@ -139,7 +139,7 @@ def replay_journal(engine: Engine, journal: str | os.PathLike, *, store: GerritS
         lines += 1
         skipped += 1
     if offset == start:  # nothing stored: still record where the replay stands
-        total.add(store.store_batch([], state={key: str(offset)}))
+        total.add(store.store_raw_batch([], state={key: str(offset)}))
     total.malformed += skipped
     return ReplayResult(stats=total, lines=lines, skipped_lines=skipped, start_offset=start,
                         end_offset=offset)

@@ -24,8 +24,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from ..db.models import ci_comments, collector_state, patch_sets
 from ..db.session import DEADLOCK_ATTEMPTS, deadlock_retrying
-from .collect import collect_events, collect_raw_events, collect_rest_changes
-from .events import Event, EventParseError, decode_event_line
+from .collect import collect_raw_events, collect_rest_changes
+from .events import EventParseError, decode_event_line
 from .rows import (Batch, CiConfig, PreparedBatch, StoreStats, comment_key, naive_utc,
                    parse_db_time, prepare_batch)
 from .systems import CiSystemConfig
@@ -88,19 +88,11 @@ class GerritStore:
             stats.add(self.store_raw_batch(chunk))
         return stats
 
-    def store_batch(self, events: Sequence[Event],
-                    state: Mapping[str, str] | None = None) -> StoreStats:
-        """Store events in one transaction (with ``state`` key/values, e.g. a
-        journal checkpoint). Bad data isolates to the failing events."""
-        return self._store_safely(
-            self._preparer(lambda batch, stats: collect_events(events, batch, stats,
-                                                               self.config)),
-            len(events), state, lambda: [self.store_batch([e]) for e in events])
-
     def store_raw_batch(self, raws: Sequence[dict[str, Any]],
                         state: Mapping[str, str] | None = None) -> StoreStats:
-        """``store_batch`` for decoded journal objects (``decode_event_line``):
-        the same rows, without building typed events."""
+        """Store decoded events (``decode_event_line``) in one transaction,
+        with ``state`` key/values (e.g. a journal checkpoint). Bad data
+        isolates to the failing events."""
         return self._store_safely(
             self._preparer(lambda batch, stats: collect_raw_events(raws, batch, stats,
                                                                    self.config)),

@@ -19,7 +19,6 @@ from health_api.gerrit.comments import (
     parse_comment,
     parse_duration,
 )
-from health_api.gerrit.events import Approval
 from health_api.gerrit.systems import load_ci_systems
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -57,10 +56,18 @@ def test_corpus_files_and_expectations_match():
     assert len(files) >= 40
 
 
+def approval(label: str, value: int, old_value: int | None) -> dict:
+    """One entry of a stream event's ``approvals``, as Gerrit sends it."""
+    entry = {"type": label, "description": label, "value": value}
+    if old_value is not None:
+        entry["oldValue"] = old_value
+    return entry
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_corpus_comment(name):
     spec = EXPECTED[name]
-    approvals = [Approval(label, value, old) for label, value, old in spec.get("approvals", [])]
+    approvals = [approval(label, value, old) for label, value, old in spec.get("approvals", [])]
     overrides = None
     if "ci" in spec:
         overrides = load_ci_systems(SAMPLE_SYSTEMS)[spec["ci"]].overrides
@@ -125,8 +132,8 @@ def test_votes_from_header_without_approvals(text, votes):
 
 
 def test_votes_come_from_approvals_by_label_not_position():
-    approvals = [Approval("Workflow", 0, None), Approval("Code-Review", 0, 1),
-                 Approval("Verified", -1, 0)]
+    approvals = [approval("Workflow", 0, None), approval("Code-Review", 0, 1),
+                 approval("Verified", -1, 0)]
     parsed = parse_comment("Patch Set 2: Verified+1 Code-Review+2", approvals)
     # a 0 that did not change is "never voted"; a change to 0 is a removed vote
     assert parsed.votes == {"Code-Review": 0, "Verified": -1}
@@ -341,7 +348,7 @@ def test_rendered_zuul_reports_round_trip(jobs, data, header, pipeline):
 @given(jobs=st.lists(zuul_jobs(), min_size=1, max_size=5))
 def test_rendered_reports_round_trip_with_crlf_and_approvals(jobs):
     text = render_zuul(jobs, ["-"] * len(jobs), "Build failed", "gate").replace("\n", "\r\n")
-    parsed = parse_comment(text, [Approval("Verified", -2, 0)])
+    parsed = parse_comment(text, [approval("Verified", -2, 0)])
     assert parsed.jobs == jobs
     assert parsed.votes == {"Verified": -2}
 

@@ -1,4 +1,6 @@
-"""health_api.gerrit.events: typed stream-events parsing."""
+"""Stream events as every source hands them to the store: decoded dicts
+(``events.decode_event_line``) collected into rows (``collect.collect_raw_events``)
+with the lenient coercions of ``fields.py``."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,26 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from health_api.gerrit.events import (
-    Account,
-    Approval,
-    Change,
-    ChangeAbandoned,
-    ChangeMerged,
-    ChangeRestored,
-    CommentAdded,
-    DroppedOutput,
-    EventParseError,
-    OtherEvent,
-    PatchSet,
-    PatchsetCreated,
-    event_from_dict,
-    event_key,
-    parse_event,
-)
+from health_api.gerrit.collect import collect_raw_events
+from health_api.gerrit.events import EventParseError, decode_event_line, event_key
+from health_api.gerrit.fields import approval_fields
+from health_api.gerrit.rows import Batch, CiConfig, StoreStats, prepare_batch
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "gerrit" / "events" / "sample.jsonl"
-UTC = dt.timezone.utc
+CONFIG = CiConfig()
 
 
 @pytest.fixture(scope="module")
@@ -40,130 +29,142 @@ def sample_lines() -> list[str]:
 
 @pytest.fixture(scope="module")
 def sample(sample_lines):
-    return [parse_event(line) for line in sample_lines]
+    return [decode_event_line(line) for line in sample_lines]
 
 
-def utc(seconds: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, tz=UTC)
+def naive(seconds: int) -> dt.datetime:
+    """What the database stores for Gerrit's epoch seconds: naive UTC."""
+    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc).replace(tzinfo=None)
+
+
+def collect(*raws: dict) -> tuple[Batch, StoreStats]:
+    batch, stats = Batch(), StoreStats()
+    collect_raw_events(list(raws), batch, stats, CONFIG)
+    return batch, stats
+
+
+def approvals_of(raw: dict) -> list[tuple]:
+    """(label, value, old value) of the usable approvals of an event."""
+    return [f for f in map(approval_fields, raw.get("approvals", [])) if f is not None]
 
 
 # -- the fixture file ----------------------------------------------------------
 
 
-def test_sample_parses_into_the_expected_types(sample):
+def test_sample_decodes_and_is_counted_by_type(sample):
     assert len(sample) == 31
-    assert Counter(type(e).__name__ for e in sample) == {
-        "CommentAdded": 16, "PatchsetCreated": 5, "ChangeMerged": 2, "ChangeAbandoned": 1,
-        "ChangeRestored": 1, "DroppedOutput": 1, "OtherEvent": 5,
+    assert Counter(e["type"] for e in sample) == {
+        "comment-added": 16, "patchset-created": 5, "change-merged": 2, "change-abandoned": 1,
+        "change-restored": 1, "dropped-output": 1, "reviewer-added": 1, "ref-updated": 1,
+        "topic-changed": 1, "wip-state-changed": 1, "project-created": 1,
     }
-    others = [e.type for e in sample if isinstance(e, OtherEvent)]
-    assert others == ["reviewer-added", "ref-updated", "topic-changed", "wip-state-changed",
-                      "project-created"]
+    _, stats = collect(*sample)
+    assert (stats.events, stats.dropped_output, stats.other_events) == (31, 1, 5)
 
 
 def test_old_shape_numbers_as_strings(sample):
-    created = sample[0]
-    assert isinstance(created, PatchsetCreated)
-    assert created.type == "patchset-created"
-    ada = Account(account_id=None, username="ada", name="Ada Lovelace", email="ada@example.org")
-    assert created.change == Change(
-        project="openstack/nova", branch="master", number=712345,
-        change_id="I00000000000000000000000000000000000ade99", subject="Fix volume detach race",
-        status="NEW", url="https://review.example.org/712345", owner=ada)
-    assert created.patch_set == PatchSet(number=1, revision="a" * 40, created_on=utc(1600000000),
-                                         uploader=ada, kind="REWORK")
-    assert created.uploader == ada
-    assert created.event_created_on == dt.datetime(2020, 9, 13, 12, 26, 41, tzinfo=UTC)
+    batch, stats = collect(sample[0])
+    assert sample[0]["type"] == "patchset-created"
+    assert batch.changes == {712345: (
+        "openstack/nova", "master", "I00000000000000000000000000000000000ade99",
+        "Fix volume detach race", "NEW")}
+    assert batch.patch_sets == {(712345, 1): ("a" * 40, naive(1600000000), "ada", "REWORK")}
+    assert batch.last_event_at == dt.datetime(2020, 9, 13, 12, 26, 41)
+    assert stats.skipped_missing == 0
 
 
 def test_old_shape_comment_added(sample):
-    comment = sample[3]
-    assert isinstance(comment, CommentAdded)
-    assert comment.author == Account(None, "zuul", "Zuul", "zuul@example.org")
-    assert comment.approvals == (Approval(label="Verified", value=-1, old_value=1),)
-    assert comment.patch_set.number == 2
-    assert comment.patch_set.kind == "TRIVIAL_REBASE"
-    assert comment.comment.startswith("Patch Set 2: Verified-1\n\nBuild failed (check pipeline).")
-    assert comment.event_created_on == utc(1600008000)
+    batch, _ = collect(sample[3])
+    [comment] = batch.comments
+    assert (comment.username, comment.account_id, comment.name) == ("zuul", None, "Zuul")
+    assert approvals_of(sample[3]) == [("Verified", -1, 1)]
+    assert comment.votes == {"Verified": -1}
+    assert (comment.change, comment.patch_set) == (712345, 2)
+    assert batch.patch_sets[(712345, 2)][3] == "TRIVIAL_REBASE"
+    assert comment.text.startswith("Patch Set 2: Verified-1\n\nBuild failed (check pipeline).")
+    assert comment.posted_at == naive(1600008000)
 
 
 def test_new_shape_ints_and_account_ids(sample):
-    comment = sample[9]
-    assert isinstance(comment, CommentAdded)
-    assert comment.change.number == 912377
-    assert comment.change.project == "openstack/os-brick"
-    assert comment.change.url == "https://review.example.org/c/openstack/os-brick/+/912377"
-    assert comment.change.owner == Account(1001, "ada", "Ada Lovelace", "ada@example.org")
-    assert comment.author == Account(22348, "zuul", "Zuul", "zuul@example.org")
-    assert comment.patch_set.number == 1
-    assert comment.patch_set.created_on == dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
-    assert comment.approvals == (
-        Approval("Code-Review", 0, None), Approval("Verified", -1, 0), Approval("Workflow", 0, None))
+    batch, _ = collect(sample[9])
+    [comment] = batch.comments
+    assert (comment.change, comment.patch_set) == (912377, 1)
+    assert batch.changes[912377][0] == "openstack/os-brick"
+    assert (comment.username, comment.account_id, comment.name) == ("zuul", 22348, "Zuul")
+    assert batch.patch_sets[(912377, 1)] == ("c" * 40, dt.datetime(2023, 11, 14, 22, 13, 20),
+                                              "ada", "REWORK")
+    assert approvals_of(sample[9]) == [
+        ("Code-Review", 0, None), ("Verified", -1, 0), ("Workflow", 0, None)]
+    # a 0 that did not change is "never voted"
+    assert comment.votes == {"Verified": -1}
 
 
 def test_legacy_approval_categories_use_the_description(sample):
-    assert sample[5].approvals == (Approval("Verified", 1, None), Approval("Code Review", 0, None))
+    assert approvals_of(sample[5]) == [("Verified", 1, None), ("Code Review", 0, None)]
+    batch, _ = collect(sample[5])
+    assert batch.comments[0].votes == {"Verified": 1}
 
 
 def test_change_lifecycle_events(sample):
     merged, abandoned, restored = sample[7], sample[13], sample[14]
-    assert isinstance(merged, ChangeMerged)
-    assert merged.type == "change-merged"
-    assert merged.new_rev == "d" * 40
-    assert merged.submitter.username == "zuul"
-    assert merged.change.status == "MERGED"
-    assert merged.event_created_on == utc(1600012000)  # sent as a string
-    assert isinstance(abandoned, ChangeAbandoned)
-    assert (abandoned.abandoner.username, abandoned.reason) == ("ada", "Superseded by I1234")
-    assert abandoned.change.status == "ABANDONED"
-    assert isinstance(restored, ChangeRestored)
-    assert (restored.restorer.account_id, restored.reason) == (1001, "Still needed after all")
+    assert merged["type"] == "change-merged"
+    batch, _ = collect(merged)
+    assert batch.statuses == [(712345, "MERGED", naive(1600012000))]  # time sent as a string
+    assert batch.changes[712345][4] == "MERGED"
+    assert batch.patch_sets[(712345, 2)][0] == "b" * 40
+    batch, _ = collect(abandoned, restored)
+    assert [(n, s) for n, s, _ in batch.statuses] == [(912377, "ABANDONED"), (912377, "NEW")]
+    assert batch.changes[912377][4] == "ABANDONED"  # the first event that names it
 
 
-def test_dropped_output_and_other_events_keep_raw(sample):
-    dropped = sample[16]
-    assert isinstance(dropped, DroppedOutput)
-    assert dropped.type == "dropped-output"
-    assert dropped.raw == {"type": "dropped-output", "eventCreatedOn": 1700010100}
-    ref_updated = sample[15]
-    assert isinstance(ref_updated, OtherEvent)
-    assert ref_updated.type == "ref-updated"
-    assert ref_updated.raw["refUpdate"]["refName"] == "refs/heads/master"
-    assert ref_updated.event_created_on == utc(1700010000)
+def test_dropped_output_and_other_events_are_counted_not_stored(sample):
+    dropped, ref_updated = sample[16], sample[15]
+    assert dropped == {"type": "dropped-output", "eventCreatedOn": 1700010100}
+    assert ref_updated["refUpdate"]["refName"] == "refs/heads/master"
+    batch, stats = collect(dropped, ref_updated)
+    assert (stats.dropped_output, stats.other_events, stats.skipped_missing) == (1, 1, 0)
+    assert batch == Batch()
 
 
-def test_known_types_missing_change_or_patch_set_still_parse(sample):
-    comment = sample[17]
-    assert isinstance(comment, CommentAdded)
-    assert (comment.change, comment.patch_set) == (None, None)
-    assert comment.comment == "Build succeeded."
-    assert comment.approvals == ()
-    created = sample[18]
-    assert isinstance(created, PatchsetCreated)
-    assert created.patch_set is None
-    assert created.change == Change(project="openstack/glance", branch="stable/2024.1")
-    assert created.uploader == Account(username="bot")
-    assert created.event_created_on is None  # negative timestamp
+def test_known_types_missing_change_or_patch_set_are_skipped(sample):
+    comment, created = sample[17], sample[18]
+    assert comment["comment"] == "Build succeeded." and "change" not in comment
+    assert created["change"] == {"project": "openstack/glance", "branch": "stable/2024.1",
+                                 "number": "not-a-number"}
+    batch, stats = collect(comment, created)
+    assert stats.skipped_missing == 2
+    assert batch == Batch()  # nothing half-collected, not even a change row
 
 
 def test_odd_values_are_coerced_or_dropped(sample):
-    comment = sample[24]
-    assert comment.patch_set == PatchSet(number=4, revision="a" * 40,
-                                         created_on=utc(1600020000))  # fraction dropped
-    assert comment.author == Account(name="Anonymous Coward")
+    odd = sample[24]
+    batch, stats = collect(odd)
+    assert stats.skipped_missing == 1  # an author with neither username nor account id
+    assert batch == Batch()
+    batch, stats = collect(dict(odd, author={"name": "Anonymous Coward", "accountId": "77"}))
+    [comment] = batch.comments
+    assert (comment.username, comment.account_id, comment.name) == \
+        ("account-77", 77, "Anonymous Coward")
+    assert (comment.change, comment.patch_set) == (712346, 4)  # " 4 "
+    # "1600020000.5": the fraction is dropped
+    assert batch.patch_sets[(712346, 4)] == ("a" * 40, naive(1600020000), None, None)
     # "+1" is a vote; an approval without a label and a non-object are not
-    assert comment.approvals == (Approval("Verified", 1, None),)
+    assert approvals_of(odd) == [("Verified", 1, None)]
+    assert comment.votes == {"Verified": 1}
 
 
-def test_every_event_keeps_its_raw_dict(sample, sample_lines):
+def test_decoding_keeps_every_field(sample, sample_lines):
     for event, line in zip(sample, sample_lines):
-        assert event.raw == json.loads(line)
+        assert event == json.loads(line)
 
 
-def test_replayed_event_has_the_same_key(sample):
+def test_replayed_event_has_the_same_key_and_row(sample):
     assert event_key(sample[30]) == event_key(sample[1])
     keys = {event_key(e) for e in sample}
     assert len(keys) == 30
+    once = prepare_batch(collect(sample[1])[0], CONFIG)
+    twice = prepare_batch(collect(sample[1], sample[30])[0], CONFIG)
+    assert [c.key for c in twice.comments] == [c.key for c in once.comments] * 2
 
 
 # -- event_key ---------------------------------------------------------------
@@ -172,13 +173,13 @@ def test_replayed_event_has_the_same_key(sample):
 def test_event_key_is_sha256_of_canonical_json():
     line = '{ "type": "dropped-output",  "eventCreatedOn": 5 }'
     expected = hashlib.sha256(b'{"eventCreatedOn":5,"type":"dropped-output"}').hexdigest()
-    assert event_key(parse_event(line)) == expected
+    assert event_key(decode_event_line(line)) == expected
     assert event_key({"eventCreatedOn": 5, "type": "dropped-output"}) == expected
 
 
 def test_event_key_differs_when_content_differs():
-    one = parse_event('{"type": "dropped-output", "eventCreatedOn": 5}')
-    two = parse_event('{"type": "dropped-output", "eventCreatedOn": 6}')
+    one = decode_event_line('{"type": "dropped-output", "eventCreatedOn": 5}')
+    two = decode_event_line('{"type": "dropped-output", "eventCreatedOn": 6}')
     assert event_key(one) != event_key(two)
 
 
@@ -199,37 +200,26 @@ def test_event_key_differs_when_content_differs():
     ('{"type": 7}', 'event "type" is int, not a string'),
     (b"\xff\xfe{}", "line is not UTF-8 (byte 0)"),
 ])
-def test_parse_event_errors(line, message):
+def test_decode_errors(line, message):
     with pytest.raises(EventParseError) as caught:
-        parse_event(line)
+        decode_event_line(line)
     assert caught.value.message == message
     assert str(caught.value) == message
 
 
 def test_absurdly_deep_json_is_a_parse_error():
     with pytest.raises(EventParseError) as caught:
-        parse_event("[" * 100000 + "]" * 100000)
+        decode_event_line("[" * 100000 + "]" * 100000)
     assert caught.value.message.startswith("malformed JSON: ")
     assert "recursion" in caught.value.message
     assert "\n" not in caught.value.message
 
 
-def test_parse_event_accepts_bytes_and_surrounding_whitespace():
-    event = parse_event(b'  {"type": "change-restored", "reason": "oops"}\n')
-    assert isinstance(event, ChangeRestored)
-    assert event.reason == "oops"
-    assert event.change is None and event.restorer is None
-
-
-def test_event_from_dict_rejects_non_objects():
-    with pytest.raises(EventParseError, match="expected a JSON object, got list"):
-        event_from_dict([])  # type: ignore[arg-type]
-
-
-def test_events_are_hashable_and_frozen(sample):
-    assert len({sample[0], sample[0]}) == 1
-    with pytest.raises(AttributeError):
-        sample[0].uploader = None  # type: ignore[misc]
+def test_decode_accepts_bytes_and_surrounding_whitespace():
+    event = decode_event_line(b'  {"type": "change-restored", "reason": "oops"}\n')
+    assert event == {"type": "change-restored", "reason": "oops"}
+    batch, stats = collect(event)
+    assert stats.skipped_missing == 1 and batch == Batch()  # no change to restore
 
 
 # -- properties --------------------------------------------------------------
@@ -258,39 +248,42 @@ field_values = json_scalars | sub_records | st.lists(sub_records | json_scalars,
        fields=st.dictionaries(st.sampled_from(FIELDS), field_values, max_size=8))
 def test_known_types_with_arbitrary_fields_never_fail(kind, fields):
     raw = dict(fields, type=kind)
-    event = parse_event(json.dumps(raw))
-    assert event.type == kind
-    assert event.raw == raw
+    event = decode_event_line(json.dumps(raw))
+    assert event == raw
     assert len(event_key(event)) == 64
-    change = getattr(event, "change", None)
-    if change is not None:
-        assert change.number is None or isinstance(change.number, int)
-        assert change.project is None or isinstance(change.project, str)
-    patch_set = getattr(event, "patch_set", None)
-    if patch_set is not None:
-        assert patch_set.number is None or isinstance(patch_set.number, int)
-        assert patch_set.created_on is None or patch_set.created_on.tzinfo is UTC
-    for approval in getattr(event, "approvals", ()):
-        assert isinstance(approval.label, str) and approval.label
-        assert isinstance(approval.value, int) and not isinstance(approval.value, bool)
+    batch, stats = collect(event)
+    prepare_batch(batch, CONFIG)
+    assert stats.events == 1
+    for number, (project, branch, change_key, subject, status) in batch.changes.items():
+        assert isinstance(number, int) and not isinstance(number, bool)
+        assert all(v is None or isinstance(v, str) for v in (project, branch, change_key,
+                                                                subject, status))
+    for (_, ps_number), (_, created_on, _, _) in batch.patch_sets.items():
+        assert isinstance(ps_number, int) and not isinstance(ps_number, bool)
+        assert created_on is None or (isinstance(created_on, dt.datetime)
+                                      and created_on.tzinfo is None)
+    for comment in batch.comments:
+        for label, value in (comment.votes or {}).items():
+            assert isinstance(label, str) and label
+            assert isinstance(value, int) and not isinstance(value, bool)
 
 
 @settings(max_examples=300, deadline=None)
 @given(value=json_values)
 def test_arbitrary_json_raises_only_event_parse_error(value):
     try:
-        event = parse_event(json.dumps(value))
+        event = decode_event_line(json.dumps(value))
     except EventParseError as exc:
         assert "\n" not in exc.message
     else:
         assert isinstance(value, dict) and isinstance(value.get("type"), str)
-        assert event.raw == value
+        assert event == value
 
 
 @settings(max_examples=300, deadline=None)
 @given(line=st.text(max_size=200) | st.binary(max_size=200))
 def test_garbage_lines_raise_only_event_parse_error(line):
     try:
-        parse_event(line)
+        decode_event_line(line)
     except EventParseError as exc:
         assert "\n" not in exc.message

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 
 from health_api.db.migrate import upgrade
 from health_api.db.session import make_engine
-from health_api.gerrit.events import event_from_dict
 from health_api.gerrit.rows import comment_key
 from health_api.gerrit.store import GerritStore
 from sshd.helpers import T0, comment_event, created_event, zuul_report
@@ -49,8 +48,7 @@ def test_0004_rewrites_stored_comment_keys_so_stored_comments_still_dedupe(fresh
         posted.strftime("%Y%m%d%H%M%S") + old_key[:50]
     # the stream copy of the stored comment is recognised, not stored again
     store = GerritStore(engine)
-    stats = store.store_events([event_from_dict(e) for e in (
-        created_event(100), comment_event(100, 1, report, T0 + 600))])
+    stats = store.store_raw_events([created_event(100), comment_event(100, 1, report, T0 + 600)])
     assert (stats.comments, stats.duplicate_comments) == (0, 1)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM ci_comments")).scalar() == 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from health_api.gerrit.events import event_from_dict
 from health_api.gerrit.store import GerritStore
 from health_api.gerrit.systems import CiOverrides, CiSystemConfig
 from sshd.helpers import T0, comment_event, created_event, zuul_report
@@ -28,8 +27,8 @@ def test_rechecks_are_stored_once_with_their_target(engine):
                       T0 + 600),
     ]
     store = GerritStore(engine, declared)
-    first = store.store_events([event_from_dict(e) for e in events])
-    again = GerritStore(engine, declared).store_events([event_from_dict(e) for e in events])
+    first = store.store_raw_events(events)
+    again = GerritStore(engine, declared).store_raw_events(events)
     assert (first.recheck_requests, again.recheck_requests) == (3, 0)
     found = rows(engine, "SELECT r.requester, r.target, r.source, r.project, ps.number "
                          "FROM ci_recheck_requests r JOIN patch_sets ps ON "

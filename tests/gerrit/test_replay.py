@@ -13,7 +13,7 @@ from health_api.db.models import collector_state
 from health_api.gerrit import journal as journal_module
 from health_api.gerrit import rows as rows_module
 from health_api.cli_gerrit import gerrit
-from health_api.gerrit.events import EventParseError, parse_event
+from health_api.gerrit.events import EventParseError, decode_event_line
 from health_api.gerrit.replay import checkpoint_key, replay_journal, reset_ci_tables
 from health_api.gerrit.store import LAST_EVENT_KEY, GerritStore, StoreStats
 from health_api.gerrit.systems import CiOverrides, CiSystemConfig
@@ -203,15 +203,15 @@ def natural_rows(engine) -> dict[str, list[tuple]]:
 
 
 def store_one_by_one(engine, lines) -> StoreStats:
-    """What the listener API does with each event on its own: typed, one transaction each."""
+    """What the listener does with each event on its own: one transaction each."""
     store = GerritStore(engine, DECLARED)
     total = StoreStats()
     for text in lines:
         try:
-            event = parse_event(text)
+            event = decode_event_line(text)
         except EventParseError:
             continue
-        total.add(store.store_batch([event]))
+        total.add(store.store_raw_batch([event]))
     return total
 
 
