@@ -1,4 +1,4 @@
-"""CI verdicts in pandas: scoreboard, time series, unstable jobs (DESIGN.md section 4).
+"""CI verdicts in pandas: scoreboard, time series, unstable jobs (docs/design.md section 4).
 
 Pure functions over the rows health_api.queries.ci returns; outputs are
 JSON-ready. A CI system's report is a comment; its verdict is the comment's
@@ -97,7 +97,7 @@ def job_table(jobs: pd.DataFrame) -> list[dict]:
 
 def recheck_flips(jobs: pd.DataFrame) -> dict:
     """(CI system id, job) -> patch sets on which a failure was followed by a
-    SUCCESS of the same job in the same pipeline (DESIGN.md "flaky job")."""
+    SUCCESS of the same job in the same pipeline (docs/design.md, "flaky job")."""
     keys = ["ci_system_id", "pipeline", "patch_set_id", "job"]
     frame = jobs.assign(pipeline=jobs["pipeline"].fillna(""))
     fails = frame[frame["class"] == CI_FAIL].groupby(keys)["attempt"].min()

@@ -1,6 +1,6 @@
 """CI coverage, agreement with the upstream CI, who has CI, and the grid.
 
-Pure pandas over health_api.queries.ci rows. Coverage follows DESIGN.md
+Pure pandas over health_api.queries.ci rows. Coverage follows docs/design.md
 section 4: a patch set is eligible for a CI when it was uploaded on a
 project and branch the CI is declared for (a CI without an entry in
 ci-systems.yaml: the projects it reported on), stayed current (not replaced

@@ -1,4 +1,4 @@
-"""Flaky tests (DESIGN.md section 4): evidence, rates, flip rate, impact.
+"""Flaky tests (docs/design.md section 4): evidence, rates, flip rate, impact.
 
 Evidence is a failed result of a test whose run shares its change and patch
 set with another run where the same test passed (a recheck that passed).

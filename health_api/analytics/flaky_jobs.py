@@ -1,4 +1,4 @@
-"""Flaky CI jobs from Gerrit verdicts (DESIGN.md section 4): the same CI system,
+"""Flaky CI jobs from Gerrit verdicts (docs/design.md section 4): the same CI system,
 pipeline and job reported a failure and then a success on one patch set."""
 from __future__ import annotations
 

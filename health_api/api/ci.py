@@ -95,7 +95,7 @@ def ci_system(a):
 
 
 @endpoint(bp, "/systems/<path:name>/coverage", tag="ci", summary="A CI system's coverage",
-          description="Every eligible patch set (DESIGN.md section 4: on a declared project and "
+          description="Every eligible patch set (docs/design.md section 4: on a declared project and "
                       "branch, current for at least [ci] coverage_min_age) with the CI's newest "
                       "verdict, REPORTED (commented, no verdict read) or missed; newest first; "
                       "coverage with its Wilson interval." + WINDOW_DOC,

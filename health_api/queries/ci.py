@@ -1,4 +1,4 @@
-"""CI verdict reads (DESIGN.md section 3): rows for health_api.analytics.ci.
+"""CI verdict reads (docs/design.md section 3): rows for health_api.analytics.ci.
 
 Every function takes an open connection and returns plain tuples; windows
 are half-open [start, stop) on naive UTC times. Filters are bound
