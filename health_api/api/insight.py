@@ -133,7 +133,8 @@ LABEL_OPERATION = {
         "schema": {"type": "object"}}}}, **error_responses({
             400: "a malformed body or cluster id (the error names the field)",
             401: "no token, or an unknown or revoked one", 404: "no such cluster",
-            413: "body over [api] max_body_bytes", 503: "database unavailable"})}}
+            413: "body over [api] max_body_bytes", 414: "request line too long",
+        431: "request headers too large", 503: "database unavailable"})}}
 
 
 def register_operations(app) -> None:

@@ -95,17 +95,22 @@ PATCH_SET_COLUMNS = ("patch_set_id", "change", "patch_set", "project", "branch",
                      "created_on", "superseded_on", "change_status", "status_changed_at")
 
 
-def patch_sets(conn, start, stop, *, project: str | None = None,
-               projects_in: Iterable[str] | None = None) -> list[tuple]:
-    """Patch sets uploaded in the window, with when the next patch set of the
-    change replaced them and the change's status: PATCH_SET_COLUMNS."""
+def _patch_set_select():
+    """PATCH_SET_COLUMNS, with when the change's next patch set replaced each one."""
     later = aliased(PS)
     superseded = (select(func.min(later.c.created_on))
                   .where(later.c.change_id == PS.c.change_id, later.c.number > PS.c.number)
                   .scalar_subquery())
-    query = (select(PS.c.id, CH.c.number, PS.c.number, PS.c.project, PS.c.branch, CH.c.subject,
-                    PS.c.created_on, superseded, CH.c.status, CH.c.status_changed_at)
-             .join(CH, CH.c.id == PS.c.change_id)
+    return (select(PS.c.id, CH.c.number, PS.c.number, PS.c.project, PS.c.branch, CH.c.subject,
+                   PS.c.created_on, superseded, CH.c.status, CH.c.status_changed_at)
+            .join(CH, CH.c.id == PS.c.change_id))
+
+
+def patch_sets(conn, start, stop, *, project: str | None = None,
+               projects_in: Iterable[str] | None = None) -> list[tuple]:
+    """Patch sets uploaded in the window, with when the next patch set of the
+    change replaced them and the change's status: PATCH_SET_COLUMNS."""
+    query = (_patch_set_select()
              .where(PS.c.created_on >= start, PS.c.created_on < stop))
     if project is not None:
         query = query.where(PS.c.project == project)
@@ -154,13 +159,7 @@ def job_results_on_uploads(conn, project: str, start, stop, *, system_id: int | 
 
 def recent_patch_sets(conn, project: str, start, stop, limit: int) -> list[tuple]:
     """The project's newest patch sets uploaded in the window: PATCH_SET_COLUMNS, newest first."""
-    later = aliased(PS)
-    superseded = (select(func.min(later.c.created_on))
-                  .where(later.c.change_id == PS.c.change_id, later.c.number > PS.c.number)
-                  .scalar_subquery())
-    query = (select(PS.c.id, CH.c.number, PS.c.number, PS.c.project, PS.c.branch, CH.c.subject,
-                    PS.c.created_on, superseded, CH.c.status, CH.c.status_changed_at)
-             .join(CH, CH.c.id == PS.c.change_id)
+    query = (_patch_set_select()
              .where(PS.c.project == project, PS.c.created_on >= start, PS.c.created_on < stop)
              .order_by(PS.c.created_on.desc(), PS.c.id.desc()).limit(limit))
     return list(conn.execute(query))

@@ -81,4 +81,5 @@ def test_gunicorn_own_errors_are_json(db_url, tmp_path):
         proc.terminate()
         proc.wait(timeout=30)
     for path in document["paths"].values():
-        assert {"414", "431"} <= set(path["get"]["responses"])
+        for operation in path.values():
+            assert {"414", "431"} <= set(operation["responses"])
