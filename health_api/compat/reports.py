@@ -5,7 +5,6 @@ and the parsed arguments and returns the JSON-ready answer openstack-health gave
 """
 from __future__ import annotations
 
-from ..analytics import buckets, series
 from ..analytics.jsonsafe import clean
 from ..api.errors import bad_request, not_found
 from ..queries import common, jobs as jq, runs as rq, tests as tq
@@ -74,18 +73,14 @@ def compat_job_test_runs(conn, name, start, stop, resolution) -> dict:
 
 
 def compat_test_runs(conn, test_id, start, stop, resolution) -> dict:
-    row = tq.find_test(conn, test_id)
-    if row is None:
-        return {"numeric": {}, "data": {}, "failed_runs": []}
-    start, stop = buckets.snap(start, stop, resolution)
-    if resolution == "day":
-        points = series.test_series_daily(tq.daily(conn, row.id, start.date(), stop.date()),
-                                          start, stop, 7)
-    else:
-        points = series.test_series_raw(tq.raw_results(conn, row.id, start, stop),
-                                        start, stop, resolution, 7)
-    failures = tq.recent_failures(conn, row.id, 100, traceback_bytes=0)
-    return clean(shaping.test_points(points, failures))
+    """openstack-health's /test_runs/<test_id>: every result of the test in the window
+    (either bound may be absent), per run, and the runs it failed in."""
+    rows = tq.results_in_window(conn, test_id, start, stop, COMPAT_MAX_RESULTS + 1)
+    if len(rows) > COMPAT_MAX_RESULTS:
+        raise bad_request("start_date", f"more than {COMPAT_MAX_RESULTS} results in the "
+                                        f"window; narrow start_date/stop_date")
+    failed = tq.runs_with_job_and_provider(conn, [r[0] for r in rows if r[1] == "fail"])
+    return shaping.test_history(rows, failed, resolution)
 
 
 def compat_prefixes(conn, count) -> list[str]:
