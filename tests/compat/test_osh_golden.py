@@ -78,6 +78,16 @@ def seconds_only(value):
     return value
 
 
+def mysql_golden(route: str, body):
+    """The golden answer as OpenStack-Health gives it on MySQL/MariaDB: whole seconds
+    where the time is a runs.run_at; /test_runs/<id> keys its data by test_runs start
+    times, whose microseconds are kept there, so only its failed_runs lose them."""
+    if route.startswith("/test_runs/") and isinstance(body, dict) and isinstance(
+            body.get("failed_runs"), list):
+        return {**body, "failed_runs": seconds_only(body["failed_runs"])}
+    return seconds_only(body)
+
+
 def differences(got, want, path="", out=None, limit=5, rel=1e-6) -> list[str]:
     """Where got differs from want (at most ``limit`` places)."""
     out = [] if out is None else out
@@ -133,5 +143,5 @@ def test_route_answers_as_openstack_health(osh_app, route):
         # what OpenStack-Health answers there: runs.run_at in whole seconds (test_runs
         # keep their microseconds in columns of their own), and runs.run_time a FLOAT
         # (single precision, about 6 significant digits) in subunit2sql's schema
-        problems = differences(got, seconds_only(want_body), rel=1e-5)
+        problems = differences(got, mysql_golden(route, want_body), rel=1e-5)
     assert not problems, "\n".join(problems)
