@@ -28,12 +28,6 @@ ENGINES = ("sqlite", "postgresql", "mysql")
 RUNROW = ("run rows: OpenStack-Health's run.to_dict() (integer id, uuid apart, run_at "
           "as an RFC 1123 date, every run in the window) against ci-health's page of 100")
 DIFFERS: dict[str, str] = {
-    # the recorded answer at day is OpenStack-Health's hour answer: its _get_data is
-    # cached (dogpile) on (test_id, start_date, stop_date) without datetime_resolution,
-    # and the recorder asked the hour route first; ci-health resamples at day, as
-    # OpenStack-Health does for the first request of a window
-    osh_routes.OTHER[10]: "golden is OpenStack-Health's cached hour answer (its cache key "
-                          "leaves out datetime_resolution); ci-health answers at day",
     "/tests/prefix/tempest?limit=100&offset=0": "id is the test_id (OpenStack-Health: the "
                                                 "integer id); run_time the mean, not the "
                                                 "tests.run_time column",
