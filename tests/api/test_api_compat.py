@@ -212,3 +212,14 @@ def test_test_runs_without_successes_and_unknown(ingested):
     # openstack-health's answer when the test has no result: failed_runs an object
     assert ingested.get("/test_runs/t.none").get_json() == {"numeric": {}, "data": {},
                                                              "failed_runs": {}}
+
+
+def test_test_runs_bounds_its_buckets(ingested, monkeypatch):
+    """Without a window a fine resolution could resample years into seconds: beyond
+    COMPAT_MAX_BUCKETS buckets between the first and last success, a 400."""
+    from health_api.compat import reports
+    monkeypatch.setattr(reports, "COMPAT_MAX_BUCKETS", 1000)  # t.a: successes over 2 days
+    r = ingested.get("/test_runs/t.a?datetime_resolution=sec")
+    assert r.status_code == 400
+    assert r.get_json()["error"]["field"] == "datetime_resolution"
+    assert ingested.get("/test_runs/t.a?datetime_resolution=hour").status_code == 200
