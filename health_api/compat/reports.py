@@ -5,10 +5,10 @@ and the parsed arguments and returns the JSON-ready answer openstack-health gave
 """
 from __future__ import annotations
 
-from ..analytics import buckets, series
 from ..analytics.jsonsafe import clean
 from ..api.errors import bad_request, not_found
 from ..queries import common, jobs as jq, runs as rq, tests as tq
+from ..rules import STEP
 from . import shaping
 
 
@@ -73,19 +73,27 @@ def compat_job_test_runs(conn, name, start, stop, resolution) -> dict:
     return {"tests": shaping.test_runs_by_bucket(rows, resolution)}
 
 
+#: the most buckets /test_runs/<test_id> resamples a test's run times into (a series of
+#: floats per bucket, several of them: about 40 MB each at this bound): a year at min,
+#: 11 days at sec; openstack-health had no bound
+COMPAT_MAX_BUCKETS = 1_000_000
+
+
 def compat_test_runs(conn, test_id, start, stop, resolution) -> dict:
-    row = tq.find_test(conn, test_id)
-    if row is None:
-        return {"numeric": {}, "data": {}, "failed_runs": []}
-    start, stop = buckets.snap(start, stop, resolution)
-    if resolution == "day":
-        points = series.test_series_daily(tq.daily(conn, row.id, start.date(), stop.date()),
-                                          start, stop, 7)
-    else:
-        points = series.test_series_raw(tq.raw_results(conn, row.id, start, stop),
-                                        start, stop, resolution, 7)
-    failures = tq.recent_failures(conn, row.id, 100, traceback_bytes=0)
-    return clean(shaping.test_points(points, failures))
+    """openstack-health's /test_runs/<test_id>: every result of the test in the window
+    (either bound may be absent), per run, and the runs it failed in."""
+    rows = tq.results_in_window(conn, test_id, start, stop, COMPAT_MAX_RESULTS + 1)
+    if len(rows) > COMPAT_MAX_RESULTS:
+        raise bad_request("start_date", f"more than {COMPAT_MAX_RESULTS} results in the "
+                                        f"window; narrow start_date/stop_date")
+    successes = [r[2] for r in rows if r[1] == "success" and r[2] is not None]
+    if successes and (max(successes) - min(successes)) / STEP[resolution] > COMPAT_MAX_BUCKETS:
+        raise bad_request("datetime_resolution",
+                          f"the test's successes span more than {COMPAT_MAX_BUCKETS} buckets "
+                          f"of {resolution}; narrow start_date/stop_date or take a coarser "
+                          f"datetime_resolution")
+    failed = tq.runs_with_job_and_provider(conn, [r[0] for r in rows if r[1] == "fail"])
+    return shaping.test_history(rows, failed, resolution)
 
 
 def compat_prefixes(conn, count) -> list[str]:

@@ -2,8 +2,6 @@
 (null, never NaN), cache keys with every parameter, bounded result sets."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint
 
 from ..rules import RESOLUTIONS
@@ -11,8 +9,7 @@ from ..api import reports as v1_reports
 from ..api.db import connection
 from ..api.errors import bad_request, not_found
 from ..api.feeds import rss
-from ..api.spec import (BOOL, INT, NNUM, NSTR, NTIME, OFFSET, STR, Param, arr, limit, obj,
-                        time_window)
+from ..api.spec import BOOL, INT, NNUM, NSTR, NTIME, OFFSET, STR, Param, arr, limit, obj
 from ..api.spec import endpoint as _endpoint
 from . import jsonp, reports
 
@@ -39,18 +36,6 @@ def resolution(default: str) -> Param:
 
 NUM_RUNS = Param("num_runs", "integer", default=10, minimum=1, maximum=100)
 ANY = {}
-
-
-def _window(a, res, span=dt.timedelta(days=7)):
-    args = {"start": a.get("start_date"), "stop": a.get("stop_date")}
-    try:
-        return time_window(args, res, span)
-    except Exception as exc:  # rename the fields to this API's names
-        if getattr(exc, "field", None) in ("start", "stop"):
-            exc.field = exc.field + "_date"
-        elif getattr(exc, "field", None) == "resolution":
-            exc.field = "datetime_resolution"
-        raise
 
 
 def _open_window(a):
@@ -220,21 +205,31 @@ def compat_run_tests(a):
 
 
 @endpoint(bp, "/test_runs/<path:test_id>", tag=TAG, summary="one test over time",
+          description="openstack-health's answer: under data every result whose start time "
+                      "is in [start_date, stop_date] (either may be absent: no bound there) "
+                      "keyed by that time, with its run's integer id and status; under "
+                      "numeric, per bucket, the mean run time of its successes and the "
+                      "rolling mean and std over 20 buckets (keys without a value left "
+                      "out); failed_runs the runs with a fail result ({} when the test has "
+                      "no result at all, as openstack-health answered). At most 2,000,000 "
+                      "results (400 beyond).",
           params=[Param("test_id", where="path", max_length=256), START, STOP, resolution("min")],
-          response=obj({"numeric": {"type": "object", "additionalProperties": obj(
-                            {"avg_run_time": NNUM, "run_time_rolling_mean": NNUM,
-                             "run_time_rolling_std": NNUM})},
+          response=obj({"numeric": {"type": "object", "additionalProperties": {
+                            "type": "object", "properties": {
+                                "run_time": NNUM, "avg_run_time": NNUM,
+                                "std_dev_run_time": NNUM},
+                            "additionalProperties": False}},
                         "data": {"type": "object", "additionalProperties": obj(
-                            {"pass": INT, "fail": INT, "skip": INT})},
-                        "failed_runs": arr(obj({"provider": NSTR, "job_name": NSTR,
-                                                "run_at": NTIME, "artifacts": NSTR,
-                                                "bugs": arr(ANY)}))}))
+                            {"run_id": INT, "status": NSTR})},
+                        "failed_runs": {"anyOf": [
+                            arr(obj({"provider": NSTR, "job_name": NSTR, "run_at": NTIME,
+                                     "artifacts": NSTR, "bugs": arr(ANY)})),
+                            {"type": "object", "maxProperties": 0}]}}))
 def compat_test_runs(a):
-    res = a["datetime_resolution"]
-    start, stop = _window(a, res, dt.timedelta(hours=1) if res == "sec" else
-                          dt.timedelta(days=1) if res == "min" else dt.timedelta(days=7))
+    start, stop = _open_window(a)
     with connection() as conn:
-        return reports.compat_test_runs(conn, a["test_id"], start, stop, res)
+        return reports.compat_test_runs(conn, a["test_id"], start, stop,
+                                        a["datetime_resolution"])
 
 
 @endpoint(bp, "/runs", tag=TAG, summary="runs, newest first (paginated)",

@@ -166,13 +166,72 @@ def test_runs_by_bucket(rows, resolution) -> dict:
     return dict(sorted(out.items()))
 
 
-def test_points(points, failures) -> dict:
-    numeric, data = {}, {}
-    for p in points:
-        data[p["bucket"]] = {"pass": p["success"], "fail": p["failure"], "skip": p["skip"]}
-        numeric[p["bucket"]] = {"avg_run_time": p["mean_run_time"],
-                                "run_time_rolling_mean": p["rolling_mean"],
-                                "run_time_rolling_std": p["rolling_std"]}
-    failed_runs = [{"provider": None, "job_name": f["job"], "run_at": f["run_at"],
-                    "artifacts": f["link"], "bugs": []} for f in failures]
-    return {"numeric": numeric, "data": data, "failed_runs": failed_runs}
+def _osh_start(start, micro):
+    """A result's start time as openstack-health's test_run_aggregator took it: the
+    microsecond column replaces the time's own only when it is set (non-zero)."""
+    return start.replace(microsecond=micro) if start and micro else start
+
+
+def _osh_duration(start, stop) -> float | None:
+    """subunit2sql's read_subunit.get_duration: whole seconds and microseconds of the
+    timedelta, as a float."""
+    if not start or not stop:
+        return None
+    delta = stop - start
+    return float("%d.%06d" % (delta.days * 86400 + delta.seconds, delta.microseconds))
+
+
+#: test_run_aggregator's window for the rolling mean and std of a test's run time, and
+#: the most empty buckets in a row its time interpolation bridges
+_TEST_WINDOW = 20
+
+
+def test_history(results, failed_runs, resolution) -> dict:
+    """openstack-health's /test_runs/<test_id> from results (run_id, status, start_time,
+    start_us, stop_time, stop_us) in test_runs.id order and the failed runs (run_at,
+    artifacts, build_name, node_provider, in runs.id order):
+
+    data: per result, keyed by its exact start time (a later result with the same start
+    time replacing an earlier one), its run's integer id and its status;
+    numeric: the run times of its "success" results (exactly that status) resampled to
+    the resolution (mean), and over that series interpolated in time across up to 20
+    empty buckets, the rolling mean and sample std of 20 buckets, for every bucket with
+    any of the three; a NaN of openstack-health's is left out (its client skips NaN and
+    undefined alike, but would draw a null);
+    failed_runs: the runs with a "fail" result. No result at all: its empty answer, whose
+    failed_runs is an object."""
+    if not results:
+        return {"numeric": {}, "data": {}, "failed_runs": {}}
+    data: dict[str, dict] = {}
+    times, run_times = [], []
+    for run_id, status, start, start_us, stop, stop_us in results:
+        start = _osh_start(start, start_us)
+        if start is None:  # no time to key it by (pandas would have written "NaT")
+            continue
+        data[start.isoformat()] = {"run_id": int(run_id), "status": status}
+        if status == "success":
+            stop = _osh_start(stop, stop_us)
+            times.append(start)
+            run_times.append(_osh_duration(start, stop))
+    return {"numeric": _test_numeric(times, run_times, resolution),
+            "data": dict(sorted(data.items())),
+            "failed_runs": [{"provider": r["node_provider"], "job_name": r["build_name"],
+                             "run_at": osh_time(r["run_at"]), "artifacts": r["artifacts"],
+                             "bugs": []} for r in failed_runs]}
+
+
+def _test_numeric(times, run_times, resolution) -> dict:
+    if not times:
+        return {}
+    run_time = pd.Series(run_times, index=pd.DatetimeIndex(times), dtype="float64")
+    run_time = run_time.sort_index().resample(_RESAMPLE[resolution]).mean()
+    interpolated = run_time.interpolate(method="time", limit=_TEST_WINDOW)
+    frame = pd.DataFrame({"run_time": run_time,
+                          "avg_run_time": interpolated.rolling(_TEST_WINDOW).mean(),
+                          "std_dev_run_time": interpolated.rolling(_TEST_WINDOW).std()})
+    out = {}
+    for ts, row in frame.iterrows():
+        values = {k: float(v) for k, v in row.items() if finite(v) is not None}
+        if values:
+            out[ts.isoformat()] = values
+    return out

@@ -145,3 +145,44 @@ def tests_of_run(conn, run_db_id: int, limit: int, offset: int) -> tuple[int, li
     rows = conn.execute(select(T).where(T.c.id.in_(ran)).order_by(T.c.test_id)
                         .limit(limit).offset(offset))
     return total, [test_dict(r) for r in rows]
+
+
+def results_in_window(conn, test_id: str, start, stop, limit: int) -> list[tuple]:
+    """(run_id, status, start_time, start_us, stop_time, stop_us) of every result of the
+    test (by its test_id) whose start_time is in subunit2sql's closed window [start, stop]
+    (either bound may be None: none there), in test_runs.id order, the order
+    openstack-health's get_test_runs_by_test_test_id met them; at most ``limit`` rows."""
+    where = [T.c.test_id == test_id]
+    if start is not None:
+        where.append(TR.c.start_time >= start)
+    if stop is not None:
+        where.append(TR.c.start_time <= stop)
+    stmt = (select(TR.c.run_id, TR.c.status, TR.c.start_time, TR.c.start_time_microsecond,
+                   TR.c.stop_time, TR.c.stop_time_microsecond)
+            .select_from(TR.join(T, T.c.id == TR.c.test_id))
+            .where(*where).order_by(TR.c.id).limit(limit))
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+#: how many run ids one IN list carries (well under every engine's parameter limit)
+_IN_CHUNK = 1000
+
+
+def runs_with_job_and_provider(conn, run_ids) -> list[dict]:
+    """The runs of ``run_ids`` (each once), in runs.id order, with their build_name and
+    node_provider metadata (the last row of each key, as openstack-health's loop kept)."""
+    ids = sorted(set(run_ids))
+    runs: dict[int, dict] = {}
+    for i in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[i:i + _IN_CHUNK]
+        for r in conn.execute(select(RUNS.c.id, RUNS.c.run_at, RUNS.c.artifacts)
+                              .where(RUNS.c.id.in_(chunk))):
+            runs[r.id] = {"run_at": r.run_at, "artifacts": r.artifacts,
+                          "build_name": None, "node_provider": None}
+        for r in conn.execute(select(META.c.run_id, META.c.key, META.c.value)
+                              .where(META.c.run_id.in_(chunk),
+                                     META.c.key.in_(("build_name", "node_provider")))
+                              .order_by(META.c.id)):
+            if r.run_id in runs:
+                runs[r.run_id][r.key] = r.value
+    return [runs[i] for i in sorted(runs)]

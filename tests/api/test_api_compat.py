@@ -172,3 +172,54 @@ def test_every_get_route_is_in_the_openapi_document(app):
         if "GET" in rule.methods and rule.endpoint not in NOT_API:
             path = re.sub(r"<(?:[a-z]+:)?(\w+)>", r"{\1}", rule.rule)
             assert "get" in paths.get(path, {}), rule.rule
+
+
+def _starts(test_id: str) -> list[tuple[str, str, str]]:
+    """(job, status, start time as openstack-health keys it) of every result of test_id."""
+    out = []
+    for name, offset, tests in RUNS:
+        at = T0.replace(tzinfo=None) + offset
+        for tid, status, seconds in tests:
+            if tid == test_id:
+                out.append((name, status, at.isoformat()))
+            at += dt.timedelta(seconds=seconds)
+    return out
+
+
+def test_test_runs_per_result_without_a_window(ingested):
+    """/test_runs/<id> without start_date/stop_date reads every result (as openstack-health
+    did); data keyed per result start time, numeric the successes' run times per bucket
+    (fewer than 20 buckets: no rolling mean), failed_runs the runs with a "fail"."""
+    got = ingested.get("/test_runs/t.b?datetime_resolution=hour").get_json()
+    starts = _starts("t.b")
+    assert {k: v["status"] for k, v in got["data"].items()} == {at: s for _, s, at in starts}
+    assert all(type(v["run_id"]) is int for v in got["data"].values())
+    assert len({v["run_id"] for v in got["data"].values()}) == len(starts)
+    seconds = {status_at: sec for (_, status, status_at), (_, _, sec) in zip(
+        starts, [t for _, _, tests in RUNS for t in tests if t[0] == "t.b"])
+        if status == "success"}
+    assert got["numeric"] == {
+        dt.datetime.fromisoformat(at).replace(minute=0, second=0, microsecond=0).isoformat():
+            {"run_time": pytest.approx(sec, abs=1e-6)} for at, sec in seconds.items()}
+    assert [(r["job_name"], r["provider"], r["bugs"]) for r in got["failed_runs"]] == \
+        [(job, None, []) for job, status, _ in starts if status == "fail"]
+
+
+def test_test_runs_without_successes_and_unknown(ingested):
+    got = ingested.get("/test_runs/t.c").get_json()
+    assert sorted(v["status"] for v in got["data"].values()) == ["skip", "uxsuccess"]
+    assert got["numeric"] == {} and got["failed_runs"] == []
+    # openstack-health's answer when the test has no result: failed_runs an object
+    assert ingested.get("/test_runs/t.none").get_json() == {"numeric": {}, "data": {},
+                                                             "failed_runs": {}}
+
+
+def test_test_runs_bounds_its_buckets(ingested, monkeypatch):
+    """Without a window a fine resolution could resample years into seconds: beyond
+    COMPAT_MAX_BUCKETS buckets between the first and last success, a 400."""
+    from health_api.compat import reports
+    monkeypatch.setattr(reports, "COMPAT_MAX_BUCKETS", 1000)  # t.a: successes over 2 days
+    r = ingested.get("/test_runs/t.a?datetime_resolution=sec")
+    assert r.status_code == 400
+    assert r.get_json()["error"]["field"] == "datetime_resolution"
+    assert ingested.get("/test_runs/t.a?datetime_resolution=hour").status_code == 200
