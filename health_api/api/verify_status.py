@@ -77,7 +77,7 @@ def _patch_set_for_post(conn, change: str, revision: str) -> tuple[int, int]:
     except queries.ResolveError as exc:
         ref = queries.parse_change_id(change)
         if (exc.status == 404 and ref.number is not None and ref.branch is None
-                and revision.isdigit() and 0 < len(revision) <= 9 and int(revision) > 0):
+                and revision.isascii() and revision.isdigit() and 0 < len(revision) <= 9 and int(revision) > 0):
             return ref.number, int(revision)
         raise _resolve_error(exc) from None
 

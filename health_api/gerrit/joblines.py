@@ -88,7 +88,7 @@ def parse_duration(text: str | None) -> int | None:
     if not text:
         return None
     text = text.strip()
-    if text.isdigit() and len(text) <= 9:
+    if text.isascii() and text.isdigit() and len(text) <= 9:
         return int(text)
     clock = _DURATION_CLOCK.fullmatch(text)
     if clock:

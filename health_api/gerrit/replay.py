@@ -113,7 +113,7 @@ def replay_journal(engine: Engine, journal: str | os.PathLike, *, store: GerritS
     start = 0
     if resume:
         saved = store.get_state(key)
-        start = int(saved) if saved and saved.isdigit() else 0
+        start = int(saved) if saved and saved.isascii() and saved.isdigit() else 0
     size = journal.stat().st_size
     if workers is None:
         workers = default_workers() if size - start >= _PARALLEL_MIN_BYTES else 0

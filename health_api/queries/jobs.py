@@ -8,14 +8,10 @@ from sqlalchemy import and_, case, desc, func, literal, select
 
 from .. import rules
 from ..db import models as m
-from .common import (META, RUNS, bucket, dialect, duration_seconds, outcome_flags, run_dict,
+from .common import (META, RUNS, bucket, dialect, outcome_flags, run_dict,
                      window)
 
 JD, TD = m.job_daily, m.test_daily
-
-
-#: the longest a run's results go on after its run_at (see test_bucket_rows)
-RUN_SPAN = dt.timedelta(days=1)
 
 
 def _job_runs(name: str | None = None):
@@ -120,62 +116,6 @@ def test_stats(conn, name: str, start_day: dt.date, stop_day: dt.date, sort: str
     return total, rows
 
 
-def job_test_page(conn, name: str, first_day: dt.date, last_day: dt.date, limit: int,
-                  offset: int) -> list[int]:
-    """tests.id of one page of the tests a job ran on those days (inclusive, from the
-    daily rollup), in id order."""
-    stmt = (select(TD.c.test_id)
-            .where(TD.c.build_name == rollup_name(name), TD.c.day >= first_day,
-                   TD.c.day <= last_day)
-            .group_by(TD.c.test_id).order_by(TD.c.test_id).limit(limit).offset(offset))
-    return list(conn.execute(stmt).scalars())
-
-
-def test_daily_rows(conn, name: str, start_day: dt.date, stop_day: dt.date,
-                    test_ids: list[int]) -> list[tuple]:
-    """(day, test_id, success, failure, skip, timed, run_time_sum) of one job's tests."""
-    t = m.tests
-    stmt = (select(TD.c.day, t.c.test_id, TD.c.success, TD.c.failure, TD.c.skip, TD.c.timed,
-                   TD.c.run_time_sum)
-            .select_from(TD.join(t, t.c.id == TD.c.test_id))
-            .where(TD.c.build_name == rollup_name(name), TD.c.day >= start_day,
-                   TD.c.day < stop_day,
-                   TD.c.test_id.in_(test_ids)))
-    return [tuple(r) for r in conn.execute(stmt)]
-
-
-def test_bucket_rows(conn, name: str, start: dt.datetime, stop: dt.datetime,
-                     resolution: str, test_ids: list[int]) -> list[tuple]:
-    """(bucket text, test_id, success, failure, skip, timed, run_time_sum) of one job per test
-    and bucket of the result's start time, as test_daily_rows has them per day: one GROUP BY
-    over raw test_runs, for a window the caller bounded.
-
-    Runs are taken from ``RUN_SPAN`` before the window on: a run's results start
-    after its run_at (our run_at is its first result's start; subunit2sql's, the
-    ingest time, is later still), and no job runs that long. Without this bound
-    every run of the job is read, back to the first."""
-    t, tr = m.tests, m.test_runs
-    _, joined, where = _job_runs(name)
-    bk = bucket(tr.c.start_time, resolution, dialect(conn)).label("bucket")
-    passed = tr.c.status.in_(rules.PASS_STATUSES)
-    timed = passed & tr.c.stop_time.is_not(None)  # start_time is in the window
-    took = duration_seconds(tr.c.start_time, tr.c.stop_time, tr.c.start_time_microsecond,
-                            tr.c.stop_time_microsecond, dialect(conn))
-
-    def count(condition):
-        return func.sum(case((condition, 1), else_=0))
-    stmt = (select(bk, t.c.test_id, count(passed),
-                   count(tr.c.status.in_(rules.FAIL_STATUSES)),
-                   count(tr.c.status.in_(rules.SKIP_STATUSES)), count(timed),
-                   func.sum(case((timed, took), else_=0.0)))
-            .select_from(joined.join(tr, tr.c.run_id == RUNS.c.id)
-                         .join(t, t.c.id == tr.c.test_id))
-            .where(*where, RUNS.c.run_at >= start - RUN_SPAN,
-                   *window(tr.c.start_time, start, stop), tr.c.test_id.in_(test_ids))
-            .group_by(bk, t.c.test_id))
-    return [tuple(r) for r in conn.execute(stmt)]
-
-
 def job_test_results(conn, name: str, start, stop, limit: int) -> list[tuple]:
     """(test_id, status, start_time, start_us, stop_time, stop_us) of every result of the
     job's runs whose start_time is in subunit2sql's closed window [start, stop], in
@@ -190,7 +130,7 @@ def job_test_results(conn, name: str, start, stop, limit: int) -> list[tuple]:
         where.append(tr.c.start_time <= stop)
     stmt = (select(t.c.test_id, tr.c.status, tr.c.start_time, tr.c.start_time_microsecond,
                    tr.c.stop_time, tr.c.stop_time_microsecond)
-            .select_from(tr.join(b, (b.c.run_id == tr.c.run_id) & (b.c.key == "build_name")
+            .select_from(tr.join(b, (b.c.run_id == tr.c.run_id) & (b.c.key == rules.BUILD_NAME_KEY)
                                  & (b.c.value == name)).join(t, t.c.id == tr.c.test_id))
             .where(*where).order_by(tr.c.id).limit(limit))
     return [tuple(r) for r in conn.execute(stmt)]

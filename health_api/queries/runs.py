@@ -46,7 +46,7 @@ def list_runs(conn, *, meta, start, stop, outcome, limit: int, offset: int) -> t
 
 def find_run(conn, ref: str):
     row = conn.execute(select(RUNS).where(RUNS.c.uuid == ref)).first()
-    if row is None and ref.isdigit() and len(ref) < 19:
+    if row is None and ref.isascii() and ref.isdigit() and len(ref) < 19:
         row = conn.execute(select(RUNS).where(RUNS.c.id == int(ref))).first()
     return row
 

@@ -42,7 +42,7 @@ class ChangeRef:
 
 
 def _number(text: str) -> int | None:
-    return int(text) if text.isdigit() and 0 < len(text) <= 10 and 0 < int(text) <= _INT_MAX \
+    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) <= 10 and 0 < int(text) <= _INT_MAX \
         else None
 
 

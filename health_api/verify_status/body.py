@@ -48,7 +48,7 @@ def duration_seconds(text: str | None) -> int | None:
     for anything else (the text is kept as reported either way)."""
     if not text:
         return None
-    if text.strip().isdigit():
+    if text.strip().isascii() and text.strip().isdigit():
         return int(text.strip()) if len(text.strip()) <= 9 else None
     match = _DURATION.match(text)
     if match is None or not any(match.groups()):

@@ -59,7 +59,7 @@ def _positive_int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value if value > 0 else None
-    if isinstance(value, str) and value.isdigit() and len(value) <= 9:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
         return int(value) or None
     return None
 

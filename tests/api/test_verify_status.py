@@ -154,3 +154,13 @@ def test_refused_writes_store_nothing(client, engine, token):
     assert _stored(engine) == []
     assert rows(engine, "SELECT COUNT(*) FROM changes") == [(0,)]
     assert rows(engine, "SELECT COUNT(*) FROM ci_verifications") == [(0,)]
+
+
+def test_non_ascii_digits_are_refused_not_crashed(client, engine, token):
+    """'²' is str.isdigit() but no int(): it was a 500 (found by schemathesis)."""
+    got = client.get(URL.format("%C2%B2", "1"))
+    assert got.status_code in (400, 404) and got.get_json()["error"]["field"] == "change"
+    _, plaintext = token
+    posted = _post(client, plaintext, {"verifications": {"unit": {"value": 1}}}, "4242", "²")
+    assert posted.status_code in (400, 404) and posted.get_json()["error"]["field"] in ("change", "revision")
+    assert _stored(engine) == []
