@@ -8,20 +8,15 @@ gunicorn timeout, then failed with "connection in transaction status").
 from __future__ import annotations
 
 import concurrent.futures
-import http.client
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from health_api.db.session import dispose_engines, get_engine
 
-ROOT = Path(__file__).resolve().parents[2]
+from streams import start_server
+
 POOLED = ("postgresql", "mysql")
 BACKEND_ID = {"postgresql": "SELECT pg_backend_pid()", "mysql": "SELECT CONNECTION_ID()"}
 
@@ -58,44 +53,9 @@ def test_forked_child_gets_its_own_connection(pooled_url):
         assert conn.exec_driver_sql(query).scalar() == parent_id
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_server(url: str, log: Path) -> tuple[subprocess.Popen, str]:
-    """`ci-health serve --workers 2` on a free port, answering. A port found free
-    can be taken before gunicorn binds it (other tests start servers too):
-    then gunicorn gives up and we try another."""
-    env = dict(os.environ, CI_HEALTH_CACHE_DISABLED="1")
-    for _attempt in range(3):
-        port = _free_port()
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "health_api.cli", "serve", "--db", url,
-                 "--port", str(port), "--workers", "2"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while proc.poll() is None and time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(base + "/status", timeout=2) as response:
-                    if response.status == 200:
-                        return proc, base
-            except (OSError, http.client.HTTPException):
-                pass  # not up yet, or another server holds the port
-            time.sleep(0.2)
-        proc.terminate()
-        proc.wait(timeout=30)
-        if "Address already in use" not in log.read_text():
-            break
-    raise AssertionError(f"ci-health serve did not start: {log.read_text()[-3000:]}")
-
-
 def test_serve_workers_answer_concurrent_first_requests(pooled_url, tmp_path):
     log = tmp_path / "serve.log"
-    proc, base = _start_server(pooled_url, log)
+    proc, base = start_server(pooled_url, log, workers=2)
     try:
         paths = ["/api/v1/status", "/api/v1/metadata/keys", "/api/v1/failures/recent?limit=5",
                  "/api/v1/runs?limit=5", "/api/v1/jobs"] * 8
