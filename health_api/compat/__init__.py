@@ -10,18 +10,24 @@ its AngularJS dashboard and scripts written against it switch to ci-health uncha
 
 Checked against its recorded answers (tests/data/osh-golden/, tests/compat/
 test_osh_golden.py, SQLite/PostgreSQL/MariaDB). Same answers: /runs/metadata/keys,
-/runs/group_by/<key>, /runs/key/<key>/<value>, .../recent, /tests/recent/<status>,
-/build_name/<name>/test_runs, /test_runs/<test_id> (hour and day), /tests/prefix. Still
-different (the golden test lists how): /tests/prefix/<prefix>, /tests, /runs,
-/build_name/<name>/runs, .../recent/detail, /run/<id>/test_runs. Not compared: /status (its version is its own),
-/run/<id>/tests (a 500 in openstack-health on that data), .../recent/rss.
+/runs/group_by/<key>, /runs/key/<key>/<value>, .../recent, .../recent/detail,
+/tests/recent/<status>, /build_name/<name>/test_runs, /build_name/<name>/runs, /runs,
+/test_runs/<test_id> (hour and day), /tests, /tests/prefix, /tests/prefix/<prefix>,
+/run/<id>/test_runs. Rows as subunit2sql's to_dict() gave them (integer id, the uuid
+apart, tests.run_time, run_at and result times RFC 1123 as Flask's jsonify wrote a
+datetime), every row, unpaginated, as it answered (/tests/prefix/<prefix> alone takes
+limit and offset, any, as it did). Not compared: /status (its version is its own),
+/run/<id>/tests (a 500 in openstack-health on PostgreSQL: it compared the uuid with
+test_runs.run_id; here the run is found by uuid or integer id), .../recent/rss, and
+/ (its route list; ci-health's / is its dashboard).
 
 Where openstack-health itself failed, this answers what it would have had it worked:
 NaN means are null (invalid JSON there), or left out of /runs/key's numeric series,
 and of /test_runs/<test_id>'s numeric entries, whose points its client skips when NaN
 but would draw at 0 (/runs/key) or NaN (/test_runs) when null; /tests/prefix/<p>
 takes an integer offset on every engine (a string there, which only MySQL accepted).
-Bounds, none of which openstack-health had: /runs/group_by and /runs/key read at most
+Bounds, none of which openstack-health had: /runs, /tests, /build_name/<name>/runs and
+/run/<id>/tests answer at most 1,000,000 rows, /runs/group_by and /runs/key read at most
 500,000 runs, /build_name/<name>/test_runs and /test_runs/<test_id> at most 2,000,000
 results (400 beyond). /test_runs/<test_id> computes each resolution (openstack-health
 cached its data per window without the resolution: a second resolution of a window got

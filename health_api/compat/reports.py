@@ -5,9 +5,8 @@ and the parsed arguments and returns the JSON-ready answer openstack-health gave
 """
 from __future__ import annotations
 
-from ..analytics.jsonsafe import clean
 from ..api.errors import bad_request, not_found
-from ..queries import common, jobs as jq, runs as rq, tests as tq
+from ..queries import common, jobs as jq, osh as oq, runs as rq, tests as tq
 from ..rules import STEP
 from . import shaping
 
@@ -43,9 +42,15 @@ def compat_recent(conn, key, value, count) -> list[dict]:
 
 
 def compat_recent_detail(conn, key, value, count) -> list[dict]:
-    """openstack-health's detail variant: every run (empty ones too) with all its columns."""
-    runs = rq.recent_runs(conn, [(key, value)], count)
-    return clean([{**_compat_run(r), "build_name": r["build_name"]} for r in runs])
+    """openstack-health's detail variant: every run (empty ones too) as Run.to_dict(),
+    with its build_name when it has one."""
+    out = []
+    for row, build_name in oq.recent_runs_by_key_value(conn, key, value, count):
+        run = shaping.run_row(row)
+        if build_name is not None:
+            run["build_name"] = build_name
+        out.append(run)
+    return out
 
 
 def compat_tests_recent(conn, status, count) -> dict:
@@ -101,45 +106,57 @@ def compat_prefixes(conn, count) -> list[str]:
 
 
 def compat_tests_by_prefix(conn, prefix, limit, offset) -> dict:
-    """Also /tests (an empty prefix): every test, paginated."""
-    _, tests = tq.search(conn, prefix, "prefix", limit, offset)
-    return _compat_tests(tests)
+    return {"tests": [shaping.test_row(t) for t in oq.tests_by_prefix(conn, prefix, limit,
+                                                                      offset)]}
 
 
-def _compat_tests(tests: list[dict]) -> dict:
-    return clean({"tests": [{"id": t["test_id"], "test_id": t["test_id"],
-                             "run_count": t["run_count"], "success": t["success"],
-                             "failure": t["failure"], "run_time": t["mean_run_time"]}
-                            for t in tests]})
+#: the most rows /tests, /runs, /build_name/<name>/runs and /run/<id>/tests answer
+#: (openstack-health: no bound; each is one row per test or run, about 200 bytes):
+#: far above a year of a large gate's runs
+COMPAT_MAX_LIST = 1_000_000
 
 
-def compat_run_tests(conn, run_id, limit, offset) -> dict:
+def _all_of(rows: list, what: str, field: str) -> list:
+    if len(rows) > COMPAT_MAX_LIST:
+        raise bad_request(field, f"more than {COMPAT_MAX_LIST} {what}; narrow "
+                                 f"start_date/stop_date")
+    return rows
+
+
+def compat_tests(conn) -> dict:
+    """Every test (openstack-health's get_all_tests), in tests.id order."""
+    rows = _all_of(oq.all_tests(conn, COMPAT_MAX_LIST + 1), "tests", "limit")
+    return {"tests": [shaping.test_row(t) for t in rows]}
+
+
+def compat_run_tests(conn, run_id) -> dict:
     run = rq.find_run(conn, run_id)
     if run is None:
         raise not_found("run_id", f"no run {run_id!r}")
-    _, tests = tq.tests_of_run(conn, run.id, limit, offset)
-    return _compat_tests(tests)
+    rows = _all_of(oq.tests_of_run(conn, run.id, COMPAT_MAX_LIST + 1), "tests", "run_id")
+    return {"tests": [shaping.test_row(t) for t in rows]}
 
 
-def compat_runs(conn, start, stop, limit, offset, meta=()) -> dict:
-    """/runs, and /build_name/<name>/runs with meta=[("build_name", name)]."""
-    _, runs = rq.list_runs(conn, meta=list(meta), start=start, stop=stop, outcome=None,
-                           limit=limit, offset=offset)
-    return clean({"runs": [_compat_run(r) for r in runs]})
+def compat_runs(conn, start, stop) -> dict:
+    """/runs: every run in [start, stop] (either may be absent), in runs.id order."""
+    rows = _all_of(oq.runs_by_date(conn, start, stop, COMPAT_MAX_LIST + 1), "runs",
+                   "start_date")
+    return {"runs": [shaping.run_row(r) for r in rows]}
 
 
-def _compat_run(r: dict) -> dict:
-    return {"id": r["uuid"], "skips": r["skips"], "fails": r["fails"], "passes": r["passes"],
-            "run_time": r["run_time"], "artifacts": r["artifacts"], "run_at": r["run_at"]}
+def compat_job_runs(conn, name) -> dict:
+    """/build_name/<name>/runs: every run of the job (openstack-health took no window)."""
+    rows = _all_of(oq.runs_by_key_value(conn, "build_name", name, COMPAT_MAX_LIST + 1),
+                   "runs", "build_name")
+    return {"runs": [shaping.run_row(r) for r in rows]}
 
 
 def compat_run_test_runs(conn, run_id) -> dict:
-    run = rq.run_detail(conn, run_id)
+    """The run's results by test id (the run by its uuid, or its integer id)."""
+    run = rq.find_run(conn, run_id)
     if run is None:
         raise not_found("run_id", f"no run {run_id!r}")
-    return clean({t["test_id"]: {"status": t["status"], "start_time": t["start_time"],
-                                 "stop_time": t["stop_time"], "metadata": {}}
-                  for t in run["tests"]})
+    return shaping.run_results(oq.results_of_run(conn, run.id))
 
 
 def compat_status(conn) -> dict:

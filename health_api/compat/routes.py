@@ -9,7 +9,7 @@ from ..api import reports as v1_reports
 from ..api.db import connection
 from ..api.errors import bad_request, not_found
 from ..api.feeds import rss
-from ..api.spec import BOOL, INT, NNUM, NSTR, NTIME, OFFSET, STR, Param, arr, limit, obj
+from ..api.spec import BOOL, INT, NNUM, NSTR, NTIME, STR, Param, arr, limit, nullable, obj
 from ..api.spec import endpoint as _endpoint
 from . import jsonp, reports
 
@@ -36,6 +36,7 @@ def resolution(default: str) -> Param:
 
 NUM_RUNS = Param("num_runs", "integer", default=10, minimum=1, maximum=100)
 ANY = {}
+NINT = nullable("integer")
 
 
 def _open_window(a):
@@ -65,9 +66,9 @@ def compat_metadata_keys(a):
 
 RUN_ITEM = obj({"pass": INT, "fail": INT, "skip": INT, "run_time": NNUM})
 GROUP_RUN = obj({"pass": INT, "fail": INT, "skip": INT})
-#: a runs row as openstack-health's run.to_dict() gave it, "id" being the run's uuid
-COMPAT_RUN = obj({"id": NSTR, "skips": INT, "fails": INT, "passes": INT, "run_time": NNUM,
-                  "artifacts": NSTR, "run_at": NTIME})
+#: a runs row as openstack-health's Run.to_dict() gave it (run_at RFC 1123)
+COMPAT_RUN = obj({"id": INT, "uuid": NSTR, "skips": NINT, "fails": NINT, "passes": NINT,
+                  "run_time": NNUM, "artifacts": NSTR, "run_at": NSTR})
 
 
 @endpoint(bp, "/runs/group_by/<string:key>", tag=TAG, summary="runs per bucket and value",
@@ -135,7 +136,8 @@ def compat_recent(a):
           summary="recent runs with key=value, every run column (empty runs too)",
           params=[Param("run_metadata_key", where="path", max_length=255),
                   Param("value", where="path", max_length=255), NUM_RUNS],
-          response=arr(obj({**COMPAT_RUN["properties"], "build_name": NSTR})))
+          response=arr(obj({**COMPAT_RUN["properties"], "build_name": NSTR},
+                            required=COMPAT_RUN["required"])))
 def compat_recent_detail(a):
     with connection() as conn:
         return reports.compat_recent_detail(conn, a["run_metadata_key"], a["value"],
@@ -175,33 +177,45 @@ def compat_prefixes(a):
         return reports.compat_prefixes(conn, a["limit"])
 
 
-TEST_ITEM = obj({"id": STR, "test_id": STR, "run_count": INT, "success": INT, "failure": INT,
-                 "run_time": NNUM})
+#: a tests row as openstack-health's Test.to_dict() gave it
+TEST_ITEM = obj({"id": INT, "test_id": STR, "run_count": NINT, "success": NINT,
+                 "failure": NINT, "run_time": NNUM})
+#: openstack-health took any limit and offset (its only paginated route)
+PREFIX_LIMIT = limit(100, 1_000_000)
+PREFIX_OFFSET = Param("offset", "integer", default=0, minimum=0, maximum=1_000_000_000,
+                      description="matching tests to skip")
 
 
-@endpoint(bp, "/tests/prefix/<path:prefix>", tag=TAG, summary="tests whose id starts with prefix",
-          params=[Param("prefix", where="path", max_length=256), limit(100, 500), OFFSET],
+@endpoint(bp, "/tests/prefix/<path:prefix>", tag=TAG,
+          summary="tests whose first dotted component ends with prefix",
+          description="openstack-health's get_tests_by_prefix: the tests rows whose test id "
+                      "up to its first '.' ends with prefix, in test_id order.",
+          params=[Param("prefix", where="path", max_length=256), PREFIX_LIMIT, PREFIX_OFFSET],
           response=obj({"tests": arr(TEST_ITEM)}))
 def compat_tests_by_prefix(a):
     with connection() as conn:
         return reports.compat_tests_by_prefix(conn, a["prefix"], a["limit"], a["offset"])
 
 
-@endpoint(bp, "/tests", tag=TAG, summary="every test with its counters (paginated, unlike "
-          "openstack-health's unbounded list)", params=[limit(100, 500), OFFSET],
-          response=obj({"tests": arr(TEST_ITEM)}))
+@endpoint(bp, "/tests", tag=TAG, summary="every test with its counters",
+          description="Every tests row, in tests.id order, unpaginated as openstack-health "
+                      "answered it; at most 1,000,000 (400 beyond).",
+          params=[], response=obj({"tests": arr(TEST_ITEM)}))
 def compat_tests(a):
     with connection() as conn:
-        return reports.compat_tests_by_prefix(conn, "", a["limit"], a["offset"])
+        return reports.compat_tests(conn)
 
 
 @endpoint(bp, "/run/<string:run_id>/tests", tag=TAG, summary="the tests a run ran, with their "
-          "all-time counters (paginated)",
-          params=[Param("run_id", where="path", max_length=255), limit(1000, 5000), OFFSET],
+          "all-time counters",
+          description="The tests rows of the tests the run (its uuid, or its integer id) ran, "
+                      "each once, in tests.id order (openstack-health's query compared the "
+                      "uuid with test_runs.run_id: a 500 there on PostgreSQL).",
+          params=[Param("run_id", where="path", max_length=255)],
           response=obj({"tests": arr(TEST_ITEM)}))
 def compat_run_tests(a):
     with connection() as conn:
-        return reports.compat_run_tests(conn, a["run_id"], a["limit"], a["offset"])
+        return reports.compat_run_tests(conn, a["run_id"])
 
 
 @endpoint(bp, "/test_runs/<path:test_id>", tag=TAG, summary="one test over time",
@@ -232,30 +246,37 @@ def compat_test_runs(a):
                                         a["datetime_resolution"])
 
 
-@endpoint(bp, "/runs", tag=TAG, summary="runs, newest first (paginated)",
-          params=[START, STOP, limit(100, 500), OFFSET],
-          response=obj({"runs": arr(COMPAT_RUN)}))
+@endpoint(bp, "/runs", tag=TAG, summary="every run in the window, as runs rows",
+          description="Every run whose run_at is in [start_date, stop_date] (either may be "
+                      "absent: no bound there), in runs.id order, run_at RFC 1123, "
+                      "unpaginated as openstack-health answered; at most 1,000,000 (400 "
+                      "beyond).",
+          params=[START, STOP], response=obj({"runs": arr(COMPAT_RUN)}))
 def compat_runs(a):
+    start, stop = _open_window(a)
     with connection() as conn:
-        return reports.compat_runs(conn, a["start_date"], a["stop_date"], a["limit"], a["offset"])
+        return reports.compat_runs(conn, start, stop)
 
 
 @endpoint(bp, "/build_name/<string:build_name>/runs", tag=TAG,
-          summary="runs of one job, newest first (paginated)",
-          params=[Param("build_name", where="path", max_length=255), START, STOP,
-                  limit(100, 500), OFFSET],
+          summary="every run of one job, as runs rows",
+          description="Every run with this build_name (openstack-health took no window), in "
+                      "runs.id order; at most 1,000,000 (400 beyond).",
+          params=[Param("build_name", where="path", max_length=255)],
           response=obj({"runs": arr(COMPAT_RUN)}))
 def compat_job_runs(a):
     with connection() as conn:
-        return reports.compat_runs(conn, a["start_date"], a["stop_date"], a["limit"],
-                                   a["offset"], meta=[("build_name", a["build_name"])])
+        return reports.compat_job_runs(conn, a["build_name"])
 
 
 @endpoint(bp, "/run/<string:run_id>/test_runs", tag=TAG, summary="test results of a run",
+          description="The first result of each test of the run (its uuid, or its integer "
+                      "id) by start time, times RFC 1123, metadata when the result has some.",
           params=[Param("run_id", where="path", max_length=255)],
           response={"type": "object", "additionalProperties": obj(
-              {"status": NSTR, "start_time": NTIME, "stop_time": NTIME,
-               "metadata": {"type": "object"}})})
+              {"status": NSTR, "start_time": NSTR, "stop_time": NSTR,
+               "metadata": {"type": "object", "additionalProperties": NSTR}},
+              required=["status", "start_time", "stop_time"])})
 def compat_run_test_runs(a):
     with connection() as conn:
         return reports.compat_run_test_runs(conn, a["run_id"])

@@ -4,6 +4,7 @@ per-test counts, a test's series. Pure functions, no SQL and no Flask.
 from __future__ import annotations
 
 import datetime as dt
+from email.utils import format_datetime
 
 import pandas as pd
 
@@ -25,6 +26,47 @@ def osh_time(ts) -> str | None:
     if ts.tzinfo is not None:
         ts = ts.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return ts.isoformat()
+
+
+def rfc1123(ts) -> str | None:
+    """A datetime as openstack-health's Flask jsonify wrote it (naive as UTC): RFC 1123,
+    whole seconds, e.g. 'Sun, 27 Sep 2026 01:38:18 GMT'."""
+    if ts is None:
+        return None
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return format_datetime(ts.replace(tzinfo=dt.timezone.utc), usegmt=True)
+
+
+def run_row(row) -> dict:
+    """A runs row as subunit2sql's Run.to_dict() gave it: every column, the integer id and
+    the uuid apart, run_at RFC 1123."""
+    return {"id": row.id, "uuid": row.uuid, "skips": row.skips, "fails": row.fails,
+            "passes": row.passes, "run_time": finite(row.run_time),
+            "artifacts": row.artifacts, "run_at": rfc1123(row.run_at)}
+
+
+def test_row(row) -> dict:
+    """A tests row as Test.to_dict() gave it: the integer id, the tests.run_time column."""
+    return {"id": row.id, "test_id": row.test_id, "run_count": row.run_count,
+            "success": row.success, "failure": row.failure, "run_time": finite(row.run_time)}
+
+
+def run_results(rows) -> dict:
+    """get_tests_run_dicts_from_run_id from its rows (test_id, status, start, start_us,
+    stop, stop_us, key, value) in start time order: the first result of each test, its
+    times RFC 1123, "metadata" only when it has test_run_metadata (a microsecond column
+    left NULL, on which subunit2sql's replace() failed, taken as the time's own)."""
+    out: dict[str, dict] = {}
+    for test_id, status, start, start_us, stop, stop_us, key, value in rows:
+        item = out.get(test_id)
+        if item is None:
+            item = out[test_id] = {"status": status,
+                                   "start_time": rfc1123(_osh_start(start, start_us)),
+                                   "stop_time": rfc1123(_osh_start(stop, stop_us))}
+        if key:
+            item.setdefault("metadata", {})[key] = value
+    return out
 
 
 def osh_key(ts: dt.datetime, resolution: str) -> str:

@@ -77,6 +77,12 @@ def window(column, start: dt.datetime | None, stop: dt.datetime | None) -> list[
     return out
 
 
+def closed_window(column, start, stop) -> list[ColumnElement]:
+    """subunit2sql's date filters: start <= column <= stop, either end optional."""
+    return ([column >= start] if start is not None else []) + \
+        ([column <= stop] if stop is not None else [])
+
+
 def dialect(conn) -> str:
     return conn.engine.dialect.name
 

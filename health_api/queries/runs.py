@@ -7,8 +7,8 @@ from sqlalchemy import and_, desc, func, select
 
 from .. import rules
 from ..db import models as m
-from .common import (META, RUNS, bucket, dialect, meta_filters, metadata_of, outcome_filter,
-                     outcome_flags, run_dict, window)
+from .common import (META, RUNS, bucket, closed_window, dialect, meta_filters, metadata_of,
+                     outcome_filter, outcome_flags, run_dict, window)
 
 TRACEBACK_LABELS = ("traceback",)
 
@@ -165,12 +165,6 @@ def newest_run_at(conn):
     return conn.execute(select(func.max(RUNS.c.run_at))).scalar()
 
 
-def _closed_window(column, start, stop) -> list:
-    # subunit2sql's run filters: start <= run_at <= stop, either end optional
-    return ([column >= start] if start is not None else []) + \
-        ([column <= stop] if stop is not None else [])
-
-
 def runs_with_meta_time_series(conn, key: str, start, stop, limit: int) -> list[tuple]:
     """(run_at, value, passes, fails, skips, run_time) for openstack-health's group_by;
     at most ``limit`` rows (the caller rejects wider windows)."""
@@ -178,7 +172,7 @@ def runs_with_meta_time_series(conn, key: str, start, stop, limit: int) -> list[
     stmt = (select(RUNS.c.run_at, g.c.value, RUNS.c.passes, RUNS.c.fails, RUNS.c.skips,
                    RUNS.c.run_time)
             .join(g, g.c.run_id == RUNS.c.id)
-            .where(g.c.key == key, *_closed_window(RUNS.c.run_at, start, stop))
+            .where(g.c.key == key, *closed_window(RUNS.c.run_at, start, stop))
             .order_by(RUNS.c.run_at, RUNS.c.id).limit(limit))
     return [tuple(r) for r in conn.execute(stmt)]
 
@@ -191,7 +185,7 @@ def runs_with_value(conn, key: str, value: str, start, stop, limit: int) -> list
                    RUNS.c.run_time)
             .join(g, and_(g.c.run_id == RUNS.c.id, g.c.key == key, g.c.value == value))
             .outerjoin(bn, and_(bn.c.run_id == RUNS.c.id, bn.c.key == "build_name"))
-            .where(*_closed_window(RUNS.c.run_at, start, stop))
+            .where(*closed_window(RUNS.c.run_at, start, stop))
             .order_by(RUNS.c.run_at, RUNS.c.id).limit(limit))
     return [tuple(r) for r in conn.execute(stmt)]
 

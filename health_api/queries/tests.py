@@ -138,15 +138,6 @@ def prefixes(conn, limit: int) -> list[str]:
     return seen
 
 
-def tests_of_run(conn, run_db_id: int, limit: int, offset: int) -> tuple[int, list[dict]]:
-    """The tests rows (with their all-time counters) of the tests a run ran."""
-    ran = select(TR.c.test_id).where(TR.c.run_id == run_db_id)
-    total = conn.execute(select(func.count()).select_from(T).where(T.c.id.in_(ran))).scalar() or 0
-    rows = conn.execute(select(T).where(T.c.id.in_(ran)).order_by(T.c.test_id)
-                        .limit(limit).offset(offset))
-    return total, [test_dict(r) for r in rows]
-
-
 def results_in_window(conn, test_id: str, start, stop, limit: int) -> list[tuple]:
     """(run_id, status, start_time, start_us, stop_time, stop_us) of every result of the
     test (by its test_id) whose start_time is in subunit2sql's closed window [start, stop]

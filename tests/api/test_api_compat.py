@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
+from email.utils import format_datetime
 
 import pytest
 
@@ -132,17 +133,18 @@ def test_recent_detail(client, raw):
     job = sorted(r["meta"]["build_name"] for r in raw["runs"])[-1]
     expected = _ordered(r for r in raw["runs"] if r["meta"]["build_name"] == job)[:4]
     got = client.get(f"/runs/key/build_name/{job}/recent/detail?num_runs=4").get_json()
-    assert [g["id"] for g in got] == [r["uuid"] for r in expected]
+    assert [(g["id"], g["uuid"]) for g in got] == [(r["id"], r["uuid"]) for r in expected]
     for g, r in zip(got, expected):
         assert (g["passes"], g["fails"], g["skips"]) == (r["passes"], r["fails"], r["skips"])
         assert g["run_time"] == pytest.approx(r["run_time"])
         assert (g["artifacts"], g["run_at"], g["build_name"]) == \
-            (r["artifacts"], iso(r["run_at"]), job)
+            (r["artifacts"], format_datetime(r["run_at"].replace(tzinfo=dt.timezone.utc),
+                                             usegmt=True), job)
     # any key: each run carries its own job
     provider = raw["runs"][0]["meta"]["node_provider"]
     expected = _ordered(r for r in raw["runs"] if r["meta"]["node_provider"] == provider)
     got = client.get(f"/runs/key/node_provider/{provider}/recent/detail?num_runs=100").get_json()
-    assert [(g["id"], g["build_name"]) for g in got] == \
+    assert [(g["uuid"], g["build_name"]) for g in got] == \
         [(r["uuid"], r["meta"]["build_name"]) for r in expected[:100]]
     # the default is 10 runs, like openstack-health
     assert len(client.get(f"/runs/key/build_name/{job}/recent/detail").get_json()) == \

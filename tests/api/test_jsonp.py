@@ -21,7 +21,7 @@ WINDOW = f"start_date={iso(START)}&stop_date={iso(END)}"
 def compat_urls(app):
     """One URL per openstack-health JSON route, its path parameters taken from the data."""
     c = app.test_client()
-    run = c.get(f"/runs?{WINDOW}").get_json()["runs"][0]["id"]
+    run = c.get(f"/runs?{WINDOW}").get_json()["runs"][0]["uuid"]
     test_id = c.get("/tests").get_json()["tests"][0]["test_id"]
     detail = c.get(f"/api/v1/runs/{run}").get_json()
     job = detail["metadata"]["build_name"] if "metadata" in detail else detail["build_name"]

@@ -44,3 +44,6 @@ ROUTES = CLIENT_CALLS + OTHER
 FROM_MYSQL = {"/tests/prefix/tempest?limit=100&offset=0"}
 #: answers whose list order OpenStack-Health leaves to a set or the database
 UNORDERED = {"/runs/metadata/keys", "/tests/prefix"}
+#: answers whose rows OpenStack-Health leaves in the database's order ({field: [rows]}):
+#: compared sorted by their integer id
+UNORDERED_ROWS = {"/tests": "tests"}
