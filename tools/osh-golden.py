@@ -13,6 +13,15 @@ and this writes into tests/data/osh-golden/:
   from OpenStack-Health on PostgreSQL (FROM_MYSQL ones on MariaDB, where they work);
 - views.json: what its own dashboard client (tools/osh-client.sh) draws for each of the
   six views of osh_views.VIEWS at osh_views.CLOCK, against the same server.
+
+    .venv/bin/python tools/osh-golden.py --osh-reference PATH/osh-reference \
+        --opnfv postgresql://postgres@127.0.0.1/osh_golden_opnfv [--subunit2sql-venv .compat-venv]
+
+instead builds the database with the REAL subunit2sql (its venv: tools/compat-venv.sh) from
+the 17 OPNFV streams of tests/data/opnfv-tempest/ (osh_routes.opnfv_runs: their metadata,
+run ids and times), and writes opnfv-rows.json.gz (every row subunit2sql wrote, which the
+test loads on each engine) and opnfv-api.json.gz (OpenStack-Health's answers to
+osh_routes.OPNFV_ROUTES on it).
 """
 from __future__ import annotations
 
@@ -95,12 +104,76 @@ def fetch_fresh(reference: str, url: str, route: str) -> dict:
         proc.wait(timeout=30)
 
 
+def _empty_database(url: str) -> None:
+    u = make_url(url)
+    admin = sa.create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{u.database}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{u.database}"'))
+    admin.dispose()
+
+
+def _rows(url: str) -> dict:
+    """Every row of subunit2sql's tables, in id order, times as isoformat."""
+    def plain(v):
+        if hasattr(v, "isoformat"):
+            return v.isoformat()
+        if isinstance(v, (bytes, memoryview)):
+            return {"hex": bytes(v).hex()}
+        return v
+    engine = sa.create_engine(url)
+    out = {}
+    with engine.connect() as conn:
+        for table in osh_routes.SUBUNIT2SQL_TABLES:
+            result = conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY id"))
+            out[table] = {"columns": list(result.keys()),
+                          "rows": [[plain(v) for v in r] for r in result]}
+    engine.dispose()
+    return out
+
+
+def record_opnfv(reference: str, url: str, venv: Path) -> None:
+    """The OPNFV golden set: subunit2sql builds the database, OpenStack-Health answers."""
+    _empty_database(url)
+    plain_url = old_stack_url(url)
+    subprocess.run([str(venv / "bin" / "subunit2sql-db-manage"), "--database-connection",
+                    plain_url, "upgrade", "head"], check=True, capture_output=True)
+    for run in osh_routes.opnfv_runs():
+        meta = ",".join(f"{k}:{v}" for k, v in run["meta"].items())
+        subprocess.run([str(venv / "bin" / "subunit2sql"), "--database-connection",
+                        plain_url, "--run_id", run["uuid"], "--run_at", run["run_at"],
+                        "--artifacts", run["artifacts"], "--run_meta", meta,
+                        str(run["path"])], check=True, capture_output=True)
+    proc, base = start_osh(reference, url)
+    try:
+        api = {route: fetch(base, route) for route in osh_routes.OPNFV_ROUTES}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    for route in osh_routes.OPNFV_ROUTES:
+        if route.startswith("/test_runs/"):
+            api[route] = fetch_fresh(reference, url, route)
+    for name, body in (("opnfv-rows.json.gz", _rows(url)), ("opnfv-api.json.gz", api)):
+        with gzip.GzipFile(OUT / name, "wb", mtime=0) as f:
+            f.write((json.dumps(body, sort_keys=True) + "\n").encode())
+    print({route: r["status"] for route, r in api.items()})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--osh-reference", required=True, help="the osh-reference launcher")
-    ap.add_argument("--pg", required=True, help="a PostgreSQL database URL (emptied)")
-    ap.add_argument("--mysql", required=True, help="a MariaDB database URL (emptied)")
+    ap.add_argument("--pg", help="a PostgreSQL database URL (emptied)")
+    ap.add_argument("--mysql", help="a MariaDB database URL (emptied)")
+    ap.add_argument("--opnfv", help="a PostgreSQL database URL (emptied): record the OPNFV "
+                                    "golden set instead")
+    ap.add_argument("--subunit2sql-venv", type=Path, default=ROOT / ".compat-venv",
+                    help="the venv of tools/compat-venv.sh")
     args = ap.parse_args()
+    if args.opnfv:
+        record_opnfv(args.osh_reference, args.opnfv, args.subunit2sql_venv)
+        return
+    if not (args.pg and args.mysql):
+        ap.error("--pg and --mysql are needed (or --opnfv)")
     fresh_database(args.pg)
     fresh_database(args.mysql)
     pg, pg_base = start_osh(args.osh_reference, args.pg)
