@@ -1,36 +1,108 @@
 #!/usr/bin/env python3
-"""OpenStack-Health against ci-health, route by route, on the same database.
+"""OpenStack-Health against ci-health, route by route, on the same PostgreSQL database.
 
-    .venv/bin/python bench/compat.py --osh http://127.0.0.1:PORT --ci http://127.0.0.1:PORT
+    .venv/bin/python bench/compat.py --osh-reference PATH/osh-reference [--quick]
+        [--db postgresql://postgres@127.0.0.1/bench_compat] [--reuse]
 
-Start both on one database first (OpenStack-Health with its osh-reference launcher,
-ci-health with `ci-health serve`), filled by `ci-health demo-data` with the options of
-tests/browser/osh_views.DEMO, so the routes of tests/compat/osh_routes.ROUTES name
-existing jobs, tests and runs. Prints per route: both servers' times for the first
-request (cold) and a repeat (warm, response caches filled), both answer sizes, the
-cold-time ratio, and whether the answers are equal (floats to 1e-6 relative, NaN of
-OpenStack-Health's as null or absent, unordered lists where it leaves the order open).
+Builds the database (unless --reuse finds it filled): ci-health's schema, a week of gate
+traffic written as subunit2sql leaves it (bench/scale_store.py: 30 jobs x 20 runs a day x
+1,500 tests, 6.3M results; --quick: 2 days x 6 jobs x 10 runs a day x 300 tests) with
+build_name, project (a value with a slash), build_queue and node_provider metadata, and
+the rollups `ci-health db rebuild-rollups` builds for such data. Then starts
+OpenStack-Health (its osh-reference launcher) and ci-health (`ci-health serve`) on it and
+prints per route: both servers' times for the first request (cold) and a repeat (warm),
+both answer sizes, the ratio of the cold times, and whether the answers are equal
+(tests/compat/osh_compare.differences: floats to 1e-6 relative, NaN of OpenStack-Health's
+as null or absent; lists it leaves in database order compared sorted). Target: every
+route at most 0.3 s cold and at least 10 times faster than OpenStack-Health.
 """
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import os
+import socket
+import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests" / "compat")]
-import osh_routes  # noqa: E402
-from test_osh_golden import differences  # noqa: E402
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "compat"), str(ROOT / "bench")]
+from osh_compare import differences  # noqa: E402
+from scale_store import build_store  # noqa: E402
+
+from health_api.db.migrate import upgrade  # noqa: E402
+from health_api.ingest.expire import rebuild_rollups  # noqa: E402
+
+END = dt.datetime(2026, 10, 5)
+FULL = {"days": 7, "jobs": 30, "runs_per_day": 20, "tests": 1500}
+QUICK = {"days": 2, "jobs": 6, "runs_per_day": 10, "tests": 300}
+PROVIDERS = ("rax-ord", "ovh-bhs1", "vexxhost-ca-ymq-1")
+
+
+def build(url: str, shape: dict, reuse: bool) -> None:
+    u = make_url(url)
+    admin = sa.create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"),
+                              {"d": u.database}).first()
+        if exists and reuse:
+            admin.dispose()
+            return
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{u.database}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{u.database}"'))
+    admin.dispose()
+    engine = sa.create_engine(url)
+    upgrade(engine)
+    began = time.perf_counter()
+    build_store(engine, end=END, **shape)
+    with engine.begin() as conn:
+        # more metadata per run, from its build_name (job NN): project with a slash
+        for key, value in (
+                ("project", "'openstack/project-' || (CAST(SUBSTR(value, 24) AS INTEGER) % 7)"),
+                ("build_queue", "CASE WHEN run_id % 3 = 0 THEN 'gate' ELSE 'check' END"),
+                ("node_provider", "CASE run_id % 3 " + " ".join(
+                    f"WHEN {i} THEN '{p}'" for i, p in enumerate(PROVIDERS)) + " END")):
+            conn.execute(sa.text(f"INSERT INTO run_metadata (run_id, key, value) "
+                                 f"SELECT run_id, '{key}', {value} FROM run_metadata "
+                                 f"WHERE key = 'build_name'"))
+        conn.execute(sa.text("ANALYZE"))
+    rebuild_rollups(engine)
+    engine.dispose()
+    print(f"built {url}: {shape} in {time.perf_counter() - began:.0f} s", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(cmd: list[str], port: int, env=None) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True, env=env)
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/runs/metadata/keys",
+                                   timeout=5).read()
+            return proc
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.5)
+    proc.terminate()
+    raise SystemExit(f"{cmd[0]} did not start")
 
 
 def get(base: str, route: str) -> tuple[float, int, object]:
     began = time.perf_counter()
     try:
-        with urllib.request.urlopen(base + route, timeout=600) as r:
+        with urllib.request.urlopen(base + route, timeout=1200) as r:
             body = r.read()
     except urllib.error.HTTPError as exc:
         body = exc.read()
@@ -41,23 +113,100 @@ def get(base: str, route: str) -> tuple[float, int, object]:
         return elapsed, len(body), None
 
 
+def routes(url: str, shape: dict) -> tuple[list[str], dict]:
+    """The routes, on names of the data; and {route: row field} of answers whose rows
+    OpenStack-Health leaves in database order (compared sorted by id)."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        uuid, run_id = conn.execute(sa.text("SELECT uuid, id FROM runs WHERE fails > 0 "
+                                            "ORDER BY id DESC LIMIT 1")).first()
+        test = conn.execute(sa.text("SELECT t.test_id FROM tests t JOIN test_runs tr ON "
+                                    "tr.test_id = t.id WHERE tr.status = 'fail' "
+                                    "ORDER BY tr.id DESC LIMIT 1")).scalar()
+    engine.dispose()
+    start = END - dt.timedelta(days=shape["days"])
+    window = f"start_date={start.isoformat()}.000Z&stop_date={END.isoformat()}.000Z"
+    # OpenStack-Health caches /build_name/<name>/test_runs on (name, start, stop) without
+    # the resolution: the day one asks another window, or it would get the hour answer
+    day_window = (f"start_date={(start + dt.timedelta(seconds=1)).isoformat()}.000Z"
+                  f"&stop_date={END.isoformat()}.000Z")
+    job = "gate-tempest-scale-job-00"
+    found = [
+        f"/runs/group_by/project?datetime_resolution=hour&{window}",
+        f"/runs/group_by/build_name?datetime_resolution=day&{window}",
+        "/runs/metadata/keys",
+        f"/runs/key/project/openstack/project-3?datetime_resolution=hour&{window}",
+        "/runs/key/build_queue/gate/recent?num_runs=10",
+        "/runs/key/project/openstack/project-3/recent/detail?num_runs=10",
+        f"/build_name/{job}/test_runs?datetime_resolution=hour&{window}",
+        f"/build_name/{job}/test_runs?datetime_resolution=day&{day_window}",
+        f"/build_name/{job}/runs",
+        f"/runs?{window}",
+        "/tests",
+        "/tests/prefix",
+        "/tests/recent/fail",
+        f"/test_runs/{test}?datetime_resolution=hour&{window}",
+        f"/run/{uuid}/test_runs",
+        f"/run/{run_id}/tests",
+    ]
+    return found, {"/tests": "tests", f"/run/{run_id}/tests": "tests"}
+
+
+def normalised(route: str, body, unordered_rows: dict):
+    if route in ("/runs/metadata/keys", "/tests/prefix") and isinstance(body, list):
+        return sorted(body)
+    if route in unordered_rows and isinstance(body, dict):
+        field = unordered_rows[route]
+        return {field: sorted(body.get(field) or [], key=lambda r: r["id"])}
+    return body
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--osh", required=True, help="OpenStack-Health's base URL")
-    ap.add_argument("--ci", required=True, help="ci-health's base URL")
+    ap.add_argument("--osh-reference", required=True, help="the osh-reference launcher")
+    ap.add_argument("--db", default="postgresql://postgres@127.0.0.1/bench_compat")
+    ap.add_argument("--quick", action="store_true", help="a small store (about a minute)")
+    ap.add_argument("--reuse", action="store_true", help="keep the database if it exists")
+    for name in FULL:
+        ap.add_argument(f"--{name.replace('_', '-')}", type=int, help=f"{name} (else the "
+                        f"mode's: {FULL[name]}, quick {QUICK[name]})")
     args = ap.parse_args()
-    print(f"{'route':60} {'osh cold':>9} {'osh warm':>9} {'ci cold':>8} {'ci warm':>8} "
-          f"{'osh B':>9} {'ci B':>9} {'ratio':>6} equal")
-    for route in osh_routes.ROUTES:
-        oc, osize, obody = get(args.osh, route)
-        ow, _, _ = get(args.osh, route)
-        cc, csize, cbody = get(args.ci, route)
-        cw, _, _ = get(args.ci, route)
-        if route in osh_routes.UNORDERED and isinstance(obody, list):
-            obody, cbody = sorted(obody), sorted(cbody or [])
-        equal = obody is not None and not differences(cbody, obody)
-        print(f"{route.split('?')[0][:60]:60} {oc:9.3f} {ow:9.3f} {cc:8.3f} {cw:8.3f} "
-              f"{osize:9d} {csize:9d} {oc / cc:6.1f} {'yes' if equal else 'NO'}")
+    shape = {k: getattr(args, k) or v for k, v in (QUICK if args.quick else FULL).items()}
+    build(args.db, shape, args.reuse)
+    found, unordered_rows = routes(args.db, shape)
+    osh_port, ci_port = free_port(), free_port()
+    osh_url = make_url(args.db).set(drivername="postgresql+psycopg2").render_as_string(
+        hide_password=False)
+    osh = start([args.osh_reference, osh_url, str(osh_port)], osh_port)
+    ci = start([str(Path(sys.executable).with_name("ci-health")), "serve", "--db", args.db,
+                "--port", str(ci_port), "--workers", "1"], ci_port, env=dict(os.environ))
+    print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    print(f"{'route':62} {'osh cold':>9} {'osh warm':>9} {'ci cold':>8} {'ci warm':>8} "
+          f"{'osh B':>10} {'ci B':>10} {'x cold':>7} equal")
+    worst = []
+    try:
+        for route in found:
+            oc, osize, obody = get(f"http://127.0.0.1:{osh_port}", route)
+            ow, _, _ = get(f"http://127.0.0.1:{osh_port}", route)
+            cc, csize, cbody = get(f"http://127.0.0.1:{ci_port}", route)
+            cw, _, _ = get(f"http://127.0.0.1:{ci_port}", route)
+            problems = differences(normalised(route, cbody, unordered_rows),
+                                   normalised(route, obody, unordered_rows))
+            equal = obody is not None and not problems
+            print(f"{route.split('?')[0][:62]:62} {oc:9.3f} {ow:9.3f} {cc:8.3f} {cw:8.3f} "
+                  f"{osize:10d} {csize:10d} {oc / cc:7.1f} {'yes' if equal else 'NO'}",
+                  flush=True)
+            if not equal:
+                print("   ", "; ".join(problems[:3]) or "OpenStack-Health gave no JSON")
+            worst.append((cc <= 0.3 and oc / cc >= 10 and equal, route))
+    finally:
+        for proc in (osh, ci):
+            proc.terminate()
+            proc.wait(timeout=30)
+    print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    missed = [r.split("?")[0] for ok, r in worst if not ok]
+    print(f"target (<= 0.3 s cold, >= 10x, equal) met on {len(worst) - len(missed)} of "
+          f"{len(worst)} routes" + (f"; not on: {', '.join(missed)}" if missed else ""))
 
 
 if __name__ == "__main__":
