@@ -3,7 +3,8 @@
 tests/browser/osh_views.DEMO). The first group are the calls its own client makes for
 its six views at osh_views.CLOCK; the rest cover the other routes and slashes in values.
 Not here: /status (its "version" is OpenStack-Health's own), /run/<id>/tests (a 500
-in OpenStack-Health on this data) and the RSS feed (XML with the request's URL)."""
+in OpenStack-Health given a uuid: compared in the OPNFV set below, by integer id) and the
+RSS feed (XML with the request's URL)."""
 from __future__ import annotations
 
 W7 = "start_date=2026-09-27T01:00:00.000Z&stop_date=2026-10-04T01:00:00.000Z"
