@@ -225,3 +225,23 @@ def test_test_runs_bounds_its_buckets(ingested, monkeypatch):
     assert r.status_code == 400
     assert r.get_json()["error"]["field"] == "datetime_resolution"
     assert ingested.get("/test_runs/t.a?datetime_resolution=hour").status_code == 200
+
+
+def test_run_test_runs_metadata_and_rfc1123_times(db_url):
+    """/run/<id>/test_runs as subunit2sql's get_tests_run_dicts_from_run_id: times in
+    RFC 1123, "metadata" only for a result with test_run_metadata (its attrs, its tags)."""
+    out = ingest(db_url, stream(("t.plain", "success", 1.5),
+                                ("t.tagged[id-7,smoke]", "fail", 0.5, {"worker-0"})),
+                 "--run-meta", "build_name=gamma")
+    client = create_app(db_url=db_url, config=no_cache_config()).test_client()
+    run = client.get("/build_name/gamma/runs").get_json()["runs"][0]
+    got = client.get(f"/run/{run['uuid']}/test_runs").get_json()
+    assert got == {
+        "t.plain": {"status": "success", "start_time": "Thu, 01 Oct 2026 12:00:00 GMT",
+                    "stop_time": "Thu, 01 Oct 2026 12:00:01 GMT"},
+        "t.tagged": {"status": "fail", "start_time": "Thu, 01 Oct 2026 12:00:01 GMT",
+                     "stop_time": "Thu, 01 Oct 2026 12:00:02 GMT",
+                     "metadata": {"attrs": "id-7,smoke", "tags": "worker-0"}}}, out
+    assert client.get(f"/run/{run['id']}/test_runs").get_json() == got
+    missing = client.get("/run/no-such-run/test_runs")
+    assert missing.status_code == 404 and missing.get_json()["error"]["field"] == "run_id"
