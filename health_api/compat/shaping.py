@@ -183,16 +183,19 @@ def test_runs_by_bucket(rows, resolution) -> dict:
     and 0 again after a result that is not a pass (its quirk, kept)."""
     out: dict[str, dict] = {}
     keys: dict = {}
+    truncate = _TRUNCATE[resolution]
     for test_id, status, start, start_us, stop, stop_us in rows:
-        start = at_micro(start, start_us)
-        k = keys.get(start)
+        # the bucket of the start time ignores its microseconds: keyed by a cheap
+        # truncation (a result's exact start is seldom another's)
+        cut = truncate(start) if start is not None else None
+        k = keys.get(cut)
         if k is None:
-            k = keys[start] = osh_key(start, resolution)
+            k = keys[cut] = osh_key(at_micro(start, start_us), resolution)
         passed, failed = status in OSH_PASS, status in OSH_FAIL
         duration = 0
-        if passed:
-            stop = at_micro(stop, stop_us)
-            duration = (stop - start).total_seconds() if start and stop else 0
+        if passed and start and stop:
+            duration = (stop.replace(microsecond=stop_us or 0)
+                        - start.replace(microsecond=start_us or 0)).total_seconds()
         bucket = out.setdefault(k, {})
         item = bucket.get(test_id)
         if item is None:
@@ -206,6 +209,13 @@ def test_runs_by_bucket(rows, resolution) -> dict:
         item["skip"] += not passed and not failed
         item["run_time"] = run_time
     return dict(sorted(out.items()))
+
+
+#: a time's bucket at each resolution, as a hashable value (osh_key's, before formatting)
+_TRUNCATE = {"day": lambda t: t.toordinal(),
+             "hour": lambda t: (t.toordinal(), t.hour),
+             "min": lambda t: (t.toordinal(), t.hour, t.minute),
+             "sec": lambda t: t.replace(microsecond=0) if t.microsecond else t}
 
 
 def _osh_start(start, micro):
