@@ -71,11 +71,13 @@ COMPAT_MAX_RESULTS = 2_000_000
 
 
 def compat_job_test_runs(conn, name, start, stop, resolution) -> dict:
-    rows = jq.job_test_results(conn, name, start, stop, COMPAT_MAX_RESULTS + 1)
+    """Counted in SQL per bucket and test (one row each, not one per result)."""
+    rows = jq.job_test_buckets(conn, name, start, stop, resolution, shaping.OSH_PASS,
+                               shaping.OSH_FAIL, COMPAT_MAX_RESULTS + 1)
     if len(rows) > COMPAT_MAX_RESULTS:
-        raise bad_request("start_date", f"more than {COMPAT_MAX_RESULTS} results in the "
-                                        f"window; narrow start_date/stop_date")
-    return {"tests": shaping.test_runs_by_bucket(rows, resolution)}
+        raise bad_request("start_date", f"more than {COMPAT_MAX_RESULTS} tests x buckets in "
+                                        f"the window; narrow start_date/stop_date")
+    return {"tests": shaping.test_buckets(rows, resolution)}
 
 
 #: the most buckets /test_runs/<test_id> resamples a test's run times into (a series of

@@ -176,46 +176,24 @@ def at_micro(day, micro):
     return None if day is None else day.replace(microsecond=micro or 0)
 
 
-def test_runs_by_bucket(rows, resolution) -> dict:
-    """rows: (test_id, status, start_time, start_us, stop_time, stop_us) ->
+def test_buckets(rows, resolution) -> dict:
+    """rows: (bucket text, test_id, passes, fails, others, trailing) ->
     {bucket: {test_id: {pass, fail, skip, run_time}}} as openstack-health's
-    TestRunAggregator made it: run_time is the running mean of the passes' durations,
-    and 0 again after a result that is not a pass (its quirk, kept)."""
+    TestRunAggregator made it: its run_time, a running mean of the passes' durations
+    reset to 0 by a result that is not a pass ((n * mean + d) / (n + 1) over every pass
+    of the bucket), comes out as the durations of the passes after the last other result
+    over all the bucket's passes; 0 without any pass."""
     out: dict[str, dict] = {}
     keys: dict = {}
-    truncate = _TRUNCATE[resolution]
-    for test_id, status, start, start_us, stop, stop_us in rows:
-        # the bucket of the start time ignores its microseconds: keyed by a cheap
-        # truncation (a result's exact start is seldom another's)
-        cut = truncate(start) if start is not None else None
-        k = keys.get(cut)
+    for text, test_id, passes, fails, others, trailing in rows:
+        k = keys.get(text)
         if k is None:
-            k = keys[cut] = osh_key(at_micro(start, start_us), resolution)
-        passed, failed = status in OSH_PASS, status in OSH_FAIL
-        duration = 0
-        if passed and start and stop:
-            duration = (stop.replace(microsecond=stop_us or 0)
-                        - start.replace(microsecond=start_us or 0)).total_seconds()
-        bucket = out.setdefault(k, {})
-        item = bucket.get(test_id)
-        if item is None:
-            bucket[test_id] = {"pass": int(passed), "fail": int(failed),
-                               "skip": int(not passed and not failed), "run_time": duration}
-            continue
-        run_time = ((item["pass"] * item["run_time"] + duration) / (item["pass"] + 1)
-                    if passed else 0)
-        item["pass"] += passed
-        item["fail"] += failed
-        item["skip"] += not passed and not failed
-        item["run_time"] = run_time
+            k = keys[text] = osh_key(dt.datetime.fromisoformat(text), resolution)
+        passes = int(passes or 0)
+        out.setdefault(k, {})[test_id] = {
+            "pass": passes, "fail": int(fails or 0), "skip": int(others or 0),
+            "run_time": float(trailing or 0) / passes if passes else 0}
     return dict(sorted(out.items()))
-
-
-#: a time's bucket at each resolution, as a hashable value (osh_key's, before formatting)
-_TRUNCATE = {"day": lambda t: t.toordinal(),
-             "hour": lambda t: (t.toordinal(), t.hour),
-             "min": lambda t: (t.toordinal(), t.hour, t.minute),
-             "sec": lambda t: t.replace(microsecond=0) if t.microsecond else t}
 
 
 def _osh_start(start, micro):

@@ -8,8 +8,8 @@ from sqlalchemy import and_, case, desc, func, literal, select
 
 from .. import rules
 from ..db import models as m
-from .common import (META, RUNS, bucket, dialect, outcome_flags, run_dict,
-                     window)
+from .common import (META, RUNS, bucket, dialect, duration_seconds, outcome_flags,
+                     run_dict, window)
 
 JD, TD = m.job_daily, m.test_daily
 
@@ -116,21 +116,40 @@ def test_stats(conn, name: str, start_day: dt.date, stop_day: dt.date, sort: str
     return total, rows
 
 
-def job_test_results(conn, name: str, start, stop, limit: int) -> list[tuple]:
-    """(test_id, status, start_time, start_us, stop_time, stop_us) of every result of the
-    job's runs whose start_time is in subunit2sql's closed window [start, stop], in
-    test_runs.id order (the order openstack-health's aggregator met them), at most
-    ``limit`` rows."""
-    b = META.alias("b")
-    tr, t = m.test_runs, m.tests
-    where = []
+def job_test_buckets(conn, name: str, start, stop, resolution: str, passes, fails,
+                     limit: int) -> list[tuple]:
+    """(bucket text, test_id, passes, fails, others, trailing) per bucket of start_time
+    and test, over the results of the job's runs whose start_time is in the closed window
+    [start, stop]: ``passes``/``fails`` are the statuses counted as such, ``trailing`` the
+    summed durations of the passes after the bucket's last other result in test_runs.id
+    order (openstack-health's running mean is trailing / passes). At most ``limit`` rows."""
+    b, tr, t = META.alias("b"), m.test_runs, m.tests
+    d = dialect(conn)
+    where = [tr.c.start_time.is_not(None)]
     if start is not None:
         where.append(tr.c.start_time >= start)
     if stop is not None:
         where.append(tr.c.start_time <= stop)
-    stmt = (select(t.c.test_id, tr.c.status, tr.c.start_time, tr.c.start_time_microsecond,
-                   tr.c.stop_time, tr.c.stop_time_microsecond)
-            .select_from(tr.join(b, (b.c.run_id == tr.c.run_id) & (b.c.key == rules.BUILD_NAME_KEY)
-                                 & (b.c.value == name)).join(t, t.c.id == tr.c.test_id))
-            .where(*where).order_by(tr.c.id).limit(limit))
-    return [tuple(r) for r in conn.execute(stmt)]
+    key = bucket(tr.c.start_time, resolution, d)
+    passed = tr.c.status.in_(list(passes))
+    results = (select(key.label("k"), tr.c.test_id, tr.c.id, tr.c.status,
+                      case((passed, duration_seconds(tr.c.start_time, tr.c.stop_time,
+                                                     tr.c.start_time_microsecond,
+                                                     tr.c.stop_time_microsecond, d)),
+                           else_=None).label("took"),
+                      func.max(case((passed, None), else_=tr.c.id))
+                      .over(partition_by=[key, tr.c.test_id]).label("last_other"))
+               .select_from(tr.join(b, (b.c.run_id == tr.c.run_id)
+                                    & (b.c.key == rules.BUILD_NAME_KEY) & (b.c.value == name)))
+               .where(*where).subquery())
+    r = results.c
+    is_pass = r.status.in_(list(passes))
+    stmt = (select(r.k, t.c.test_id,
+                   func.sum(case((is_pass, 1), else_=0)),
+                   func.sum(case((r.status.in_(list(fails)), 1), else_=0)),
+                   func.sum(case((is_pass, 0), (r.status.in_(list(fails)), 0), else_=1)),
+                   func.sum(case((is_pass & (r.last_other.is_(None) | (r.id > r.last_other)),
+                                  func.coalesce(r.took, 0)), else_=0)))
+            .select_from(results.join(t, t.c.id == r.test_id))
+            .group_by(r.k, t.c.test_id).limit(limit))
+    return [tuple(row) for row in conn.execute(stmt)]
