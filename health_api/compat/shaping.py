@@ -4,7 +4,6 @@ per-test counts, a test's series. Pure functions, no SQL and no Flask.
 from __future__ import annotations
 
 import datetime as dt
-from email.utils import format_datetime
 
 import pandas as pd
 
@@ -28,22 +27,28 @@ def osh_time(ts) -> str | None:
     return ts.isoformat()
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def rfc1123(ts) -> str | None:
     """A datetime as openstack-health's Flask jsonify wrote it (naive as UTC): RFC 1123,
-    whole seconds, e.g. 'Sun, 27 Sep 2026 01:38:18 GMT'."""
+    whole seconds, e.g. 'Sun, 27 Sep 2026 01:38:18 GMT' (English names, whatever the
+    locale, as email.utils.format_datetime writes them)."""
     if ts is None:
         return None
     if ts.tzinfo is not None:
         ts = ts.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return format_datetime(ts.replace(tzinfo=dt.timezone.utc), usegmt=True)
+    return (f"{_DAYS[ts.weekday()]}, {ts.day:02d} {_MONTHS[ts.month - 1]} {ts.year:04d} "
+            f"{ts.hour:02d}:{ts.minute:02d}:{ts.second:02d} GMT")
 
 
 def run_row(row) -> dict:
-    """A runs row as subunit2sql's Run.to_dict() gave it: every column, the integer id and
-    the uuid apart, run_at RFC 1123."""
-    return {"id": row.id, "uuid": row.uuid, "skips": row.skips, "fails": row.fails,
-            "passes": row.passes, "run_time": finite(row.run_time),
-            "artifacts": row.artifacts, "run_at": rfc1123(row.run_at)}
+    """A runs row (queries.osh.RUN_COLUMNS) as subunit2sql's Run.to_dict() gave it: every
+    column, the integer id and the uuid apart, run_at RFC 1123."""
+    run_id, uuid, skips, fails, passes, run_time, artifacts, run_at = row
+    return {"id": run_id, "uuid": uuid, "skips": skips, "fails": fails, "passes": passes,
+            "run_time": finite(run_time), "artifacts": artifacts, "run_at": rfc1123(run_at)}
 
 
 def test_row(row) -> dict:
@@ -192,7 +197,7 @@ def test_buckets(rows, resolution) -> dict:
         passes = int(passes or 0)
         out.setdefault(k, {})[test_id] = {
             "pass": passes, "fail": int(fails or 0), "skip": int(others or 0),
-            "run_time": float(trailing or 0) / passes if passes else 0}
+            "run_time": float(trailing) / passes if passes and trailing else 0}
     return dict(sorted(out.items()))
 
 

@@ -9,19 +9,22 @@ from ..db import models as m
 from .common import META, RUNS, closed_window, dialect
 
 T, TR, TRM = m.tests, m.test_runs, m.test_run_metadata
+#: a runs row in the order compat.shaping.run_row unpacks it
+RUN_COLUMNS = (RUNS.c.id, RUNS.c.uuid, RUNS.c.skips, RUNS.c.fails, RUNS.c.passes,
+               RUNS.c.run_time, RUNS.c.artifacts, RUNS.c.run_at)
 
 
 def runs_by_date(conn, start, stop, limit: int) -> list:
     """get_all_runs_by_date: the runs rows in [start, stop], in runs.id order."""
-    return conn.execute(select(RUNS).where(*closed_window(RUNS.c.run_at, start, stop))
+    return conn.execute(select(*RUN_COLUMNS).where(*closed_window(RUNS.c.run_at, start, stop))
                         .order_by(RUNS.c.id).limit(limit)).all()
 
 
 def runs_by_key_value(conn, key: str, value: str, limit: int) -> list:
     """get_runs_by_key_value: the runs rows joined to their key=value metadata rows
     (a run twice if it has the pair twice, as that join gave it), in runs.id order."""
-    stmt = (select(RUNS).join(META, and_(META.c.run_id == RUNS.c.id, META.c.key == key,
-                                         META.c.value == value))
+    stmt = (select(*RUN_COLUMNS).join(META, and_(META.c.run_id == RUNS.c.id, META.c.key == key,
+                                                 META.c.value == value))
             .order_by(RUNS.c.id, META.c.id).limit(limit))
     return conn.execute(stmt).all()
 
@@ -29,8 +32,8 @@ def runs_by_key_value(conn, key: str, value: str, limit: int) -> list:
 def recent_runs_by_key_value(conn, key: str, value: str, count: int) -> list[tuple]:
     """get_recent_runs_by_key_value_metadata, then each run's first build_name row as
     openstack-health's loop over get_run_metadata took it: (runs row, build_name)."""
-    rows = conn.execute(select(RUNS).join(META, and_(META.c.run_id == RUNS.c.id,
-                                                     META.c.key == key, META.c.value == value))
+    rows = conn.execute(select(*RUN_COLUMNS).join(META, and_(
+                            META.c.run_id == RUNS.c.id, META.c.key == key, META.c.value == value))
                         .order_by(desc(RUNS.c.run_at), desc(RUNS.c.id)).limit(count)).all()
     names: dict[int, str] = {}
     if rows:
