@@ -32,8 +32,8 @@ takes an integer offset on every engine (a string there, which only MySQL accept
 there) and gives metadata to a test whose first result had none (a KeyError there).
 Bounds, none of which openstack-health had: /runs, /tests, /build_name/<name>/runs and
 /run/<id>/tests answer at most 1,000,000 rows, /runs/group_by and /runs/key read at most
-500,000 runs, /build_name/<name>/test_runs and /test_runs/<test_id> at most 2,000,000
-results (400 beyond). /test_runs/<test_id> computes each resolution (openstack-health
+500,000 runs, /build_name/<name>/test_runs answers at most 2,000,000 (bucket, test)
+entries and /test_runs/<test_id> reads at most 2,000,000 results (400 beyond). /test_runs/<test_id> computes each resolution (openstack-health
 cached its data per window without the resolution: a second resolution of a window got
 the first one's answer there).
 

@@ -93,7 +93,7 @@ def compat_group_by(a):
                       "its start time, every test of the job: openstack-health's "
                       "TestRunAggregator, whose run_time is the running mean of the passes' "
                       "durations and 0 after a result that is not a pass. At most 2,000,000 "
-                      "results (400 beyond).",
+                      "(bucket, test) entries (400 beyond).",
           params=[Param("build_name", where="path", max_length=255), START, STOP,
                   resolution("sec")],
           response=obj({"tests": {"type": "object", "additionalProperties": {
