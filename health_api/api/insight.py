@@ -222,13 +222,18 @@ def suspects(a):
 
 
 @endpoint(bp, "/flaky-jobs", tag="insight", summary="Flaky CI jobs from Gerrit verdicts",
-          description="Per CI system and job: patch sets reported on, rechecked, flaky (a "
-                      "failure then SUCCESS on the same patch set and pipeline), flaky rate "
-                      "with its Wilson interval.",
+          description="Per CI system and job: patch sets reported on; rechecked (a recheck "
+                      "request for this CI, ci_recheck_requests, came between two of its "
+                      "results on the patch set); flaky (its result changed on the same patch "
+                      "set and pipeline with a recheck request between the two results; a "
+                      "change across patch sets is new code, not a flip); "
+                      "changes_without_recheck (result changes with no request between); "
+                      "flaky rate (flaky / patch sets) with its Wilson interval.",
           params=[Param("ci_system", max_length=255)],
           response=obj({**PERIOD, "ci_system": NSTR,
                         "jobs": arr(obj({"ci_system": STR, "job": STR, "patch_sets": INT,
-                                         "rechecked": INT, "flaky": INT, "flaky_rate": NUM,
+                                         "rechecked": INT, "flaky": INT,
+                                         "changes_without_recheck": INT, "flaky_rate": NUM,
                                          "n": INT, "ci_low": NUM, "ci_high": NUM}))}))
 def flaky_jobs(a):
     return serve.flaky_jobs(doc("flaky_jobs"), a["ci_system"])

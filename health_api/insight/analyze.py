@@ -135,6 +135,8 @@ def compute(conn, options: InsightOptions, labels: dict[str, dict]) -> dict:
     verdicts = pd.DataFrame(q.verdicts(conn, start, stop),
                             columns=["ci_system", "pipeline", "patch_set_id", "job", "attempt",
                                      "result", "posted_at"])
+    rechecks = pd.DataFrame(q.recheck_requests(conn, start, stop),
+                            columns=["patch_set_id", "requested_at", "target"])
     timings["total"] = time.perf_counter() - started
     common = {"start": start, "stop": stop}
     return {
@@ -147,7 +149,8 @@ def compute(conn, options: InsightOptions, labels: dict[str, dict]) -> dict:
                    "episodes": broken_rows},
         "explained": {**common, **explained_doc},
         "suspects": {**common, **suspect_doc},
-        "flaky_jobs": {**common, "jobs": flaky_jobs.flaky_jobs(verdicts)},
+        "flaky_jobs": {**common, "jobs": flaky_jobs.flaky_jobs(
+            verdicts, rechecks, q.ci_system_names(conn))},
         "_timings": timings,
     }
 

@@ -118,5 +118,19 @@ def verdicts(conn, start: dt.datetime, stop: dt.datetime) -> list[tuple]:
     return [tuple(r) for r in conn.execute(stmt)]
 
 
+def recheck_requests(conn, start: dt.datetime, stop: dt.datetime) -> list[tuple]:
+    """(patch_set_id, requested_at, target) of every recheck request of the
+    window (ix_ci_recheck_requests_project is on project first: a range on
+    requested_at alone reads the table, which holds one row per request)."""
+    rr = m.ci_recheck_requests
+    stmt = select(rr.c.patch_set_id, rr.c.requested_at, rr.c.target).where(
+        rr.c.requested_at >= start, rr.c.requested_at < stop)
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+def ci_system_names(conn) -> set[str]:
+    return {r[0] for r in conn.execute(select(m.ci_systems.c.username))}
+
+
 def latest_run_at(conn) -> dt.datetime | None:
     return conn.execute(select(func.max(RUNS.c.run_at))).scalar()
