@@ -118,6 +118,19 @@ def verdicts(conn, start: dt.datetime, stop: dt.datetime) -> list[tuple]:
     return [tuple(r) for r in conn.execute(stmt)]
 
 
+def retried_results(conn, start: dt.datetime, stop: dt.datetime) -> list[tuple]:
+    """(test db id, test name, run_id, attempts) of every result retried within
+    its run in the window: ingest keeps the last result in test_runs, as
+    subunit2sql does, and the statuses of every attempt in its test_run_metadata
+    "attempts" ("fail,success"). Few rows: ix_test_run_key_value finds them."""
+    trm = m.test_run_metadata
+    stmt = (select(TR.c.test_id, T.c.test_id, TR.c.run_id, trm.c.value)
+            .join(TR, TR.c.id == trm.c.test_run_id).join(T, T.c.id == TR.c.test_id)
+            .join(RUNS, RUNS.c.id == TR.c.run_id)
+            .where(trm.c.key == "attempts", RUNS.c.run_at >= start, RUNS.c.run_at < stop))
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
 def recheck_requests(conn, start: dt.datetime, stop: dt.datetime) -> list[tuple]:
     """(patch_set_id, requested_at, target) of every recheck request of the
     window (ix_ci_recheck_requests_project is on project first: a range on
