@@ -11,6 +11,7 @@ import re
 
 from flask import Blueprint, current_app, jsonify, request
 
+from ..analytics import ranking
 from ..insight import serve
 from ..insight.options import InsightOptions, file_labels
 from ..queries import insight_store as store
@@ -237,3 +238,23 @@ def suspects(a):
                                          "n": INT, "ci_low": NUM, "ci_high": NUM}))}))
 def flaky_jobs(a):
     return serve.flaky_jobs(doc("flaky_jobs"), a["ci_system"])
+
+
+RANKED_TEST = obj({"test_id": STR, "success": INT, "failure": INT, **RATE, "flaky": BOOL,
+                   "evidence": INT, "impact": INT})
+
+
+@endpoint(bp, "/test-ranking", tag="insight", summary="Every test of the period, ranked",
+          description="Every test that ran in the analysed period (not only those with flaky "
+                      "evidence), sorted over all of them and paged: failure_rate (with its "
+                      "Wilson interval), flakiness (flaky first, then flaky evidence: failed "
+                      "and passed on the same change and patch set, or on retry within a "
+                      "run), impact (failed runs where it was the only failing test), "
+                      "failures, runs or test_id. q keeps the test ids containing it.",
+          params=[Param("q", max_length=256, description="substring of the test id"),
+                  Param("sort", "enum", enum=tuple(ranking.SORTS), default="failure_rate"),
+                  limit(50, 500), OFFSET],
+          response=obj({**PERIOD, "q": NSTR, "sort": STR, "total": INT, "limit": INT,
+                        "offset": INT, "tests": arr(RANKED_TEST)}))
+def test_ranking(a):
+    return serve.test_ranking(doc("test_ranking"), a["q"], a["sort"], a["limit"], a["offset"])

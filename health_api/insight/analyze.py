@@ -14,14 +14,15 @@ import time
 import pandas as pd
 
 from .. import rules
-from ..analytics import broken, clusters, explained, flaky, flaky_jobs, suspects
+from ..analytics import broken, clusters, explained, flaky, flaky_jobs, ranking, suspects
 from ..analytics.jsonsafe import clean
 from ..analytics.signatures import cluster_id, signature
 from ..queries import insight as q
 from ..queries import insight_store as store
 from .options import InsightOptions, file_labels
 
-KINDS = ("flaky_tests", "clusters", "broken", "explained", "suspects", "flaky_jobs")
+KINDS = ("flaky_tests", "clusters", "broken", "explained", "suspects", "flaky_jobs",
+         "test_ranking")
 #: a (job, test) needs this many failures in the period to be looked at for a change point
 MIN_BROKEN_FAILURES = 3
 
@@ -156,6 +157,9 @@ def compute(conn, options: InsightOptions, labels: dict[str, dict]) -> dict:
     verdicts = pd.DataFrame(q.verdicts(conn, start, stop),
                             columns=["ci_system", "pipeline", "patch_set_id", "job", "attempt",
                                      "result", "posted_at"])
+    every_test = pd.DataFrame(q.every_test_totals(conn, start, stop),
+                              columns=["test_db_id", "test_id", "success", "failure"])
+    ranking_rows = ranking.ranking(every_test, failures, runs, flaky_rows)
     rechecks = pd.DataFrame(q.recheck_requests(conn, start, stop),
                             columns=["patch_set_id", "requested_at", "target"])
     timings["total"] = time.perf_counter() - started
@@ -172,6 +176,7 @@ def compute(conn, options: InsightOptions, labels: dict[str, dict]) -> dict:
         "suspects": {**common, **suspect_doc},
         "flaky_jobs": {**common, "jobs": flaky_jobs.flaky_jobs(
             verdicts, rechecks, q.ci_system_names(conn))},
+        "test_ranking": {**common, "tests": ranking_rows},
         "_timings": timings,
     }
 

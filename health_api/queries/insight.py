@@ -101,6 +101,16 @@ def test_totals(conn, start: dt.datetime, stop: dt.datetime,
     return out
 
 
+def every_test_totals(conn, start: dt.datetime, stop: dt.datetime) -> list[tuple]:
+    """(test db id, test name, success, failure) of every test that ran on a day
+    of the window, all jobs together (the ch_test_daily rollup)."""
+    stmt = (select(TD.c.test_id, T.c.test_id, func.sum(TD.c.success), func.sum(TD.c.failure))
+            .join(T, T.c.id == TD.c.test_id)
+            .where(TD.c.day >= start.date(), TD.c.day <= stop.date())
+            .group_by(TD.c.test_id, T.c.test_id))
+    return [(r[0], r[1], int(r[2] or 0), int(r[3] or 0)) for r in conn.execute(stmt)]
+
+
 def traceback_texts(conn, test_run_ids: list[int]) -> dict[int, str]:
     """The traceback attachment of each failed result (whole: the exception
     line is at its end)."""
