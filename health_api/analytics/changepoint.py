@@ -39,31 +39,46 @@ def _log_marginal(failed, n):
     return betaln(failed + 1, n - failed + 1)
 
 
-def window_posterior(outcomes: np.ndarray, max_points: int = 800
+def _window_scores(cum: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """log marginal likelihood of "a window [a, b)" for each pair (a, b)."""
+    n = len(cum) - 1
+    inside, n_in = cum[b] - cum[a], b - a
+    return _log_marginal(inside, n_in) + _log_marginal(cum[n] - inside, n - n_in)
+
+
+def _pairs(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a, b = np.meshgrid(first, second, indexing="ij")
+    keep = a < b
+    return a[keep], b[keep]
+
+
+def window_posterior(outcomes: np.ndarray, max_points: int = 200
                      ) -> tuple[int | None, int | None, float]:
     """The "epidemic" alternative: one rate before index a, another in [a, b),
     the first again from b on (a test broken for a while, then fixed). A single
     split averages a short window in the middle of a long stable sequence
     away; this model does not. Returns (a, b, posterior probability of such a
-    window against "one rate", prior odds 1:1, uniform over (a, b)). Long
-    sequences are searched on a grid of at most ``max_points`` positions."""
+    window against "one rate", prior odds 1:1, uniform over (a, b)). The
+    average is taken on a grid of at most ``max_points`` positions (an
+    approximation of the uniform prior), the best pair then refined around its
+    grid points at full resolution."""
     x = np.asarray(outcomes, dtype=np.int64)
     n = len(x)
-    if n < 6:
+    total = int(x.sum())
+    if n < 6 or total < 2 or total > n - 2:
         return None, None, 0.0
     cum = np.concatenate(([0], np.cumsum(x)))
     grid = np.unique(np.linspace(1, n - 1, min(n - 1, max_points)).astype(np.int64))
-    a, b = np.meshgrid(grid, grid, indexing="ij")
-    keep = a < b
-    a, b = a[keep], b[keep]
-    inside, n_in = cum[b] - cum[a], b - a
-    outside, n_out = cum[n] - inside, n - n_in
-    log_pair = _log_marginal(inside, n_in) + _log_marginal(outside, n_out)
-    log_window = logsumexp(log_pair) - np.log(len(a))
-    log_one = _log_marginal(cum[n], n)
-    p = float(1.0 / (1.0 + np.exp(log_one - log_window)))
-    best = int(np.argmax(log_pair))
-    return int(a[best]), int(b[best]), p
+    a, b = _pairs(grid, grid)
+    scores = _window_scores(cum, a, b)
+    log_window = logsumexp(scores) - np.log(len(a))
+    p = float(1.0 / (1.0 + np.exp(_log_marginal(cum[n], n) - log_window)))
+    best = int(np.argmax(scores))
+    step = int(np.ceil((n - 1) / max(1, len(grid) - 1)))
+    near = [np.arange(max(1, v - step), min(n - 1, v + step) + 1) for v in (a[best], b[best])]
+    fa, fb = _pairs(*near)
+    fine = int(np.argmax(_window_scores(cum, fa, fb)))
+    return int(fa[fine]), int(fb[fine]), p
 
 
 def segments(outcomes, min_probability: float = 0.99, min_size: int = 3) -> list[dict]:
