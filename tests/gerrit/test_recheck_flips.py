@@ -59,3 +59,23 @@ def test_recheck_flips_need_a_request_between_the_results(engine):
     assert zuul["ci_low"] < 2 / 6 < zuul["ci_high"]
     acme = jobs[("acme-ci", "tempest-full")]
     assert (acme["patch_sets"], acme["flaky"], acme["rechecked"]) == (1, 0, 0)
+
+
+def test_the_demo_flaky_cis_come_out_on_top(engine):
+    import datetime as dt
+
+    from health_api.demo.gerrit import generate_gerrit
+    end = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    truth = generate_gerrit(engine, start=end - dt.timedelta(days=4), end=end, seed=3,
+                            changes_per_day=15)
+    analyze_and_store(engine, InsightOptions())
+    with engine.connect() as conn:
+        served = serve.stored(conn, "flaky_jobs")["jobs"]
+    flips = {(j["ci_system"], j["job"]): j["flaky"] for j in served}
+    # every planted FAILURE -> SUCCESS after a recheck is found as a recheck flip
+    for ci, jobs in truth.recheck_flips.items():
+        for job, n in jobs.items():
+            assert flips[(ci, job)] >= n, (ci, job)
+    flaky_cis = {f["username"] for f in truth.flaky_cis}
+    top = {j["ci_system"] for j in served[:3]}
+    assert top <= flaky_cis and served[0]["flaky"] > 0
