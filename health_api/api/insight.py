@@ -45,7 +45,8 @@ FLAKY_TEST = obj({"test_id": STR, "flaky": BOOL, "evidence": INT, "impact": INT,
 
 @endpoint(bp, "/flaky-tests", tag="insight", summary="Flaky tests, ranked",
           description="Tests that failed and passed on the same change and patch set (run "
-                      "metadata build_change/build_patchset, configurable), with the count of "
+                      "metadata build_change/build_patchset, configurable) or failed and then "
+                      "passed on retry within one run, with the count of "
                       "such evidence, the failure rate with its Wilson interval, the flip rate "
                       "over the last runs of each job, first and last flaky failure, impact "
                       "(failed runs where it was the only failing test) and, when too few runs "
