@@ -51,6 +51,7 @@ export const ENDPOINTS = Object.freeze({
   ciProjects: () => `${API_ROOT}/ci/projects`,
   ciGrid: () => `${API_ROOT}/ci/grid`,
   ciUpstream: () => `${API_ROOT}/ci/upstream`,
+  testRanking: () => `${API_ROOT}/test-ranking`,
 });
 
 /** The failure-intelligence endpoints (ci-health analyze), served as they are. */
@@ -214,6 +215,11 @@ export function createApi({ fetch: fetchImpl = globalThis.fetch, base = '', onAc
     getInsight(kind, params = {}, { signal } = {}) {
       if (!INSIGHT_KINDS.includes(kind)) throw new Error(`unknown insight kind ${kind}`);
       return request(ENDPOINTS[kind](), params, { signal });
+    },
+
+    /** GET /test-ranking?q&sort&limit&offset: every test of the analysed period, ranked by the server */
+    rankTests({ q, sort, limit, offset, signal } = {}) {
+      return request(ENDPOINTS.testRanking(), { q, sort, limit, offset }, { signal });
     },
 
     /** GET /tests?q&mode&sort&limit&offset (mode prefix|substring; sort over every match) */

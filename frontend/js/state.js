@@ -69,7 +69,8 @@ export const PAGES = Object.freeze({
   },
   tests: {
     title: 'Tests', route: 'tests', params: ['q', 'sort', 'limit', 'offset'],
-    sorts: ['test_id', 'run_count', 'failure', 'failure_rate', 'mean_run_time'], sort: 'test_id',
+    sorts: ['test_id', 'run_count', 'failure', 'failure_rate', 'mean_run_time',
+      'rank_failure_rate', 'flakiness', 'impact'], sort: 'test_id',
   },
   test: {
     title: 'Test', route: 'tests', key: 'testId', params: [...SHARED],

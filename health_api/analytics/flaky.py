@@ -1,7 +1,8 @@
 """Flaky tests (docs/design.md section 4): evidence, rates, flip rate, impact.
 
 Evidence is a failed result of a test whose run shares its change and patch
-set with another run where the same test passed (a recheck that passed).
+set with another run where the same test passed (a recheck that passed), or
+a test that failed and then passed on retry within one run.
 Failures in runs where many tests failed at once are infrastructure, not the
 test: they count in the rates but are never evidence.
 """
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..rules import FAIL, PASS, STATUS_CLASS
 from .rates import Z95, wilson
 
 
@@ -45,6 +47,23 @@ def evidence(pairs: pd.DataFrame, passed: pd.DataFrame) -> pd.DataFrame:
     return hit[["test_db_id", "run_id"]].drop_duplicates()
 
 
+def retry_evidence(retried: pd.DataFrame, runs: pd.DataFrame,
+                   infra_run_failures: int) -> pd.DataFrame:
+    """The results that failed and then passed on retry within one run
+    (stestr/tempest reruns): test_db_id, run_id, test_id. ``retried``: test_db_id,
+    test_id, run_id, attempts (the statuses in order, comma-separated)."""
+    if retried.empty:
+        return pd.DataFrame({"test_db_id": pd.Series(dtype="int64"),
+                             "run_id": pd.Series(dtype="int64"),
+                             "test_id": pd.Series(dtype="object")})
+    classes = retried["attempts"].map(
+        lambda text: {STATUS_CLASS.get(s.strip()) for s in str(text).split(",")})
+    both = classes.map(lambda c: PASS in c and FAIL in c)
+    r = retried[both].merge(runs[["id", "fails"]], left_on="run_id", right_on="id")
+    r = r[r["fails"].fillna(0) <= infra_run_failures]
+    return r[["test_db_id", "run_id", "test_id"]].drop_duplicates(["test_db_id", "run_id"])
+
+
 def runs_needed(failed: int, n: int, min_rate: float, cap: int = 1_000_000) -> int | None:
     """How many more runs, at the observed failure rate, before the rate's Wilson
     lower bound clears ``min_rate`` (0 if it already does; None if the observed
@@ -75,7 +94,7 @@ def flip_rate(statuses: list[str]) -> float | None:
 
 def flaky_tests(failures: pd.DataFrame, runs: pd.DataFrame, found: pd.DataFrame,
                 totals: pd.DataFrame, sequences: pd.DataFrame,
-                options: FlakyOptions) -> list[dict]:
+                options: FlakyOptions, names: pd.Series | None = None) -> list[dict]:
     """One row per test with evidence, flaky ones first, ranked by impact.
 
     failures: test_db_id, test_id, run_id (every failed result of the period)
@@ -88,7 +107,8 @@ def flaky_tests(failures: pd.DataFrame, runs: pd.DataFrame, found: pd.DataFrame,
     if found.empty:
         return []
     run_info = runs.set_index("id")[["run_at", "fails", "job"]]
-    names = failures.drop_duplicates("test_db_id").set_index("test_db_id")["test_id"]
+    if names is None:  # test names by db id (tests retried to a pass never failed)
+        names = failures.drop_duplicates("test_db_id").set_index("test_db_id")["test_id"]
     ev = found.join(run_info, on="run_id")
     fail = failures.join(run_info, on="run_id")
     sole = fail[fail["fails"] == 1].groupby("test_db_id").size()

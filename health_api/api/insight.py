@@ -11,6 +11,7 @@ import re
 
 from flask import Blueprint, current_app, jsonify, request
 
+from ..analytics import ranking
 from ..insight import serve
 from ..insight.options import InsightOptions, file_labels
 from ..queries import insight_store as store
@@ -44,7 +45,8 @@ FLAKY_TEST = obj({"test_id": STR, "flaky": BOOL, "evidence": INT, "impact": INT,
 
 @endpoint(bp, "/flaky-tests", tag="insight", summary="Flaky tests, ranked",
           description="Tests that failed and passed on the same change and patch set (run "
-                      "metadata build_change/build_patchset, configurable), with the count of "
+                      "metadata build_change/build_patchset, configurable) or failed and then "
+                      "passed on retry within one run, with the count of "
                       "such evidence, the failure rate with its Wilson interval, the flip rate "
                       "over the last runs of each job, first and last flaky failure, impact "
                       "(failed runs where it was the only failing test) and, when too few runs "
@@ -222,13 +224,38 @@ def suspects(a):
 
 
 @endpoint(bp, "/flaky-jobs", tag="insight", summary="Flaky CI jobs from Gerrit verdicts",
-          description="Per CI system and job: patch sets reported on, rechecked, flaky (a "
-                      "failure then SUCCESS on the same patch set and pipeline), flaky rate "
-                      "with its Wilson interval.",
+          description="Per CI system and job: patch sets reported on; rechecked (a recheck "
+                      "request for this CI, ci_recheck_requests, came between two of its "
+                      "results on the patch set); flaky (its result changed on the same patch "
+                      "set and pipeline with a recheck request between the two results; a "
+                      "change across patch sets is new code, not a flip); "
+                      "changes_without_recheck (result changes with no request between); "
+                      "flaky rate (flaky / patch sets) with its Wilson interval.",
           params=[Param("ci_system", max_length=255)],
           response=obj({**PERIOD, "ci_system": NSTR,
                         "jobs": arr(obj({"ci_system": STR, "job": STR, "patch_sets": INT,
-                                         "rechecked": INT, "flaky": INT, "flaky_rate": NUM,
+                                         "rechecked": INT, "flaky": INT,
+                                         "changes_without_recheck": INT, "flaky_rate": NUM,
                                          "n": INT, "ci_low": NUM, "ci_high": NUM}))}))
 def flaky_jobs(a):
     return serve.flaky_jobs(doc("flaky_jobs"), a["ci_system"])
+
+
+RANKED_TEST = obj({"test_id": STR, "success": INT, "failure": INT, **RATE, "flaky": BOOL,
+                   "evidence": INT, "impact": INT})
+
+
+@endpoint(bp, "/test-ranking", tag="insight", summary="Every test of the period, ranked",
+          description="Every test that ran in the analysed period (not only those with flaky "
+                      "evidence), sorted over all of them and paged: failure_rate (with its "
+                      "Wilson interval), flakiness (flaky first, then flaky evidence: failed "
+                      "and passed on the same change and patch set, or on retry within a "
+                      "run), impact (failed runs where it was the only failing test), "
+                      "failures, runs or test_id. q keeps the test ids containing it.",
+          params=[Param("q", max_length=256, description="substring of the test id"),
+                  Param("sort", "enum", enum=tuple(ranking.SORTS), default="failure_rate"),
+                  limit(50, 500), OFFSET],
+          response=obj({**PERIOD, "q": NSTR, "sort": STR, "total": INT, "limit": INT,
+                        "offset": INT, "tests": arr(RANKED_TEST)}))
+def test_ranking(a):
+    return serve.test_ranking(doc("test_ranking"), a["q"], a["sort"], a["limit"], a["offset"])

@@ -113,8 +113,8 @@ def tempest_pool(rng: random.Random, size: int = 1500) -> list[str]:
     return ids
 
 
-def build_jobs(rng: random.Random, count: int) -> list[Job]:
-    pool = tempest_pool(rng)
+def build_jobs(rng: random.Random, count: int, pool_size: int = 1500) -> list[Job]:
+    pool = tempest_pool(rng, pool_size)
     pool_durations = [round(rng.lognormvariate(0.8, 1.0), 3) for _ in pool]
     jobs: list[Job] = []
     n_tempest = max(1, math.ceil(count * 2 / 3)) if count > 1 else 1
@@ -129,7 +129,7 @@ def build_jobs(rng: random.Random, count: int) -> list[Job]:
     for i in range(count - n_tempest):
         project = UNIT_PROJECTS[i % len(UNIT_PROJECTS)]
         target = UNIT_TARGETS[(i // len(UNIT_PROJECTS)) % len(UNIT_TARGETS)]
-        size = rng.randint(300, 900)
+        size = rng.randint(pool_size // 5, pool_size * 3 // 5)
         base = project.replace(".", "_")
         tests = [f"{base}.tests.unit.test_{base}_{k // 30}.Test{k // 30}.test_case_{k}"
                  for k in range(size)]
@@ -152,6 +152,8 @@ def plant(rng: random.Random, jobs: list[Job], start: dt.datetime, days: int,
     for n in range(min(6, len(jobs[0].tests) // 10)):
         job = tempest_jobs[n % len(tempest_jobs)] if tempest_jobs else jobs[0]
         test = job.tests[rng.randrange(len(job.tests))]
+        while any(test == f["test_id"] for f in truth.flaky_tests):  # one cause per test
+            test = job.tests[rng.randrange(len(job.tests))]
         p = round(rng.uniform(0.02, 0.06), 3)
         holders = [j.name for j in jobs if test in set(j.tests)]
         for holder in holders:
@@ -159,7 +161,13 @@ def plant(rng: random.Random, jobs: list[Job], start: dt.datetime, days: int,
         truth.flaky_tests.append({"test_id": test, "jobs": holders, "failure_probability": p})
     for n in range(min(3, len(jobs))):
         job = jobs[(n * 5) % len(jobs)]
-        test = job.tests[rng.randrange(len(job.tests))]
+        index = rng.randrange(len(job.tests))
+        # a test the job skips cannot break; a flaky or already broken one would
+        # mix two causes (one traceback template per test)
+        while index in job.skipped or (job.name, job.tests[index]) in flaky \
+                or any(job.tests[index] == b["test_id"] for b in truth.broken_tests):
+            index = rng.randrange(len(job.tests))
+        test = job.tests[index]
         first = start + dt.timedelta(days=rng.randint(0, max(0, days - 3)))
         last = min(first + dt.timedelta(days=rng.randint(1, 3)), start + dt.timedelta(days=days))
         broken[(job.name, test)] = (first, last)
@@ -171,16 +179,18 @@ def plant(rng: random.Random, jobs: list[Job], start: dt.datetime, days: int,
 def generate(engine: Engine, *, days: int, jobs: int, runs_per_day: int, seed: int = 0,
              end: dt.datetime | None = None, truth_path: Path | None = None,
              progress: Callable[[int, int], None] | None = None,
-             changes_per_day: int = 0) -> Truth:
+             changes_per_day: int = 0, pool_size: int = 1500) -> Truth:
     """Runs through the bulk writer, then (``changes_per_day`` > 0) the Gerrit
-    history of the same period through the Gerrit store."""
+    history of the same period through the Gerrit store. ``pool_size``: the
+    tempest tests the jobs draw from (smaller: a store quick to write, with
+    the same planting, for the quality test)."""
     rng = random.Random(seed)
     if end is None:
         end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, minute=0, second=0,
                                                        microsecond=0)
     start = end - dt.timedelta(days=days)
     truth = Truth(start=start.isoformat() + "Z", end=end.isoformat() + "Z", seed=seed)
-    job_list = build_jobs(rng, jobs)
+    job_list = build_jobs(rng, jobs, pool_size)
     truth.jobs = [j.name for j in job_list]
     flaky, broken = plant(rng, job_list, start, days, truth)
     bad_provider = PROVIDERS[rng.randrange(len(PROVIDERS))]

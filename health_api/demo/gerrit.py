@@ -177,12 +177,16 @@ def generate_gerrit(engine: Engine, *, start: dt.datetime, end: dt.datetime, see
             flaky_failed = set()
             zuul_ok = True
             job_reports: dict = {}
+            # a human asks for the recheck once the first reports are in; the
+            # second reports come after it (so a flip is a recheck flip)
+            recheck_at, first_reports = at, [at]
             for attempt in range(2):
                 for username, _display, projects, jobs, rate in cis:
                     if project not in projects or rng.random() > 0.97:
                         continue
                     delay = rng.uniform(1800, 5400) if username == "zuul" else rng.uniform(1200, 21600)
-                    report_at = at + dt.timedelta(seconds=delay + attempt * 7200)
+                    report_at = (at if attempt == 0 else recheck_at) + dt.timedelta(seconds=delay)
+                    first_reports.append(report_at)
                     outcomes = []
                     for job in jobs:
                         if username in FLAKY and attempt == 0 and rng.random() < FLAKY[username]:
@@ -203,10 +207,10 @@ def generate_gerrit(engine: Engine, *, start: dt.datetime, end: dt.datetime, see
                     if username == "zuul":
                         zuul_ok = ok
                 if attempt == 0 and (not zuul_ok or flaky_failed) and rng.random() < 0.7:
+                    recheck_at = max(first_reports) + dt.timedelta(seconds=600)
                     build.add({"type": "comment-added", "change": change, "patchSet": ps,
                                "author": _account(rng.choice(HUMANS)),
-                               "comment": f"Patch Set {ps_number}:\n\nrecheck"},
-                              at + dt.timedelta(seconds=6000))
+                               "comment": f"Patch Set {ps_number}:\n\nrecheck"}, recheck_at)
                     build.truth_rechecks += 1
                 else:
                     break

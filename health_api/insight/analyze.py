@@ -14,14 +14,15 @@ import time
 import pandas as pd
 
 from .. import rules
-from ..analytics import broken, clusters, explained, flaky, flaky_jobs, suspects
+from ..analytics import broken, clusters, explained, flaky, flaky_jobs, ranking, suspects
 from ..analytics.jsonsafe import clean
 from ..analytics.signatures import cluster_id, signature
 from ..queries import insight as q
 from ..queries import insight_store as store
 from .options import InsightOptions, file_labels
 
-KINDS = ("flaky_tests", "clusters", "broken", "explained", "suspects", "flaky_jobs")
+KINDS = ("flaky_tests", "clusters", "broken", "explained", "suspects", "flaky_jobs",
+         "test_ranking")
 #: a (job, test) needs this many failures in the period to be looked at for a change point
 MIN_BROKEN_FAILURES = 3
 
@@ -75,6 +76,21 @@ def _outside_spells(found: pd.DataFrame, runs: pd.DataFrame, names: pd.Series,
     return found[~found.index.isin(drop)]
 
 
+def _count_retries_as_failures(totals: pd.DataFrame, retries: pd.DataFrame,
+                               runs: pd.DataFrame) -> pd.DataFrame:
+    """The rollup counts a result retried to a pass as a pass; in a flaky test's
+    failure rate the run where it failed and passed on retry counts as failed."""
+    if retries.empty:
+        return totals
+    per_job = retries.merge(runs[["id", "job"]], left_on="run_id", right_on="id") \
+        .groupby(["test_db_id", "job"]).size().rename("retried").reset_index()
+    out = totals.merge(per_job, on=["test_db_id", "job"], how="left")
+    moved = out.pop("retried").fillna(0).astype(int).clip(upper=out["success"])
+    out["success"] -= moved
+    out["failure"] += moved
+    return out
+
+
 def compute(conn, options: InsightOptions, labels: dict[str, dict]) -> dict:
     """Every analysis over the period: {kind: JSON-ready payload}."""
     timings = {}
@@ -96,16 +112,22 @@ def compute(conn, options: InsightOptions, labels: dict[str, dict]) -> dict:
                                                  pairs["sibling"].tolist()))
     passed = statuses[statuses["outcome"] == rules.PASS][["test_db_id", "run_id"]]
     found = flaky.evidence(pairs, passed)
+    retried = pd.DataFrame(q.retried_results(conn, start, stop),
+                           columns=["test_db_id", "test_id", "run_id", "attempts"])
+    retries = flaky.retry_evidence(retried, runs, fo.infra_run_failures)
+    found = pd.concat([found, retries[["test_db_id", "run_id"]]]).drop_duplicates()
     per_job_fails = failures.merge(runs[["id", "job"]], left_on="run_id", right_on="id")
     counts = per_job_fails.groupby(["test_db_id", "job"]).size()
     broken_candidates = counts[counts >= MIN_BROKEN_FAILURES].reset_index()["test_db_id"]
     looked_at = sorted(set(found["test_db_id"]) | set(broken_candidates))
-    totals = pd.DataFrame(q.test_totals(conn, start, stop, looked_at),
-                          columns=["test_db_id", "job", "success", "failure"])
+    totals = _count_retries_as_failures(
+        pd.DataFrame(q.test_totals(conn, start, stop, looked_at),
+                     columns=["test_db_id", "job", "success", "failure"]), retries, runs)
     sequences = _outcome_frame(q.outcome_sequences(conn, looked_at, start, stop))
 
     # broken since: tests with a few failures in one job, and every job
-    names = failures.drop_duplicates("test_db_id").set_index("test_db_id")["test_id"]
+    names = pd.concat([failures, retries]).drop_duplicates("test_db_id") \
+        .set_index("test_db_id")["test_id"]
     seq = sequences.join(runs.set_index("id")[["run_at", "job"]], on="run_id")
     seq = seq.merge(counts[counts >= MIN_BROKEN_FAILURES].rename("k").reset_index(),
                     on=["test_db_id", "job"])
@@ -120,7 +142,7 @@ def compute(conn, options: InsightOptions, labels: dict[str, dict]) -> dict:
                             broken.failing_spells(seq, options.change_probability))
     flaky_rows = flaky.flaky_tests(failures, runs, found, totals,
                                    sequences[sequences["test_db_id"].isin(found["test_db_id"])],
-                                   fo)
+                                   fo, names)
     timings["flaky_tests"] = time.perf_counter() - started
 
     cluster_rows = clusters.clusters(failures, runs, labels, start, stop, options.new_days)
@@ -135,6 +157,11 @@ def compute(conn, options: InsightOptions, labels: dict[str, dict]) -> dict:
     verdicts = pd.DataFrame(q.verdicts(conn, start, stop),
                             columns=["ci_system", "pipeline", "patch_set_id", "job", "attempt",
                                      "result", "posted_at"])
+    every_test = pd.DataFrame(q.every_test_totals(conn, start, stop),
+                              columns=["test_db_id", "test_id", "success", "failure"])
+    ranking_rows = ranking.ranking(every_test, failures, runs, flaky_rows)
+    rechecks = pd.DataFrame(q.recheck_requests(conn, start, stop),
+                            columns=["patch_set_id", "requested_at", "target"])
     timings["total"] = time.perf_counter() - started
     common = {"start": start, "stop": stop}
     return {
@@ -147,7 +174,9 @@ def compute(conn, options: InsightOptions, labels: dict[str, dict]) -> dict:
                    "episodes": broken_rows},
         "explained": {**common, **explained_doc},
         "suspects": {**common, **suspect_doc},
-        "flaky_jobs": {**common, "jobs": flaky_jobs.flaky_jobs(verdicts)},
+        "flaky_jobs": {**common, "jobs": flaky_jobs.flaky_jobs(
+            verdicts, rechecks, q.ci_system_names(conn))},
+        "test_ranking": {**common, "tests": ranking_rows},
         "_timings": timings,
     }
 

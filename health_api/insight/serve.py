@@ -11,6 +11,7 @@ import threading
 
 from sqlalchemy import select
 
+from ..analytics import ranking
 from ..db import models as m
 from ..queries import insight_store as store
 from .analyze import analyze_and_store
@@ -131,3 +132,13 @@ def flaky_jobs(doc: dict, ci_system: str | None) -> dict:
     rows = [j for j in doc["jobs"] if ci_system is None or j["ci_system"] == ci_system]
     return {"start": doc["start"], "stop": doc["stop"], "computed_at": doc["computed_at"],
             "ci_system": ci_system, "jobs": rows}
+
+
+def test_ranking(doc: dict, q: str | None, sort: str, limit: int, offset: int) -> dict:
+    rows = doc["tests"]
+    if q:
+        rows = [r for r in rows if q in r["test_id"]]
+    paged = page(ranking.ranked(rows, sort), limit, offset)
+    return {"start": doc["start"], "stop": doc["stop"], "computed_at": doc["computed_at"],
+            "q": q or None, "sort": sort, "total": paged["total"], "limit": limit,
+            "offset": offset, "tests": paged["items"]}

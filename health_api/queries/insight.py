@@ -101,6 +101,16 @@ def test_totals(conn, start: dt.datetime, stop: dt.datetime,
     return out
 
 
+def every_test_totals(conn, start: dt.datetime, stop: dt.datetime) -> list[tuple]:
+    """(test db id, test name, success, failure) of every test that ran on a day
+    of the window, all jobs together (the ch_test_daily rollup)."""
+    stmt = (select(TD.c.test_id, T.c.test_id, func.sum(TD.c.success), func.sum(TD.c.failure))
+            .join(T, T.c.id == TD.c.test_id)
+            .where(TD.c.day >= start.date(), TD.c.day <= stop.date())
+            .group_by(TD.c.test_id, T.c.test_id))
+    return [(r[0], r[1], int(r[2] or 0), int(r[3] or 0)) for r in conn.execute(stmt)]
+
+
 def traceback_texts(conn, test_run_ids: list[int]) -> dict[int, str]:
     """The traceback attachment of each failed result (whole: the exception
     line is at its end)."""
@@ -116,6 +126,33 @@ def verdicts(conn, start: dt.datetime, stop: dt.datetime) -> list[tuple]:
             .join(cs, cs.c.id == jr.c.ci_system_id)
             .where(jr.c.posted_at >= start, jr.c.posted_at < stop))
     return [tuple(r) for r in conn.execute(stmt)]
+
+
+def retried_results(conn, start: dt.datetime, stop: dt.datetime) -> list[tuple]:
+    """(test db id, test name, run_id, attempts) of every result retried within
+    its run in the window: ingest keeps the last result in test_runs, as
+    subunit2sql does, and the statuses of every attempt in its test_run_metadata
+    "attempts" ("fail,success"). Few rows: ix_test_run_key_value finds them."""
+    trm = m.test_run_metadata
+    stmt = (select(TR.c.test_id, T.c.test_id, TR.c.run_id, trm.c.value)
+            .join(TR, TR.c.id == trm.c.test_run_id).join(T, T.c.id == TR.c.test_id)
+            .join(RUNS, RUNS.c.id == TR.c.run_id)
+            .where(trm.c.key == "attempts", RUNS.c.run_at >= start, RUNS.c.run_at < stop))
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+def recheck_requests(conn, start: dt.datetime, stop: dt.datetime) -> list[tuple]:
+    """(patch_set_id, requested_at, target) of every recheck request of the
+    window (ix_ci_recheck_requests_project is on project first: a range on
+    requested_at alone reads the table, which holds one row per request)."""
+    rr = m.ci_recheck_requests
+    stmt = select(rr.c.patch_set_id, rr.c.requested_at, rr.c.target).where(
+        rr.c.requested_at >= start, rr.c.requested_at < stop)
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+def ci_system_names(conn) -> set[str]:
+    return {r[0] for r in conn.execute(select(m.ci_systems.c.username))}
 
 
 def latest_run_at(conn) -> dt.datetime | None:

@@ -172,7 +172,8 @@ def test_analyze_cli_and_alerts_fire_once_per_crossing(demo_url, client):
     result = run_cli("analyze", "--db", demo_url, "--no-alerts")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["kinds"] == ["flaky_tests", "clusters", "broken",
-                                                  "explained", "suspects", "flaky_jobs"]
+                                                  "explained", "suspects", "flaky_jobs",
+                                                  "test_ranking"]
     server = http.server.HTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Hook.received = []
@@ -196,3 +197,53 @@ def test_analyze_cli_and_alerts_fire_once_per_crossing(demo_url, client):
             conn.execute(sa.text("DELETE FROM ch_alerts"))
             conn.execute(sa.text("DELETE FROM ch_alert_state"))
         engine.dispose()
+
+
+def _all_ranked(client, sort: str) -> list[dict]:
+    out, offset = [], 0
+    while True:
+        page = client.get(f"/api/v1/test-ranking?sort={sort}&limit=500&offset={offset}")
+        assert page.status_code == 200
+        body = page.get_json()
+        out += body["tests"]
+        offset += 500
+        if offset >= body["total"]:
+            assert len(out) == body["total"]
+            return out
+
+
+def test_test_ranking_ranks_every_test(client, raw):
+    runs = {r["id"]: r for r in raw["runs"]}
+    counts = defaultdict(lambda: [0, 0, 0])  # success, failure, impact
+    for x in raw["results"]:
+        name = raw["tests"][x["test_id"]]
+        counts[name]  # every test with a result is ranked, skips too
+        if x["status"] in PASS:
+            counts[name][0] += 1
+        elif x["status"] in FAIL:
+            counts[name][1] += 1
+            counts[name][2] += runs[x["run_id"]]["fails"] == 1
+    flaky = {t["test_id"]: t for t in
+             client.get("/api/v1/flaky-tests?limit=5000").get_json()["tests"]}
+    for sort in ("failure_rate", "flakiness", "impact"):
+        ranked = _all_ranked(client, sort)
+        assert {t["test_id"]: [t["success"], t["failure"], t["impact"]] for t in ranked} == \
+            dict(counts)
+        for t in ranked:
+            assert t["evidence"] == flaky.get(t["test_id"], {}).get("evidence", 0)
+            assert t["flaky"] == flaky.get(t["test_id"], {}).get("flaky", False)
+        keys = {"failure_rate": lambda t: (t["failure_rate"] if t["n"] else -1, t["failure"]),
+                "flakiness": lambda t: (t["flaky"], t["evidence"]),
+                "impact": lambda t: (t["impact"], t["failure"])}[sort]
+        assert [keys(t) for t in ranked] == sorted((keys(t) for t in ranked), reverse=True)
+    assert _all_ranked(client, "impact")[0]["impact"] == max(c[2] for c in counts.values()) > 0
+    some = next(iter(counts))[:20]
+    found = client.get(f"/api/v1/test-ranking?q={some}&sort=test_id&limit=500").get_json()
+    assert [t["test_id"] for t in found["tests"]] == sorted(n for n in counts if some in n)
+    for path, field in (("/api/v1/test-ranking?sort=nope", "sort"),
+                        ("/api/v1/test-ranking?limit=0", "limit"),
+                        ("/api/v1/test-ranking?offset=-1", "offset"),
+                        ("/api/v1/test-ranking?q=" + "x" * 300, "q")):
+        response = client.get(path)
+        assert response.status_code == 400, path
+        assert response.get_json()["error"]["field"] == field

@@ -565,3 +565,39 @@ def test_insight(page, console, requests, live_server):
     assert page.locator(".panel code *").count() == 0
     screenshot(page, "insight")
     no_errors(console)
+
+
+def test_tests_page_ranks_every_test(page, console, requests, live_server):
+    assert goto(page, "#/tests?sort=-impact") == "ready"
+    data = api_json(live_server, requests, r"/api/v1/test-ranking$")
+    assert requests.query(requests.find(r"/api/v1/test-ranking$")[-1])["sort"] == "impact"
+    every = live_server.get("/api/v1/test-ranking?sort=test_id&limit=500")["total"]
+    assert data["total"] == every > 50      # every test of the period, not one page
+    table = "table.data.ranking"
+
+    def shown() -> list[str]:
+        return [page.get_attribute(f"{table} tbody tr:nth-child({i + 1}) .test-id", "title")
+                for i in range(page.locator(f"{table} tbody tr").count())]
+    assert shown() == [t["test_id"] for t in data["tests"]] and len(shown()) == 50
+    assert rows(page, table, 8)[:3] == [count(t["impact"]) for t in data["tests"][:3]]
+    assert f"1\u201350 of {count(every)}" in page.inner_text(".pager")
+    screenshot(page, "tests-ranking")
+    # another ranking, then its second page: the server's order over every test
+    for key, sort in (("flakiness", "flakiness"), ("rank_failure_rate", "failure_rate")):
+        mark = ready_mark(page)
+        page.click(f'.rank-by a[data-rank="{key}"]')
+        page.wait_for_function(f"location.hash === '#/tests?sort=-{key}'")
+        wait_ready(page, after=mark)
+        ranked = live_server.get(f"/api/v1/test-ranking?sort={sort}&limit=50")
+        assert shown() == [t["test_id"] for t in ranked["tests"]]
+    mark = ready_mark(page)
+    page.click(".pager a:text('Next')")
+    wait_ready(page, after=mark)
+    second = live_server.get("/api/v1/test-ranking?sort=failure_rate&limit=50&offset=50")
+    assert shown() == [t["test_id"] for t in second["tests"]]
+    assert rows(page, table, 1)[0] == "51"
+    # a test id holding markup is text
+    assert goto(page, "#/tests?sort=-rank_failure_rate&q=HostileTest") == "ready"
+    assert shown() == [HOSTILE_TEST]
+    assert page.locator("#page img, #page script").count() == 0
+    no_errors(console)

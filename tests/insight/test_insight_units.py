@@ -63,6 +63,18 @@ def test_change_point_finds_a_planted_break_and_not_noise():
         {"start": 0, "stop": 400, "failed": int(steady.sum()), "n": 400, "p_change": None}]
 
 
+def test_a_short_window_in_a_long_stable_run_is_found():
+    # 60 passes, 12 failures, 95 passes: one split averages the window away
+    x = np.r_[np.zeros(60), np.ones(12), np.zeros(95)].astype(int)
+    assert changepoint.split_posterior(x)[1] < 0.99
+    a, b, p = changepoint.window_posterior(x)
+    assert (a, b) == (60, 72) and p > 0.999
+    assert [(s["start"], s["failed"]) for s in changepoint.segments(x)] == \
+        [(0, 0), (60, 12), (72, 0)]
+    rng = np.random.default_rng(7)
+    assert changepoint.window_posterior((rng.random(300) < 0.05).astype(int))[2] < 0.5
+
+
 def test_runs_needed_and_flip_rate():
     from health_api.analytics.rates import wilson
     more = flaky.runs_needed(1, 100, 0.005)             # 1 in 100: not yet sure

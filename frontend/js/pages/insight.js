@@ -130,7 +130,7 @@ export async function render(ctx) {
       })),
   }));
 
-  jobs.push(load(section(root, 'Flaky CI jobs', 'From Gerrit verdicts: a failure then SUCCESS on the same patch set'), {
+  jobs.push(load(section(root, 'Flaky CI jobs', 'From Gerrit verdicts: the result changed on the same patch set after a recheck request (a new patch set is not a flip)'), {
     what: 'the flaky CI jobs', signal,
     fetch: () => get('flakyJobs'),
     isEmpty: (d) => !d.jobs || d.jobs.length === 0,
@@ -141,6 +141,8 @@ export async function render(ctx) {
         { key: 'ci_system', label: 'CI system', render: (j) => j.ci_system },
         { key: 'job', label: 'Job', render: (j) => j.job },
         { key: 'flaky', label: 'Flaky', numeric: true, render: (j) => formatCount(j.flaky) },
+        { key: 'rechecked', label: 'Rechecked', numeric: true, render: (j) => formatCount(j.rechecked) },
+        { key: 'changes_without_recheck', label: 'Changed, no recheck', numeric: true, render: (j) => formatCount(j.changes_without_recheck) },
         { key: 'patch_sets', label: 'Patch sets', numeric: true, render: (j) => formatCount(j.patch_sets) },
         { key: 'flaky_rate', label: 'Flaky rate', numeric: true, render: (j) => rateCell({ ...j, failure_rate: j.flaky_rate }) },
       ],
