@@ -1,0 +1,70 @@
+"""The daily CI rollups ``ci_daily_jobs`` and ``ci_daily_reports`` (health_api
+.verdicts.rollup), built here from the stored verdicts, and
+``ix_ci_job_results_posted``: the results of every CI in a time window as one
+index range (the partial days at the ends of a window the rollups serve).
+
+Building is one INSERT ... SELECT per week of verdicts (about a minute per
+million job results on PostgreSQL); the writers keep the rollups from then on.
+
+Revision ID: 0013
+Revises: 0020
+Create Date: 2026-12-06
+"""
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import mysql
+
+from health_api.verdicts import rollup
+
+revision = "0013"
+down_revision = "0020"
+branch_labels = None
+depends_on = None
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Name = sa.String(255).with_variant(mysql.VARCHAR(255, collation="utf8mb4_bin"), "mysql", "mariadb")
+
+
+def _common() -> list:
+    return [sa.Column("id", Id, primary_key=True),
+            sa.Column("day", sa.Date, nullable=False),
+            sa.Column("ci_system_id", sa.BigInteger, nullable=False),
+            sa.Column("project", Name, nullable=False),
+            sa.Column("pipeline", Name, nullable=False)]
+
+
+def upgrade() -> None:
+    op.create_table(
+        "ci_daily_jobs", *_common(),
+        sa.Column("job", Name, nullable=False),
+        sa.Column("result", sa.String(32), nullable=False),
+        sa.Column("results", sa.Integer, nullable=False),
+        sa.Column("first_results", sa.Integer, nullable=False),
+        sa.Column("flips", sa.Integer, nullable=False),
+        sa.Column("duration_sum", sa.BigInteger, nullable=False),
+        sa.Column("durations", sa.Integer, nullable=False),
+        sa.Column("first_at", sa.DateTime, nullable=False),
+        sa.Column("last_at", sa.DateTime, nullable=False),
+    )
+    op.create_table(
+        "ci_daily_reports", *_common(),
+        sa.Column("reports", sa.Integer, nullable=False),
+        sa.Column("voted", sa.Integer, nullable=False),
+        sa.Column("success", sa.Integer, nullable=False),
+        sa.Column("parsed", sa.Integer, nullable=False),
+        sa.Column("first_at", sa.DateTime, nullable=False),
+        sa.Column("last_at", sa.DateTime, nullable=False),
+        sa.Column("last_success_at", sa.DateTime),
+    )
+    for table in ("ci_daily_jobs", "ci_daily_reports"):
+        op.create_index(f"ix_{table}_system_day", table, ["ci_system_id", "day"])
+        op.create_index(f"ix_{table}_project_day", table, ["project", "day"])
+        op.create_index(f"ix_{table}_day", table, ["day"])
+    op.create_index("ix_ci_job_results_posted", "ci_job_results", ["posted_at"])
+    rollup.build_all(op.get_bind())
+
+
+def downgrade() -> None:
+    op.drop_index("ix_ci_job_results_posted", table_name="ci_job_results")
+    op.drop_table("ci_daily_reports")
+    op.drop_table("ci_daily_jobs")
