@@ -18,8 +18,12 @@ from ..rules import CI_FAIL, CI_INFRA, CI_NEUTRAL, CI_PASS, CI_RESULT_CLASS
 
 REPORT_COLUMNS = ("ci_system_id", "patch_set_id", "project", "pipeline", "posted_at",
                   "overall", "parsed", "ps_created_on")
-JOB_COLUMNS = ("ci_system_id", "patch_set_id", "pipeline", "job", "result", "attempt",
-               "posted_at", "voting", "duration")
+#: health_api.queries.ci_daily's sums: per CI system (and day) and per CI system, job, result
+REPORT_SUM_COLUMNS = ("ci_system_id", "day", "reports", "voted", "success", "parsed",
+                      "last_at", "last_success_at")
+JOB_SUM_COLUMNS = ("ci_system_id", "job", "result", "results", "first_results", "flips",
+                   "duration_sum", "durations", "last_at")
+FIRST_REPORT_COLUMNS = ("ci_system_id", "patch_set_id", "first_at", "ps_created_on")
 SYSTEM_COLUMNS = ("id", "username", "display_name", "declared", "first_seen", "last_seen")
 NEVER_SEEN, SILENT, REPORTING = "never_seen", "silent", "reporting"
 
@@ -39,10 +43,26 @@ def reports_frame(rows) -> pd.DataFrame:
     return frame
 
 
-def jobs_frame(rows) -> pd.DataFrame:
-    frame = pd.DataFrame(list(rows), columns=list(JOB_COLUMNS))
+def job_sums_frame(rows) -> pd.DataFrame:
+    """The parts' sums added up per (CI system, job, result), with the result's class."""
+    frame = pd.DataFrame(list(rows), columns=list(JOB_SUM_COLUMNS))
+    if len(frame):
+        frame = frame.groupby(["ci_system_id", "job", "result"], as_index=False).agg(
+            results=("results", "sum"), first_results=("first_results", "sum"),
+            flips=("flips", "sum"), duration_sum=("duration_sum", "sum"),
+            durations=("durations", "sum"), last_at=("last_at", "max"))
     frame["class"] = frame["result"].map(CI_RESULT_CLASS).fillna(CI_FAIL)
     return frame
+
+
+def report_sums_frame(rows) -> pd.DataFrame:
+    """The parts' report sums added up per (CI system, day)."""
+    frame = pd.DataFrame(list(rows), columns=list(REPORT_SUM_COLUMNS))
+    frame["day"] = frame["day"].astype(object).where(frame["day"].notna(), "")
+    return frame.groupby(["ci_system_id", "day"], as_index=False).agg(
+        reports=("reports", "sum"), voted=("voted", "sum"), success=("success", "sum"),
+        parsed=("parsed", "sum"), last_at=("last_at", "max"),
+        last_success_at=("last_success_at", "max"))
 
 
 def latest_verdicts(reports: pd.DataFrame) -> pd.DataFrame:
@@ -58,21 +78,21 @@ def status_of(last_seen, as_of: dt.datetime, silent_after: dt.timedelta) -> str:
     return SILENT if as_of - pd.Timestamp(last_seen).to_pydatetime() > silent_after else REPORTING
 
 
-def job_table(jobs: pd.DataFrame) -> list[dict]:
-    """Per job: result counts, success rate (SUCCESS / (SUCCESS + failures)),
-    failure rate, infrastructure results apart, recheck flips; ranked by
-    flips, then failure rate, then name."""
+def job_table(rows) -> list[dict]:
+    """Per job (JOB_SUM_COLUMNS rows): result counts, success rate (SUCCESS /
+    (SUCCESS + failures)), failure rate, infrastructure results apart, recheck
+    flips, patch sets (first attempts); ranked by flips, then failure rate,
+    then name."""
+    jobs = job_sums_frame(rows)
     if jobs.empty:
         return []
     keys = ["ci_system_id", "job"]
-    flips = recheck_flips(jobs)
-    classes = jobs.groupby(keys + ["class"]).size().unstack(fill_value=0)
-    counts = jobs.groupby(keys + ["result"]).size()
-    stats = jobs.groupby(keys).agg(results=("result", "size"),
-                                   patch_sets=("patch_set_id", "nunique"),
-                                   last_result_at=("posted_at", "max"))
+    classes = jobs.groupby(keys + ["class"])["results"].sum().unstack(fill_value=0)
+    stats = jobs.groupby(keys).agg(results=("results", "sum"), flips=("flips", "sum"),
+                                   patch_sets=("first_results", "sum"),
+                                   last_result_at=("last_at", "max"))
     per_key: dict = {}
-    for (system_id, job, result), n in counts.items():
+    for system_id, job, result, n in jobs[keys + ["result", "results"]].itertuples(index=False):
         per_key.setdefault((system_id, job), {})[str(result)] = int(n)
     out = []
     for (system_id, job), row in stats.iterrows():
@@ -87,7 +107,7 @@ def job_table(jobs: pd.DataFrame) -> list[dict]:
             **success_rate(passed, passed + failed),
             "failure_rate": failed / (passed + failed) if passed + failed else None,
             "failure_ci_low": low, "failure_ci_high": high,
-            "recheck_flips": int(flips.get((system_id, job), 0)),
+            "recheck_flips": int(row["flips"]),
             "patch_sets": int(row["patch_sets"]),
             "last_result_at": row["last_result_at"],
         })
@@ -95,37 +115,18 @@ def job_table(jobs: pd.DataFrame) -> list[dict]:
     return clean(out)
 
 
-def recheck_flips(jobs: pd.DataFrame) -> dict:
-    """(CI system id, job) -> patch sets on which a failure was followed by a
-    SUCCESS of the same job in the same pipeline (docs/design.md, "flaky job")."""
-    keys = ["ci_system_id", "pipeline", "patch_set_id", "job"]
-    frame = jobs.assign(pipeline=jobs["pipeline"].fillna(""))
-    fails = frame[frame["class"] == CI_FAIL].groupby(keys)["attempt"].min()
-    passes = frame[frame["class"] == CI_PASS].groupby(keys)["attempt"].max()
-    both = pd.concat([fails.rename("first_fail"), passes.rename("last_pass")], axis=1,
-                     join="inner")
-    flipped = both[both["first_fail"] < both["last_pass"]].reset_index()
-    if flipped.empty:
-        return {}
-    return flipped.groupby(["ci_system_id", "job"]).size().to_dict()
-
-
-def scoreboard(systems, reports_rows, job_rows, last_success: dict, ci_config: dict,
+def scoreboard(systems, report_rows, job_rows, first_rows, last_success: dict, ci_config: dict,
                as_of: dt.datetime, silent_after: dt.timedelta) -> list[dict]:
-    """One row per CI system (known to the database or declared)."""
-    reports = reports_frame(reports_rows)
-    jobs = jobs_frame(job_rows)
+    """One row per CI system (known to the database or declared), from
+    REPORT_SUM_COLUMNS, JOB_SUM_COLUMNS and FIRST_REPORT_COLUMNS rows."""
     per_job: dict[int, list] = {}
-    for row in job_table(jobs):
+    for row in job_table(job_rows):
         per_job.setdefault(row.pop("ci_system_id"), []).append(row)
-    first = reports.sort_values("posted_at", kind="stable").drop_duplicates(
-        ["ci_system_id", "patch_set_id"], keep="first")
-    delays = ((pd.to_datetime(first["posted_at"]) - pd.to_datetime(first["ps_created_on"]))
-              .dt.total_seconds())
-    first = first.assign(delay=delays)
-    grouped = reports.groupby("ci_system_id")
-    counts = grouped.agg(reports=("patch_set_id", "size"), success=("success", "sum"),
-                         voted=("voted", "sum"), parsed=("parsed", "sum"))
+    counts = report_sums_frame(report_rows).groupby("ci_system_id")[
+        ["reports", "success", "voted", "parsed"]].sum()
+    first = pd.DataFrame(list(first_rows), columns=list(FIRST_REPORT_COLUMNS))
+    first["delay"] = (pd.to_datetime(first["first_at"]) - pd.to_datetime(first["ps_created_on"])
+                      ).dt.total_seconds()
     delay_stats = first.groupby("ci_system_id")["delay"].quantile([0.5, 0.9]).unstack() \
         if len(first) else pd.DataFrame(columns=[0.5, 0.9])
     out = []
@@ -160,19 +161,32 @@ def scoreboard(systems, reports_rows, job_rows, last_success: dict, ci_config: d
     return clean(out)
 
 
-def series(reports_rows, systems, start, stop, resolution: str) -> dict:
-    """Per CI system and bucket: reports, verdicts, success rate with interval."""
+def report_points(reports_rows, resolution: str) -> list[tuple]:
+    """Raw report rows (REPORT_COLUMNS) summed per CI system and bucket, as
+    REPORT_SUM_COLUMNS rows with the bucket as their day (for hourly series)."""
     reports = reports_frame(reports_rows)
+    if reports.empty:
+        return []
+    reports["bucket"] = buckets.bucket_series(reports["posted_at"], resolution)
+    sums = reports.groupby(["ci_system_id", "bucket"]).agg(
+        reports=("patch_set_id", "size"), voted=("voted", "sum"), success=("success", "sum"))
+    return [(sid, bucket, int(r.reports), int(r.voted), int(r.success), 0, None, None)
+            for (sid, bucket), r in zip(sums.index, sums.itertuples())]
+
+
+def series(sum_rows, systems, start, stop, resolution: str) -> dict:
+    """Per CI system and bucket (REPORT_SUM_COLUMNS rows whose day is the
+    bucket): reports, verdicts, success rate with interval."""
+    sums = report_sums_frame(sum_rows)
     index = buckets.grid(start, stop, resolution)
     names = {sid: username for sid, username, *_ in systems}
-    reports["bucket"] = buckets.bucket_series(reports["posted_at"], resolution) \
-        if len(reports) else pd.Series(dtype="datetime64[ns]")
+    sums["bucket"] = pd.to_datetime(sums["day"]) if len(sums) else \
+        pd.Series(dtype="datetime64[ns]")
     out = []
-    for system_id, part in reports.groupby("ci_system_id"):
+    for system_id, part in sums.groupby("ci_system_id"):
         if system_id not in names:
             continue
-        per = part.groupby("bucket").agg(reports=("patch_set_id", "size"),
-                                         success=("success", "sum"), voted=("voted", "sum"))
+        per = part.groupby("bucket")[["reports", "success", "voted"]].sum()
         per = per.reindex(index, fill_value=0)
         points = [{"bucket": buckets.key(ts.to_pydatetime()), "reports": int(r.reports),
                    "success": int(r.success), **success_rate(r.success, r.voted)}

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ..analytics import buckets, ci as aci, ci_coverage as cov
 from ..queries import ci as q
+from ..queries import ci_daily as d
 from .errors import not_found
 
 WHO_HAS_CI_SPAN = dt.timedelta(days=7)
@@ -51,6 +52,34 @@ def _system(conn, name: str, parameter: str = "system"):
     raise not_found(parameter, f"no CI system {name!r}")
 
 
+def _parts(start: dt.datetime, stop: dt.datetime):
+    """The window as its whole days (the rollups) and its partial days at
+    either end (read raw): (days or None, edges)."""
+    first, last = buckets.ceil(start, "day"), buckets.floor(stop, "day")
+    if first >= last:
+        return None, [(start, stop)] if start < stop else []
+    return (first.date(), last.date()), [(lo, hi) for lo, hi in ((start, first), (last, stop))
+                                         if lo < hi]
+
+
+def _board(conn, settings: CiSettings, systems, start, stop, as_of, project=None, ids=None):
+    """The scoreboard rows of ``systems`` over [start, stop)."""
+    days, edges = _parts(start, stop)
+    return aci.scoreboard(systems,
+                          d.report_sums(conn, days, edges, system_ids=ids, project=project),
+                          d.job_sums(conn, days, edges, system_ids=ids, project=project),
+                          d.first_reports(conn, start, stop, system_ids=ids, project=project),
+                          d.last_success(conn, ids), settings.systems, as_of,
+                          settings.silent_after)
+
+
+def _points(conn, start, stop, resolution, ids) -> list[tuple]:
+    """Report sums per CI system and bucket of a snapped window."""
+    if resolution == "day":
+        return d.report_sums(conn, (start.date(), stop.date()), [], system_ids=ids, by_day=True)
+    return aci.report_points(q.reports(conn, start, stop, system_ids=ids), resolution)
+
+
 def _check_project(conn, project: str | None) -> None:
     if project is not None and not q.project_exists(conn, project):
         raise not_found("project", f"no project {project!r}")
@@ -64,9 +93,7 @@ def scoreboard(conn, settings: CiSettings, start, stop, project=None, only=None)
     if only is not None:
         systems = [r for r in systems if r.username in only]
         ids = [r.id for r in systems]
-    rows = aci.scoreboard(systems, q.reports(conn, start, stop, project=project, system_ids=ids),
-                          q.job_results(conn, start, stop, project=project, system_ids=ids),
-                          q.last_success(conn, ids), settings.systems, stop, settings.silent_after)
+    rows = _board(conn, settings, systems, start, stop, stop, project, ids)
     if project is not None:  # the CIs that reported on the project or declare it
         rows = [r for r in rows if r["reports"] or (
             r["system"] in settings.systems
@@ -83,7 +110,7 @@ def scoreboard_series(conn, start, stop, resolution, system=None, only=None) -> 
         ids = [_system(conn, system).id]
     elif only is not None:
         ids = [r.id for r in systems if r.username in only]
-    out = aci.series(q.reports(conn, start, stop, system_ids=ids), systems, start, stop,
+    out = aci.series(_points(conn, start, stop, resolution, ids), systems, start, stop,
                      resolution)
     return {"start": start, "stop": stop, "resolution": resolution, **out}
 
@@ -92,11 +119,9 @@ def system_detail(conn, settings: CiSettings, name, start, stop, resolution, mis
     row = _system(conn, name, "name")
     as_of = stop
     start, stop = buckets.snap(start, stop, resolution)
-    reports = q.reports(conn, start, stop, system_ids=[row.id])
-    board = aci.scoreboard([row], reports, q.job_results(conn, start, stop, system_ids=[row.id]),
-                           q.last_success(conn, [row.id]), settings.systems, as_of,
-                           settings.silent_after)[0]
-    series = aci.series(reports, [row], start, stop, resolution)
+    board = _board(conn, settings, [row], start, stop, as_of, ids=[row.id])[0]
+    series = aci.series(_points(conn, start, stop, resolution, [row.id]), [row], start, stop,
+                        resolution)
     missed = coverage(conn, settings, name, start, stop, "missed", missed_limit, 0)
     agreement = _agreement_rows(conn, settings, start, stop, None, row.id)
     return {"start": start, "stop": stop, "resolution": resolution, **board,
@@ -128,8 +153,8 @@ def unstable_jobs(conn, start, stop, system=None, project=None, job=None, limit=
     if job is not None and not q.job_exists(conn, job):
         raise not_found("job", f"no CI job {job!r}")
     systems = {r.id: r.username for r in q.systems(conn)}
-    rows = aci.job_table(aci.jobs_frame(q.job_results(conn, start, stop, system_ids=ids,
-                                                      project=project, job=job)))
+    days, edges = _parts(start, stop)
+    rows = aci.job_table(d.job_sums(conn, days, edges, system_ids=ids, project=project, job=job))
     for r in rows:
         r["system"] = systems.get(r.pop("ci_system_id"))
     return {"start": start, "stop": stop, "system": system, "project": project, "job": job,
@@ -156,8 +181,8 @@ def agreement(conn, settings: CiSettings, start, stop, system=None, project=None
 def who_has_ci(conn, settings: CiSettings, stop) -> dict:
     start = stop - WHO_HAS_CI_SPAN
     systems = q.systems(conn)
-    board = {r["system"]: r for r in aci.scoreboard(systems, [], [], {}, settings.systems, stop,
-                                                    settings.silent_after)}
+    board = {r["system"]: r for r in aci.scoreboard(systems, [], [], [], {}, settings.systems,
+                                                    stop, settings.silent_after)}
     projects = sorted(set(q.projects(conn)) | {
         p for c in settings.systems.values() for p in c.overrides.projects
         if not p.startswith("^")})

@@ -36,26 +36,30 @@ ONE_DAY = dt.timedelta(days=1)
 
 
 def jobs_select(dialect: str, where: str) -> str:
-    """JOB_COLUMNS of the results ``where`` selects (``ci_job_results j``
-    joined to ``patch_sets ps``)."""
+    """JOB_COLUMNS (so named) of the results ``where`` selects
+    (``ci_job_results j`` joined to ``patch_sets ps``)."""
     return (
-        f"SELECT {report_sql.day_of(dialect, 'j.posted_at')}, j.ci_system_id,"
-        " COALESCE(ps.project, ''), COALESCE(j.pipeline, ''), j.job, j.result, COUNT(*),"
-        " SUM(CASE WHEN j.attempt = 1 THEN 1 ELSE 0 END),"
-        f" SUM(CASE WHEN {report_sql.flip('j')} THEN 1 ELSE 0 END),"
-        " SUM(COALESCE(j.duration, 0)), COUNT(j.duration), MIN(j.posted_at), MAX(j.posted_at)"
+        f"SELECT {report_sql.day_of(dialect, 'j.posted_at')} AS day, j.ci_system_id,"
+        " COALESCE(ps.project, '') AS project, COALESCE(j.pipeline, '') AS pipeline, j.job,"
+        " j.result, COUNT(*) AS results,"
+        " SUM(CASE WHEN j.attempt = 1 THEN 1 ELSE 0 END) AS first_results,"
+        f" SUM(CASE WHEN {report_sql.flip('j')} THEN 1 ELSE 0 END) AS flips,"
+        " SUM(COALESCE(j.duration, 0)) AS duration_sum, COUNT(j.duration) AS durations,"
+        " MIN(j.posted_at) AS first_at, MAX(j.posted_at) AS last_at"
         " FROM ci_job_results j JOIN patch_sets ps ON ps.id = j.patch_set_id"
         f" WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6")
 
 
 def reports_select(dialect: str, comment_where: str, job_where: str) -> str:
-    """REPORT_COLUMNS of the reports the two filters select (see report_sql.reports)."""
+    """REPORT_COLUMNS (so named) of the reports the two filters select (see
+    report_sql.reports)."""
     return (
-        f"SELECT {report_sql.day_of(dialect, 'r.posted_at')}, r.ci_system_id, r.project,"
-        " r.pipeline, COUNT(*), SUM(CASE WHEN r.overall IS NOT NULL THEN 1 ELSE 0 END),"
-        " SUM(CASE WHEN r.overall = 'SUCCESS' THEN 1 ELSE 0 END), SUM(r.parsed),"
-        " MIN(r.posted_at), MAX(r.posted_at),"
-        " MAX(CASE WHEN r.overall = 'SUCCESS' THEN r.posted_at END)"
+        f"SELECT {report_sql.day_of(dialect, 'r.posted_at')} AS day, r.ci_system_id,"
+        " r.project, r.pipeline, COUNT(*) AS reports,"
+        " SUM(CASE WHEN r.overall IS NOT NULL THEN 1 ELSE 0 END) AS voted,"
+        " SUM(CASE WHEN r.overall = 'SUCCESS' THEN 1 ELSE 0 END) AS success,"
+        " SUM(r.parsed) AS parsed, MIN(r.posted_at) AS first_at, MAX(r.posted_at) AS last_at,"
+        " MAX(CASE WHEN r.overall = 'SUCCESS' THEN r.posted_at END) AS last_success_at"
         f" FROM ({report_sql.reports(dialect, comment_where, job_where)}) r"
         " GROUP BY 1, 2, 3, 4")
 
