@@ -129,27 +129,31 @@ def declares(config, project) -> bool:
                             for name in names)
 
 
-def who_has_ci(projects: list[str], systems, ci_config: dict, ps_rows, report_rows,
-               scoreboard_rows: dict, min_age: dt.timedelta, as_of: dt.datetime) -> dict:
+def who_has_ci(projects: list[str], systems, ci_config: dict, ps_rows, reporter_rows,
+               last_rows, scoreboard_rows: dict, min_age: dt.timedelta, as_of: dt.datetime) -> dict:
     """Per project: its declared and discovered third-party CI systems with
     status, last report on the project and coverage over the window; the
-    upstream CI apart; the projects without any third-party CI."""
-    reports = reports_frame(report_rows)
+    upstream CI apart; the projects without any third-party CI.
+    ``reporter_rows``: (CI system id, patch set id) of the reports on the
+    window's uploads; ``last_rows``: (project, CI system id, last report) of
+    the reports posted in the window (several rows of a pair: the newest counts)."""
     patch_sets = eligible(patch_sets_frame(ps_rows), min_age, as_of)
     names = {sid: username for sid, username, *_ in systems}
     ids = {username: sid for sid, username in names.items()}
-    # eligible patch sets per (project, branch), and those each CI commented on
+    # eligible patch sets per (project, branch), and those each CI reported on
     per_branch: dict[str, dict] = {}
     for (project, branch), n in patch_sets.groupby(["project", "branch"], dropna=False).size().items():
         per_branch.setdefault(project, {})[branch] = int(n)
-    commented = reports[["ci_system_id", "patch_set_id"]].drop_duplicates().merge(
+    commented = pd.DataFrame(list(reporter_rows), columns=["ci_system_id", "patch_set_id"]).merge(
         patch_sets[["patch_set_id", "project", "branch"]], on="patch_set_id")
     covered_by: dict = {}
     for (sid, project, branch), n in commented.groupby(
             ["ci_system_id", "project", "branch"], dropna=False).size().items():
         covered_by.setdefault((sid, project), {})[branch] = int(n)
-    last = reports.groupby(["project", "ci_system_id"])["posted_at"].max().to_dict() \
-        if len(reports) else {}
+    last: dict = {}
+    for project, sid, at in last_rows:
+        if at is not None and (last.get((project, sid)) is None or at > last[(project, sid)]):
+            last[(project, sid)] = at
     discovered_by: dict[str, set] = {}
     for project, sid in last:
         if sid in names:

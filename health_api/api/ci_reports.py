@@ -15,6 +15,8 @@ from ..queries import ci_daily as d
 from .errors import not_found
 
 WHO_HAS_CI_SPAN = dt.timedelta(days=7)
+#: beyond this many patch sets, one window query beats listing their ids
+MAX_LISTED_PATCH_SETS = 5000
 
 
 @dataclass
@@ -138,13 +140,26 @@ def coverage(conn, settings: CiSettings, name, start, stop, show, limit, offset,
     row = _system(conn, name, "name")
     _check_project(conn, project)
     config = settings.systems.get(name)
-    out = cov.coverage(q.patch_sets(conn, start, stop, project=project),
-                       q.reports_on_uploads(conn, start, stop, system_ids=[row.id],
-                                            project=project, before=stop),
-                       row.id, config, settings.coverage_min_age, stop, show, limit, offset)
+    reports = q.reports_on_uploads(conn, start, stop, system_ids=[row.id], project=project,
+                                   before=stop)
+    out = cov.coverage(q.patch_sets(conn, start, stop, project=project,
+                                    projects_in=_scope_projects(config, reports)),
+                       reports, row.id, config, settings.coverage_min_age, stop, show, limit,
+                       offset)
     return {"system": name, "project": project, "start": start, "stop": stop, "show": show,
             "scope": "declared" if config is not None else "discovered",
             "min_age_seconds": int(settings.coverage_min_age.total_seconds()), **out}
+
+
+def _scope_projects(config, reports) -> list[str] | None:
+    """The only projects a CI's eligible patch sets can be on (None: any):
+    its declared project names, or without a declaration those it reported on."""
+    if config is None:
+        return sorted({r[2] for r in reports})
+    names = config.overrides.projects
+    if not names or any(n.startswith("^") for n in names):
+        return None
+    return list(names)
 
 
 def unstable_jobs(conn, start, stop, system=None, project=None, job=None, limit=50) -> dict:
@@ -165,9 +180,18 @@ def _agreement_rows(conn, settings, start, stop, project, system_id=None) -> lis
     systems = q.systems(conn)
     trusted = [r.id for r in systems if r.username in settings.systems
                and settings.systems[r.username].trusted]
-    ids = None if system_id is None else [system_id, *trusted]
-    return cov.agreement(q.reports_on_uploads(conn, start, stop, system_ids=ids, project=project,
-                                              before=stop), systems, settings.systems)
+    if system_id is None:
+        reports = q.reports_on_uploads(conn, start, stop, project=project, before=stop)
+    else:  # the upstream reports on the patch sets this CI reported on, not on all
+        reports = q.reports_on_uploads(conn, start, stop, system_ids=[system_id],
+                                       project=project, before=stop)
+        patch_sets = sorted({r[1] for r in reports})
+        if len(patch_sets) > MAX_LISTED_PATCH_SETS:
+            reports += q.reports_on_uploads(conn, start, stop, system_ids=trusted,
+                                            project=project, before=stop)
+        else:
+            reports += q.reports_on_patch_sets(conn, patch_sets, trusted, before=stop)
+    return cov.agreement(reports, systems, settings.systems)
 
 
 def agreement(conn, settings: CiSettings, start, stop, system=None, project=None) -> dict:
@@ -186,9 +210,11 @@ def who_has_ci(conn, settings: CiSettings, stop) -> dict:
     projects = sorted(set(q.projects(conn)) | {
         p for c in settings.systems.values() for p in c.overrides.projects
         if not p.startswith("^")})
+    days, edges = _parts(start, stop)
     out = cov.who_has_ci(projects, systems, settings.systems, q.patch_sets(conn, start, stop),
-                         q.reports_on_uploads(conn, start, stop, before=stop), board,
-                         settings.coverage_min_age, stop)
+                         q.reporters_on_uploads(conn, start, stop, before=stop),
+                         d.last_reports(conn, days, edges), board, settings.coverage_min_age,
+                         stop)
     return {"start": start, "stop": stop, **out}
 
 

@@ -37,7 +37,7 @@ def _report_rows(conn, comment_where: list[str], job_where: list[str], params: d
                  system_ids, project_column: tuple[str, str] | None, project) -> list[tuple]:
     """Every report (any source: health_api.verdicts.report_sql) the filters
     select, with its patch set's upload time: REPORT_COLUMNS."""
-    binds = []
+    binds = [bindparam("patch_set_ids", expanding=True)] if "patch_set_ids" in params else []
     if system_ids is not None:
         comment_where.append("c.ci_system_id IN :system_ids")
         job_where.append("j.ci_system_id IN :system_ids")
@@ -129,6 +129,43 @@ def reports_on_uploads(conn, start, stop, *, system_ids: Iterable[int] | None = 
         params["before"] = stamp(before)
     return _report_rows(conn, comment_where, job_where, params, system_ids,
                         ("c.project", "ps.project"), project)
+
+
+def reporters_on_uploads(conn, start, stop, *, before: dt.datetime | None = None
+                         ) -> list[tuple]:
+    """(CI system id, patch set id) of every CI that reported on a patch set
+    uploaded in the window (before ``before`` when given), once each."""
+    stamp = bulk.datetime_param(conn)
+    uploaded = "SELECT u.id FROM patch_sets u WHERE u.created_on >= :lo AND u.created_on < :hi"
+    comment_where = [f"c.patch_set_id IN ({uploaded})"]
+    job_where = ["ps.created_on >= :lo", "ps.created_on < :hi"]
+    params = {"lo": stamp(start), "hi": stamp(stop)}
+    if before is not None:
+        comment_where.append("c.posted_at < :before")
+        job_where.append("j.posted_at < :before")
+        params["before"] = stamp(before)
+    sql = ("SELECT DISTINCT r.ci_system_id, r.patch_set_id FROM ("
+           + report_sql.reports(conn.dialect.name, " AND ".join(comment_where),
+                                " AND ".join(job_where)) + ") r")
+    statement = text(sql).bindparams(*report_sql.expanding(sql))
+    return [tuple(r) for r in conn.execute(statement, {**params, **report_sql.class_params()})]
+
+
+def reports_on_patch_sets(conn, patch_set_ids: list[int], system_ids: Iterable[int], *,
+                          before: dt.datetime | None = None) -> list[tuple]:
+    """The reports of these CI systems on these patch sets (posted before
+    ``before`` when given): REPORT_COLUMNS."""
+    if not patch_set_ids:
+        return []
+    stamp = bulk.datetime_param(conn)
+    comment_where = ["c.patch_set_id IN :patch_set_ids"]
+    job_where = ["j.patch_set_id IN :patch_set_ids"]
+    params = {"patch_set_ids": list(patch_set_ids)}
+    if before is not None:
+        comment_where.append("c.posted_at < :before")
+        job_where.append("j.posted_at < :before")
+        params["before"] = stamp(before)
+    return _report_rows(conn, comment_where, job_where, params, system_ids, None, None)
 
 
 GRID_COLUMNS = ("ci_system_id", "patch_set_id", "pipeline", "job", "result", "attempt",

@@ -146,3 +146,16 @@ def first_reports(conn, start, stop, *, system_ids: Iterable[int] | None = None,
         binds.append(bindparam("system_ids", expanding=True))
     statement = _typed(sql, binds, ["ci_system_id", "patch_set_id", "posted_at", "created_on"])
     return [tuple(r) for r in conn.execute(statement, {**params, **report_sql.class_params()})]
+
+
+def last_reports(conn, days: Days | None, edges: Edges) -> list[tuple]:
+    """(project, CI system id, its last report on the project) over the window,
+    one row per part."""
+    keys, sums = ["project", "ci_system_id"], (("last_at", "MAX"),)
+    rows = _rolled(conn, m.ci_daily_reports, days, keys, sums, None, None)
+    for lo, hi in edges:
+        cwhere, params = _edge_filters(conn, lo, hi, "c", "c.project", None, None)
+        jwhere, _ = _edge_filters(conn, lo, hi, "j", "ps.project", None, None)
+        rows += _edge(conn, rollup.reports_select(conn.dialect.name, cwhere, jwhere), keys,
+                      sums, params)
+    return rows
