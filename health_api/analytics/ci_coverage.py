@@ -129,26 +129,22 @@ def declares(config, project) -> bool:
                             for name in names)
 
 
-def who_has_ci(projects: list[str], systems, ci_config: dict, ps_rows, reporter_rows,
-               last_rows, scoreboard_rows: dict, min_age: dt.timedelta, as_of: dt.datetime) -> dict:
+def who_has_ci(projects: list[str], systems, ci_config: dict, eligible_rows, covered_rows,
+               last_rows, scoreboard_rows: dict) -> dict:
     """Per project: its declared and discovered third-party CI systems with
     status, last report on the project and coverage over the window; the
     upstream CI apart; the projects without any third-party CI.
-    ``reporter_rows``: (CI system id, patch set id) of the reports on the
-    window's uploads; ``last_rows``: (project, CI system id, last report) of
-    the reports posted in the window (several rows of a pair: the newest counts)."""
-    patch_sets = eligible(patch_sets_frame(ps_rows), min_age, as_of)
+    ``eligible_rows``: (project, branch, eligible patch sets uploaded in the
+    window); ``covered_rows``: (CI system id, project, branch, those of them it
+    reported on); ``last_rows``: (project, CI system id, last report) of the
+    reports posted in the window (several rows of a pair: the newest counts)."""
     names = {sid: username for sid, username, *_ in systems}
     ids = {username: sid for sid, username in names.items()}
-    # eligible patch sets per (project, branch), and those each CI reported on
     per_branch: dict[str, dict] = {}
-    for (project, branch), n in patch_sets.groupby(["project", "branch"], dropna=False).size().items():
+    for project, branch, n in eligible_rows:
         per_branch.setdefault(project, {})[branch] = int(n)
-    commented = pd.DataFrame(list(reporter_rows), columns=["ci_system_id", "patch_set_id"]).merge(
-        patch_sets[["patch_set_id", "project", "branch"]], on="patch_set_id")
     covered_by: dict = {}
-    for (sid, project, branch), n in commented.groupby(
-            ["ci_system_id", "project", "branch"], dropna=False).size().items():
+    for sid, project, branch, n in covered_rows:
         covered_by.setdefault((sid, project), {})[branch] = int(n)
     last: dict = {}
     for project, sid, at in last_rows:
@@ -158,9 +154,10 @@ def who_has_ci(projects: list[str], systems, ci_config: dict, ps_rows, reporter_
     for project, sid in last:
         if sid in names:
             discovered_by.setdefault(project, set()).add(names[sid])
+    declaring = _declaring(ci_config)
     out, without = [], []
     for project in projects:
-        declared = {name for name, cfg in ci_config.items() if declares(cfg, project)}
+        declared = declaring(project)
         discovered = discovered_by.get(project, set())
         branches = per_branch.get(project, {})
         rows, upstream = [], []
@@ -185,6 +182,22 @@ def who_has_ci(projects: list[str], systems, ci_config: dict, ps_rows, reporter_
             without.append(project)
         out.append({"project": project, "systems": rows, "upstream": upstream})
     return clean({"projects": out, "without_ci": without})
+
+
+def _declaring(ci_config: dict):
+    """project -> the names of the ci-systems.yaml entries declaring it (as
+    ``declares``), with the entries naming plain projects looked up, not scanned."""
+    by_name: dict[str, set] = {}
+    scanned = []
+    for name, cfg in ci_config.items():
+        listed = cfg.overrides.projects
+        if listed and not any(p.startswith("^") for p in listed):
+            for project in listed:
+                by_name.setdefault(project, set()).add(name)
+        else:
+            scanned.append((name, cfg))
+    return lambda project: by_name.get(project, set()) | {
+        name for name, cfg in scanned if declares(cfg, project)}
 
 
 def grid(ps_rows, job_rows, upstream_rows, systems) -> dict:

@@ -131,24 +131,52 @@ def reports_on_uploads(conn, start, stop, *, system_ids: Iterable[int] | None = 
                         ("c.project", "ps.project"), project)
 
 
-def reporters_on_uploads(conn, start, stop, *, before: dt.datetime | None = None
-                         ) -> list[tuple]:
-    """(CI system id, patch set id) of every CI that reported on a patch set
-    uploaded in the window (before ``before`` when given), once each."""
+_PLUS_AGE = {
+    "postgresql": "{} + make_interval(secs => :min_age)",
+    "mysql": "DATE_ADD({}, INTERVAL :min_age SECOND)",
+    "sqlite": "datetime({}, '+' || :min_age || ' seconds')",
+}
+
+
+def _eligible(conn, start, stop, as_of: dt.datetime, min_age: dt.timedelta) -> tuple[str, dict]:
+    """SQL (on ``patch_sets up``) for the patch sets uploaded in the window that
+    are eligible for coverage as of ``as_of``: the rule of
+    health_api.analytics.ci_coverage.eligible (stayed current, not replaced nor
+    abandoned, for ``min_age`` before ``as_of``), in SQL for counts by the
+    thousand. Parameters: lo, hi, latest, min_age."""
+    name = conn.dialect.name
+    aged = _PLUS_AGE["mysql" if name == "mariadb" else name].format("up.created_on")
     stamp = bulk.datetime_param(conn)
-    uploaded = "SELECT u.id FROM patch_sets u WHERE u.created_on >= :lo AND u.created_on < :hi"
-    comment_where = [f"c.patch_set_id IN ({uploaded})"]
-    job_where = ["ps.created_on >= :lo", "ps.created_on < :hi"]
-    params = {"lo": stamp(start), "hi": stamp(stop)}
-    if before is not None:
-        comment_where.append("c.posted_at < :before")
-        job_where.append("j.posted_at < :before")
-        params["before"] = stamp(before)
-    sql = ("SELECT DISTINCT r.ci_system_id, r.patch_set_id FROM ("
-           + report_sql.reports(conn.dialect.name, " AND ".join(comment_where),
-                                " AND ".join(job_where)) + ") r")
-    statement = text(sql).bindparams(*report_sql.expanding(sql))
-    return [tuple(r) for r in conn.execute(statement, {**params, **report_sql.class_params()})]
+    sql = ("up.created_on >= :lo AND up.created_on < :hi AND up.created_on <= :latest"
+           " AND NOT EXISTS (SELECT 1 FROM patch_sets later WHERE later.change_id = up.change_id"
+           f" AND later.number > up.number AND later.created_on < {aged})"
+           " AND NOT EXISTS (SELECT 1 FROM changes ch WHERE ch.id = up.change_id"
+           f" AND ch.status = 'ABANDONED' AND ch.status_changed_at < {aged})")
+    return sql, {"lo": stamp(start), "hi": stamp(stop), "latest": stamp(as_of - min_age),
+                 "min_age": int(min_age.total_seconds())}
+
+
+def eligible_counts(conn, start, stop, as_of, min_age) -> list[tuple]:
+    """(project, branch, eligible patch sets) of the uploads in the window."""
+    where, params = _eligible(conn, start, stop, as_of, min_age)
+    sql = (f"SELECT up.project, up.branch, COUNT(*) FROM patch_sets up WHERE {where}"
+           " GROUP BY up.project, up.branch")
+    return [tuple(r) for r in conn.execute(text(sql), params).all()]
+
+
+def covered_counts(conn, start, stop, as_of, min_age) -> list[tuple]:
+    """(CI system id, project, branch, eligible patch sets it reported on
+    before ``as_of``, from the window's start) of the uploads in the window."""
+    where, params = _eligible(conn, start, stop, as_of, min_age)
+    params["before"] = bulk.datetime_param(conn)(as_of)
+    sql = ("SELECT r.ci_system_id, up.project, up.branch, COUNT(*) FROM ("
+           "SELECT c.ci_system_id, c.patch_set_id FROM ci_comments c"
+           " WHERE c.posted_at >= :lo AND c.posted_at < :before"
+           " UNION SELECT j.ci_system_id, j.patch_set_id FROM ci_job_results j"
+           " WHERE j.comment_id IS NULL AND j.posted_at >= :lo AND j.posted_at < :before) r"
+           f" JOIN patch_sets up ON up.id = r.patch_set_id WHERE {where}"
+           " GROUP BY r.ci_system_id, up.project, up.branch")
+    return [tuple(r) for r in conn.execute(text(sql), params).all()]
 
 
 def reports_on_patch_sets(conn, patch_set_ids: list[int], system_ids: Iterable[int], *,

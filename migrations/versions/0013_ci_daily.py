@@ -1,7 +1,9 @@
 """The daily CI rollups ``ci_daily_jobs`` and ``ci_daily_reports`` (health_api
 .verdicts.rollup), built here from the stored verdicts, and
 ``ix_ci_job_results_posted``: the results of every CI in a time window as one
-index range (the partial days at the ends of a window the rollups serve).
+index range (the partial days at the ends of a window the rollups serve);
+``ix_ci_job_results_uncommented``: those without a comment (Zuul builds,
+verify-status reports: the reports that are not comments) in a window.
 
 Building is one INSERT ... SELECT per week of verdicts (about a minute per
 million job results on PostgreSQL); the writers keep the rollups from then on.
@@ -61,10 +63,14 @@ def upgrade() -> None:
         op.create_index(f"ix_{table}_project_day", table, ["project", "day"])
         op.create_index(f"ix_{table}_day", table, ["day"])
     op.create_index("ix_ci_job_results_posted", "ci_job_results", ["posted_at"])
+    op.create_index("ix_ci_job_results_uncommented", "ci_job_results", ["comment_id", "posted_at"],
+                    postgresql_where=sa.text("comment_id IS NULL"),
+                    sqlite_where=sa.text("comment_id IS NULL"))
     rollup.build_all(op.get_bind())
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ci_job_results_uncommented", table_name="ci_job_results")
     op.drop_index("ix_ci_job_results_posted", table_name="ci_job_results")
     op.drop_table("ci_daily_reports")
     op.drop_table("ci_daily_jobs")

@@ -176,8 +176,10 @@ def _back_to_before_0020(engine, *, rollups: bool) -> None:
         # nor what the revisions after 0020 add (0013: the daily CI rollups)
         if conn.dialect.name in ("mysql", "mariadb"):
             conn.exec_driver_sql("DROP INDEX ix_ci_job_results_posted ON ci_job_results")
+            conn.exec_driver_sql("DROP INDEX ix_ci_job_results_uncommented ON ci_job_results")
         else:
             conn.exec_driver_sql("DROP INDEX ix_ci_job_results_posted")
+            conn.exec_driver_sql("DROP INDEX ix_ci_job_results_uncommented")
         conn.exec_driver_sql("DROP TABLE ci_daily_jobs")
         conn.exec_driver_sql("DROP TABLE ci_daily_reports")
         conn.exec_driver_sql("UPDATE ci_health_alembic_version SET version_num = '0009'")
