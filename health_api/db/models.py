@@ -318,8 +318,10 @@ class CiJobResult(Base):
         Index("ix_ci_job_results_job_posted", "job", "posted_at"),
         Index("ix_ci_job_results_posted", "posted_at"),  # a window of every CI (0013)
         # the results without a comment (Zuul, verify-status) of a window, apart
-        # from the many comment lines (0013; partial where the engine can)
-        Index("ix_ci_job_results_uncommented", "comment_id", "posted_at",
+        # from the many comment lines, from the index alone (0013; partial where
+        # the engine can)
+        Index("ix_ci_job_results_uncommented", "comment_id", "posted_at", "ci_system_id",
+              "patch_set_id",
               postgresql_where=text("comment_id IS NULL"),
               sqlite_where=text("comment_id IS NULL")),
     )
@@ -444,6 +446,25 @@ class CiDailyReports(Base):
     last_success_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+class CiFirstReport(Base):
+    """The first report (any source) of each CI system on each patch set, with
+    the patch set's upload time: the report delays of the scoreboard, read
+    per window without grouping every report. Maintained with the daily CI
+    rollups (health_api.verdicts.rollup)."""
+
+    __tablename__ = "ci_first_reports"
+    __table_args__ = (
+        Index("ix_ci_first_reports_system_first", "ci_system_id", "first_at"),
+        Index("ix_ci_first_reports_project_first", "project", "first_at"),
+        Index("ix_ci_first_reports_first", "first_at"),
+    )
+    ci_system_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    patch_set_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    project: Mapped[str] = mapped_column(NameString, nullable=False)
+    first_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    created_on: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
 class CollectorState(Base):
     """Small key/value state of the collector: the last stored event time,
     replay checkpoints (journal byte offsets)."""
@@ -463,9 +484,10 @@ ci_verifications = CiVerification.__table__
 ci_recheck_requests = CiRecheckRequest.__table__
 ci_daily_jobs = CiDailyJobs.__table__
 ci_daily_reports = CiDailyReports.__table__
+ci_first_reports = CiFirstReport.__table__
 collector_state = CollectorState.__table__
 #: the tables ``ci-health gerrit replay --reset`` empties, children first
-CI_TABLES = ("ci_daily_jobs", "ci_daily_reports", "ci_verifications", "ci_recheck_requests",
+CI_TABLES = ("ci_daily_jobs", "ci_daily_reports", "ci_first_reports", "ci_verifications", "ci_recheck_requests",
              "ci_job_results", "ci_comments",
              "patch_sets", "changes", "ci_systems", "ci_collector_state")
 

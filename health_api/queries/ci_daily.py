@@ -132,20 +132,16 @@ def last_success(conn, system_ids: Iterable[int] | None = None) -> dict[int, dt.
 
 def first_reports(conn, start, stop, *, system_ids: Iterable[int] | None = None,
                   project: str | None = None) -> list[tuple]:
-    """(CI system id, patch set id, its first report in the window, the patch
-    set's upload time): what the report delays are computed from."""
-    system_ids = None if system_ids is None else list(system_ids)
-    cwhere, params = _edge_filters(conn, start, stop, "c", "c.project", system_ids, project)
-    jwhere, _ = _edge_filters(conn, start, stop, "j", "ps.project", system_ids, project)
-    sql = ("SELECT r.ci_system_id, r.patch_set_id, MIN(r.posted_at), MIN(up.created_on)"
-           f" FROM ({report_sql.reports(conn.dialect.name, cwhere, jwhere)}) r"
-           " JOIN patch_sets up ON up.id = r.patch_set_id"
-           " GROUP BY r.ci_system_id, r.patch_set_id")
-    binds = report_sql.expanding(sql)
+    """(CI system id, patch set id, its first report, the patch set's upload
+    time) of the first reports posted in the window: the report delays."""
+    c = m.ci_first_reports.c
+    query = select(c.ci_system_id, c.patch_set_id, c.first_at, c.created_on).where(
+        c.first_at >= start, c.first_at < stop)
     if system_ids is not None:
-        binds.append(bindparam("system_ids", expanding=True))
-    statement = _typed(sql, binds, ["ci_system_id", "patch_set_id", "posted_at", "created_on"])
-    return [tuple(r) for r in conn.execute(statement, {**params, **report_sql.class_params()})]
+        query = query.where(c.ci_system_id.in_(list(system_ids)))
+    if project is not None:
+        query = query.where(c.project == project)
+    return [tuple(r) for r in conn.execute(query).all()]
 
 
 def last_reports(conn, days: Days | None, edges: Edges) -> list[tuple]:

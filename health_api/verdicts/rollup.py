@@ -2,7 +2,8 @@
 pipeline, job and result: results, first attempts, recheck flips, durations,
 first/last time) and ``ci_daily_reports`` (per day, CI system, project and
 pipeline: reports, verdicts, successes, parsed comments, first/last time, last
-success). The CI scoreboard, series, system, projects and upstream reads sum
+success), and ``ci_first_reports`` (each CI's first report on each patch set:
+the report delays). The CI scoreboard, series, system, projects and upstream reads sum
 these instead of scanning every verdict of the window.
 
 Every figure is computed in SQL from the raw tables by the selects below
@@ -23,7 +24,8 @@ from typing import Iterable
 from sqlalchemy import Connection, delete, func, select, text, union_all
 
 from ..db.bulk import datetime_param
-from ..db.models import ci_comments, ci_daily_jobs, ci_daily_reports, ci_job_results, ci_systems
+from ..db.models import (ci_comments, ci_daily_jobs, ci_daily_reports, ci_first_reports,
+                         ci_job_results, ci_systems)
 from . import report_sql
 
 JOB_COLUMNS = ("day", "ci_system_id", "project", "pipeline", "job", "result", "results",
@@ -84,6 +86,45 @@ def _insert(conn: Connection, lo: dt.datetime, hi: dt.datetime, system_id: int |
         conn.execute(statement.bindparams(*report_sql.expanding(sql)), params)
 
 
+FIRST_COLUMNS = ("ci_system_id", "patch_set_id", "project", "first_at", "created_on")
+#: the patch sets one CI system reported on in a window
+_REPORTED_IN = ("SELECT patch_set_id FROM ci_comments WHERE ci_system_id = :system"
+                " AND posted_at >= :lo AND posted_at < :hi UNION SELECT patch_set_id"
+                " FROM ci_job_results WHERE comment_id IS NULL AND ci_system_id = :system"
+                " AND posted_at >= :lo AND posted_at < :hi")
+
+
+def _insert_first_reports(conn: Connection, comment_where: str, job_where: str,
+                          params: dict) -> None:
+    """ci_first_reports rows of the (CI system, patch set) pairs the filters
+    select (all their reports: the filters select whole pairs)."""
+    sql = (f"INSERT INTO {ci_first_reports.name} ({', '.join(FIRST_COLUMNS)})"
+           " SELECT r.ci_system_id, r.patch_set_id, MIN(COALESCE(up.project, '')),"
+           " MIN(r.posted_at), MIN(up.created_on) FROM ("
+           + report_sql.reports(conn.dialect.name, comment_where, job_where)
+           + ") r JOIN patch_sets up ON up.id = r.patch_set_id"
+           " GROUP BY r.ci_system_id, r.patch_set_id")
+    conn.execute(text(sql).bindparams(*report_sql.expanding(sql)),
+                 {**params, **report_sql.class_params()})
+
+
+def _refresh_first_reports(conn: Connection, system_id: int, lo: dt.datetime,
+                           hi: dt.datetime) -> None:
+    """Again the first reports of one CI on the patch sets it reported on in [lo, hi)."""
+    stamp = datetime_param(conn)
+    params = {"system": system_id, "lo": stamp(lo), "hi": stamp(hi)}
+    conn.execute(text(f"DELETE FROM {ci_first_reports.name} WHERE ci_system_id = :system"
+                      f" AND patch_set_id IN ({_REPORTED_IN})"), params)
+    _insert_first_reports(conn, f"c.ci_system_id = :system AND c.patch_set_id IN ({_REPORTED_IN})",
+                          f"j.ci_system_id = :system AND j.patch_set_id IN ({_REPORTED_IN})",
+                          params)
+
+
+def _rebuild_first_reports(conn: Connection) -> None:
+    conn.execute(delete(ci_first_reports))
+    _insert_first_reports(conn, "1=1", "1=1", {})
+
+
 def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day)
 
@@ -103,6 +144,7 @@ def refresh(conn: Connection, keys: Iterable[tuple[int, dt.date]]) -> int:
             conn.execute(delete(table).where(table.c.ci_system_id == system_id,
                                              table.c.day == day))
         _insert(conn, _midnight(day), _midnight(day) + ONE_DAY, system_id)
+        _refresh_first_reports(conn, system_id, _midnight(day), _midnight(day) + ONE_DAY)
     return len(keys)
 
 
@@ -133,6 +175,7 @@ def build_all(conn: Connection) -> dict:
     bounds = [(_as_date(lo), _as_date(hi)) for lo, hi in conn.execute(spans) if lo is not None]
     for table in (ci_daily_jobs, ci_daily_reports):
         conn.execute(delete(table))
+    _rebuild_first_reports(conn)
     if not bounds:
         return {"ci_days": 0}
     first, last = min(lo for lo, _ in bounds), max(hi for _, hi in bounds)
@@ -147,3 +190,4 @@ def expire(conn: Connection, cutoff: dt.datetime) -> None:
     for table in (ci_daily_jobs, ci_daily_reports):
         conn.execute(delete(table).where(table.c.day < day))
     _recompute_days(conn, day, day)
+    _rebuild_first_reports(conn)  # a patch set's first report may be gone

@@ -1,5 +1,6 @@
-"""The daily CI rollups ``ci_daily_jobs`` and ``ci_daily_reports`` (health_api
-.verdicts.rollup), built here from the stored verdicts, and
+"""The daily CI rollups ``ci_daily_jobs`` and ``ci_daily_reports`` and each CI's
+first report per patch set ``ci_first_reports`` (health_api.verdicts.rollup),
+built here from the stored verdicts, and
 ``ix_ci_job_results_posted``: the results of every CI in a time window as one
 index range (the partial days at the ends of a window the rollups serve);
 ``ix_ci_job_results_uncommented``: those without a comment (Zuul builds,
@@ -58,12 +59,26 @@ def upgrade() -> None:
         sa.Column("last_at", sa.DateTime, nullable=False),
         sa.Column("last_success_at", sa.DateTime),
     )
+    op.create_table(
+        "ci_first_reports",
+        sa.Column("ci_system_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("patch_set_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("project", Name, nullable=False),
+        sa.Column("first_at", sa.DateTime, nullable=False),
+        sa.Column("created_on", sa.DateTime),
+    )
+    op.create_index("ix_ci_first_reports_system_first", "ci_first_reports",
+                    ["ci_system_id", "first_at"])
+    op.create_index("ix_ci_first_reports_project_first", "ci_first_reports",
+                    ["project", "first_at"])
+    op.create_index("ix_ci_first_reports_first", "ci_first_reports", ["first_at"])
     for table in ("ci_daily_jobs", "ci_daily_reports"):
         op.create_index(f"ix_{table}_system_day", table, ["ci_system_id", "day"])
         op.create_index(f"ix_{table}_project_day", table, ["project", "day"])
         op.create_index(f"ix_{table}_day", table, ["day"])
     op.create_index("ix_ci_job_results_posted", "ci_job_results", ["posted_at"])
-    op.create_index("ix_ci_job_results_uncommented", "ci_job_results", ["comment_id", "posted_at"],
+    op.create_index("ix_ci_job_results_uncommented", "ci_job_results",
+                    ["comment_id", "posted_at", "ci_system_id", "patch_set_id"],
                     postgresql_where=sa.text("comment_id IS NULL"),
                     sqlite_where=sa.text("comment_id IS NULL"))
     rollup.build_all(op.get_bind())
@@ -72,5 +87,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_ci_job_results_uncommented", table_name="ci_job_results")
     op.drop_index("ix_ci_job_results_posted", table_name="ci_job_results")
+    op.drop_table("ci_first_reports")
     op.drop_table("ci_daily_reports")
     op.drop_table("ci_daily_jobs")

@@ -19,7 +19,8 @@ T0 = dt.datetime(2026, 11, 2, 23, 0)
 def _rows(conn) -> dict[str, list]:
     out = {}
     for table, columns in ((m.ci_daily_jobs, rollup.JOB_COLUMNS),
-                           (m.ci_daily_reports, rollup.REPORT_COLUMNS)):
+                           (m.ci_daily_reports, rollup.REPORT_COLUMNS),
+                           (m.ci_first_reports, rollup.FIRST_COLUMNS)):
         rows = conn.execute(sa.select(*[table.c[c] for c in columns])).all()
         out[table.name] = sorted((tuple(str(v) for v in r) for r in rows))
     return out
@@ -40,7 +41,7 @@ def test_demo_rollups_equal_a_recomputation(ci_url):
     engine = make_engine(ci_url)
     stored, rebuilt = _from_scratch(engine)
     engine.dispose()
-    assert stored["ci_daily_jobs"] and stored["ci_daily_reports"]
+    assert stored["ci_daily_jobs"] and stored["ci_daily_reports"] and stored["ci_first_reports"]
     assert stored == rebuilt
 
 
@@ -83,11 +84,17 @@ def test_writer_rollups_follow_late_results_reruns_and_expiry(engine):
     # attempt 2 (lint NODE_FAILURE), attempt 1 (extra FAILURE, not voting)
     assert [(str(d)[:10], n, ok) for d, n, ok in reports] == [
         ("2026-11-02", 2, 1), ("2026-11-03", 3, 2)]
+    # the first report on the patch set: attempt 2's (the unit FAILURE alone,
+    # complete at 23:10; attempt 1 completes with the docs result at 23:20)
+    (first,) = stored["ci_first_reports"]
+    assert first[3].startswith("2026-11-02 23:10")
     deleted = expire_ci_verdicts(engine, days=0, now=T0 + dt.timedelta(minutes=65))
     assert deleted["ci_job_results"] == 4
     stored, rebuilt = _from_scratch(engine)
     assert stored == rebuilt
     assert len(stored["ci_daily_reports"]) == 1
+    (first,) = stored["ci_first_reports"]  # the first report left: the next day's
+    assert first[3].startswith("2026-11-03 00:1")
 
 
 def test_rebuild_rollups_command_builds_them(engine):
