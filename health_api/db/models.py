@@ -487,8 +487,8 @@ ci_daily_reports = CiDailyReports.__table__
 ci_first_reports = CiFirstReport.__table__
 collector_state = CollectorState.__table__
 #: the tables ``ci-health gerrit replay --reset`` empties, children first
-CI_TABLES = ("ci_daily_jobs", "ci_daily_reports", "ci_first_reports", "ci_verifications", "ci_recheck_requests",
-             "ci_job_results", "ci_comments",
+CI_TABLES = ("ci_daily_jobs", "ci_daily_reports", "ci_first_reports", "ci_verifications",
+             "ci_recheck_requests", "ci_job_results", "ci_comments",
              "patch_sets", "changes", "ci_systems", "ci_collector_state")
 
 
