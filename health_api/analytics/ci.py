@@ -43,18 +43,6 @@ def reports_frame(rows) -> pd.DataFrame:
     return frame
 
 
-def job_sums_frame(rows) -> pd.DataFrame:
-    """The parts' sums added up per (CI system, job, result), with the result's class."""
-    frame = pd.DataFrame(list(rows), columns=list(JOB_SUM_COLUMNS))
-    if len(frame):
-        frame = frame.groupby(["ci_system_id", "job", "result"], as_index=False).agg(
-            results=("results", "sum"), first_results=("first_results", "sum"),
-            flips=("flips", "sum"), duration_sum=("duration_sum", "sum"),
-            durations=("durations", "sum"), last_at=("last_at", "max"))
-    frame["class"] = frame["result"].map(CI_RESULT_CLASS).fillna(CI_FAIL)
-    return frame
-
-
 def report_sums_frame(rows) -> pd.DataFrame:
     """The parts' report sums added up per (CI system, day)."""
     frame = pd.DataFrame(list(rows), columns=list(REPORT_SUM_COLUMNS))
@@ -78,38 +66,44 @@ def status_of(last_seen, as_of: dt.datetime, silent_after: dt.timedelta) -> str:
     return SILENT if as_of - pd.Timestamp(last_seen).to_pydatetime() > silent_after else REPORTING
 
 
+def _latest(a, b):
+    return b if a is None or (b is not None and b > a) else a
+
+
 def job_table(rows) -> list[dict]:
-    """Per job (JOB_SUM_COLUMNS rows): result counts, success rate (SUCCESS /
-    (SUCCESS + failures)), failure rate, infrastructure results apart, recheck
-    flips, patch sets (first attempts); ranked by flips, then failure rate,
-    then name."""
-    jobs = job_sums_frame(rows)
-    if jobs.empty:
-        return []
-    keys = ["ci_system_id", "job"]
-    classes = jobs.groupby(keys + ["class"])["results"].sum().unstack(fill_value=0)
-    stats = jobs.groupby(keys).agg(results=("results", "sum"), flips=("flips", "sum"),
-                                   patch_sets=("first_results", "sum"),
-                                   last_result_at=("last_at", "max"))
+    """Per job (JOB_SUM_COLUMNS rows, several per key when the window was
+    read in parts): result counts, success rate (SUCCESS / (SUCCESS +
+    failures)), failure rate, infrastructure results apart, recheck flips,
+    patch sets (first attempts); ranked by flips, then failure rate, then name.
+    Plain Python: a few rows per CI system and job, where pandas' per-call
+    cost would dominate."""
     per_key: dict = {}
-    for system_id, job, result, n in jobs[keys + ["result", "results"]].itertuples(index=False):
-        per_key.setdefault((system_id, job), {})[str(result)] = int(n)
+    for system_id, job, result, results, first, flips, _dsum, _dn, last_at in rows:
+        entry = per_key.setdefault((system_id, job), {
+            "counts": {}, "classes": {}, "flips": 0, "patch_sets": 0, "last": None})
+        result = str(result)
+        entry["counts"][result] = entry["counts"].get(result, 0) + int(results)
+        cls = CI_RESULT_CLASS.get(result, CI_FAIL)
+        entry["classes"][cls] = entry["classes"].get(cls, 0) + int(results)
+        entry["flips"] += int(flips)
+        entry["patch_sets"] += int(first)
+        entry["last"] = _latest(entry["last"], last_at)
     out = []
-    for (system_id, job), row in stats.iterrows():
-        cls = classes.loc[(system_id, job)]
-        passed, failed = int(cls.get(CI_PASS, 0)), int(cls.get(CI_FAIL, 0))
+    for (system_id, job), entry in per_key.items():
+        cls = entry["classes"]
+        passed, failed = cls.get(CI_PASS, 0), cls.get(CI_FAIL, 0)
         low, high = wilson(failed, passed + failed)
         out.append({
-            "ci_system_id": int(system_id), "job": job, "results": int(row["results"]),
-            "counts": dict(sorted(per_key[(system_id, job)].items())),
-            "success": passed, "failure": failed, "infra": int(cls.get(CI_INFRA, 0)),
-            "neutral": int(cls.get(CI_NEUTRAL, 0)),
+            "ci_system_id": int(system_id), "job": job,
+            "results": sum(entry["counts"].values()),
+            "counts": dict(sorted(entry["counts"].items())),
+            "success": passed, "failure": failed, "infra": cls.get(CI_INFRA, 0),
+            "neutral": cls.get(CI_NEUTRAL, 0),
             **success_rate(passed, passed + failed),
             "failure_rate": failed / (passed + failed) if passed + failed else None,
             "failure_ci_low": low, "failure_ci_high": high,
-            "recheck_flips": int(row["flips"]),
-            "patch_sets": int(row["patch_sets"]),
-            "last_result_at": row["last_result_at"],
+            "recheck_flips": entry["flips"], "patch_sets": entry["patch_sets"],
+            "last_result_at": entry["last"],
         })
     out.sort(key=lambda r: (-r["recheck_flips"], -(r["failure_rate"] or 0), r["job"]))
     return clean(out)
@@ -122,8 +116,11 @@ def scoreboard(systems, report_rows, job_rows, first_rows, last_success: dict, c
     per_job: dict[int, list] = {}
     for row in job_table(job_rows):
         per_job.setdefault(row.pop("ci_system_id"), []).append(row)
-    counts = report_sums_frame(report_rows).groupby("ci_system_id")[
-        ["reports", "success", "voted", "parsed"]].sum()
+    counts: dict[int, list[int]] = {}  # CI system id -> [reports, success, voted, parsed]
+    for system_id, _day, n, voted, success, parsed, *_ in report_rows:
+        sums = counts.setdefault(system_id, [0, 0, 0, 0])
+        for i, value in enumerate((n, success, voted, parsed)):
+            sums[i] += int(value)
     first = pd.DataFrame(list(first_rows), columns=list(FIRST_REPORT_COLUMNS))
     first["delay"] = (pd.to_datetime(first["first_at"]) - pd.to_datetime(first["ps_created_on"])
                       ).dt.total_seconds()
@@ -132,9 +129,8 @@ def scoreboard(systems, report_rows, job_rows, first_rows, last_success: dict, c
     out = []
     for system_id, username, display_name, declared, first_seen, last_seen in systems:
         config = ci_config.get(username)
-        c = counts.loc[system_id] if system_id in counts.index else None
-        n_reports = int(c["reports"]) if c is not None else 0
-        unparsed = n_reports - int(c["parsed"]) if c is not None else 0
+        n_reports, n_success, n_voted, n_parsed = counts.get(system_id, (0, 0, 0, 0))
+        unparsed = n_reports - n_parsed
         d = delay_stats.loc[system_id] if system_id in delay_stats.index else None
         out.append({
             "system": username, "display_name": (config.display_name if config else None)
@@ -146,10 +142,7 @@ def scoreboard(systems, report_rows, job_rows, first_rows, last_success: dict, c
             "status": status_of(last_seen, as_of, silent_after),
             "first_seen": first_seen, "last_seen": last_seen,
             "last_success": last_success.get(system_id),
-            "reports": n_reports,
-            "success": int(c["success"]) if c is not None else 0,
-            **success_rate(int(c["success"]) if c is not None else 0,
-                           int(c["voted"]) if c is not None else 0),
+            "reports": n_reports, "success": n_success, **success_rate(n_success, n_voted),
             "unparsed": unparsed,
             "unparsed_share": unparsed / n_reports if n_reports else None,
             "report_delay_median": finite(d[0.5]) if d is not None else None,
