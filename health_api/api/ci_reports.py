@@ -211,10 +211,8 @@ def who_has_ci(conn, settings: CiSettings, stop) -> dict:
         p for c in settings.systems.values() for p in c.overrides.projects
         if not p.startswith("^")})
     days, edges = _parts(start, stop)
-    age = settings.coverage_min_age
-    out = cov.who_has_ci(projects, systems, settings.systems,
-                         q.eligible_counts(conn, start, stop, stop, age),
-                         q.covered_counts(conn, start, stop, stop, age),
+    eligible, covered = q.coverage_counts(conn, start, stop, stop, settings.coverage_min_age)
+    out = cov.who_has_ci(projects, systems, settings.systems, eligible, covered,
                          d.last_reports(conn, days, edges), board)
     return {"start": start, "stop": stop, **out}
 

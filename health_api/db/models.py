@@ -457,6 +457,7 @@ class CiFirstReport(Base):
         Index("ix_ci_first_reports_system_first", "ci_system_id", "first_at"),
         Index("ix_ci_first_reports_project_first", "project", "first_at"),
         Index("ix_ci_first_reports_first", "first_at"),
+        Index("ix_ci_first_reports_created", "created_on"),  # who has CI: by upload
     )
     ci_system_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     patch_set_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -158,30 +158,29 @@ def _eligible(conn, start, stop, as_of: dt.datetime, min_age: dt.timedelta) -> t
                  "min_age": int(min_age.total_seconds())}
 
 
-def eligible_counts(conn, start, stop, as_of, min_age) -> list[tuple]:
-    """(project, branch, eligible patch sets) of the uploads in the window."""
-    where, params = _eligible(conn, start, stop, as_of, min_age)
-    sql = (f"SELECT up.project, up.branch, COUNT(*) FROM patch_sets up WHERE {where}"
-           " GROUP BY up.project, up.branch")
-    return [tuple(r) for r in conn.execute(text(sql), params).all()]
-
-
-def covered_counts(conn, start, stop, as_of, min_age) -> list[tuple]:
-    """(CI system id, project, branch, eligible patch sets it reported on
-    before ``as_of``, from the window's start) of the uploads in the window."""
+def coverage_counts(conn, start, stop, as_of, min_age) -> tuple[list[tuple], list[tuple]]:
+    """Of the uploads in the window: (project, branch, eligible patch sets),
+    and (CI system id, project, branch, those of them it reported on before
+    ``as_of``), from one ci_first_reports row per (CI, patch set) it reported
+    on, whatever the source. One statement: eligibility is tested once per
+    patch set (PostgreSQL would otherwise test every (CI, patch set) pair)."""
     where, params = _eligible(conn, start, stop, as_of, min_age)
     params["before"] = bulk.datetime_param(conn)(as_of)
-    # the eligible uploads first (PostgreSQL would otherwise test every
-    # (CI, patch set) pair for eligibility, three times the work)
     materialized = "MATERIALIZED " if conn.dialect.name == "postgresql" else ""
     sql = (f"WITH e AS {materialized}(SELECT up.id, up.project, up.branch FROM patch_sets up"
-           f" WHERE {where}) SELECT r.ci_system_id, e.project, e.branch, COUNT(*) FROM ("
-           "SELECT c.ci_system_id, c.patch_set_id FROM ci_comments c"
-           " WHERE c.posted_at >= :lo AND c.posted_at < :before"
-           " UNION SELECT j.ci_system_id, j.patch_set_id FROM ci_job_results j"
-           " WHERE j.comment_id IS NULL AND j.posted_at >= :lo AND j.posted_at < :before) r"
-           " JOIN e ON e.id = r.patch_set_id GROUP BY r.ci_system_id, e.project, e.branch")
-    return [tuple(r) for r in conn.execute(text(sql), params).all()]
+           f" WHERE {where}) SELECT NULL, e.project, e.branch, COUNT(*) FROM e"
+           " GROUP BY e.project, e.branch UNION ALL"
+           " SELECT f.ci_system_id, e.project, e.branch, COUNT(*)"
+           " FROM ci_first_reports f JOIN e ON e.id = f.patch_set_id"
+           " WHERE f.created_on >= :lo AND f.created_on < :hi AND f.first_at < :before"
+           " GROUP BY f.ci_system_id, e.project, e.branch")
+    eligible, covered = [], []
+    for system_id, project, branch, n in conn.execute(text(sql), params).all():
+        if system_id is None:
+            eligible.append((project, branch, n))
+        else:
+            covered.append((system_id, project, branch, n))
+    return eligible, covered
 
 
 def reports_on_patch_sets(conn, patch_set_ids: list[int], system_ids: Iterable[int], *,

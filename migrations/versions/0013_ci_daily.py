@@ -72,6 +72,7 @@ def upgrade() -> None:
     op.create_index("ix_ci_first_reports_project_first", "ci_first_reports",
                     ["project", "first_at"])
     op.create_index("ix_ci_first_reports_first", "ci_first_reports", ["first_at"])
+    op.create_index("ix_ci_first_reports_created", "ci_first_reports", ["created_on"])
     for table in ("ci_daily_jobs", "ci_daily_reports"):
         op.create_index(f"ix_{table}_system_day", table, ["ci_system_id", "day"])
         op.create_index(f"ix_{table}_project_day", table, ["project", "day"])
