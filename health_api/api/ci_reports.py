@@ -124,8 +124,9 @@ def system_detail(conn, settings: CiSettings, name, start, stop, resolution, mis
     board = _board(conn, settings, [row], start, stop, as_of, ids=[row.id])[0]
     series = aci.series(_points(conn, start, stop, resolution, [row.id]), [row], start, stop,
                         resolution)
-    missed = coverage(conn, settings, name, start, stop, "missed", missed_limit, 0)
-    agreement = _agreement_rows(conn, settings, start, stop, None, row.id)
+    mine = q.reports_on_uploads(conn, start, stop, system_ids=[row.id], before=stop)
+    missed = coverage(conn, settings, name, start, stop, "missed", missed_limit, 0, mine=mine)
+    agreement = _agreement_rows(conn, settings, start, stop, None, row.id, mine=mine)
     return {"start": start, "stop": stop, "resolution": resolution, **board,
             "buckets": series["buckets"],
             "points": series["series"][0]["points"] if series["series"] else [],
@@ -136,12 +137,13 @@ def system_detail(conn, settings: CiSettings, name, start, stop, resolution, mis
 
 
 def coverage(conn, settings: CiSettings, name, start, stop, show, limit, offset,
-             project=None) -> dict:
+             project=None, mine=None) -> dict:
+    """``mine``: the CI's reports on the window's uploads, when read already."""
     row = _system(conn, name, "name")
     _check_project(conn, project)
     config = settings.systems.get(name)
-    reports = q.reports_on_uploads(conn, start, stop, system_ids=[row.id], project=project,
-                                   before=stop)
+    reports = mine if mine is not None else q.reports_on_uploads(
+        conn, start, stop, system_ids=[row.id], project=project, before=stop)
     out = cov.coverage(q.patch_sets(conn, start, stop, project=project,
                                     projects_in=_scope_projects(config, reports)),
                        reports, row.id, config, settings.coverage_min_age, stop, show, limit,
@@ -176,15 +178,16 @@ def unstable_jobs(conn, start, stop, system=None, project=None, job=None, limit=
             "total": len(rows), "jobs": rows[:limit]}
 
 
-def _agreement_rows(conn, settings, start, stop, project, system_id=None) -> list[dict]:
+def _agreement_rows(conn, settings, start, stop, project, system_id=None, mine=None
+                    ) -> list[dict]:
     systems = q.systems(conn)
     trusted = [r.id for r in systems if r.username in settings.systems
                and settings.systems[r.username].trusted]
     if system_id is None:
         reports = q.reports_on_uploads(conn, start, stop, project=project, before=stop)
     else:  # the upstream reports on the patch sets this CI reported on, not on all
-        reports = q.reports_on_uploads(conn, start, stop, system_ids=[system_id],
-                                       project=project, before=stop)
+        reports = list(mine) if mine is not None else q.reports_on_uploads(
+            conn, start, stop, system_ids=[system_id], project=project, before=stop)
         patch_sets = sorted({r[1] for r in reports})
         if len(patch_sets) > MAX_LISTED_PATCH_SETS:
             reports += q.reports_on_uploads(conn, start, stop, system_ids=trusted,
