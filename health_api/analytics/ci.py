@@ -1,9 +1,11 @@
 """CI verdicts in pandas: scoreboard, time series, unstable jobs (docs/design.md section 4).
 
-Pure functions over the rows health_api.queries.ci returns; outputs are
-JSON-ready. A CI system's report is a comment; its verdict is the comment's
-overall result (SUCCESS or not; an unparsed comment has none). Job results
-are classified by health_api.status.CI_RESULT_CLASS.
+Pure functions over the rows health_api.queries.ci and .ci_daily return
+(the daily rollups' sums, raw report rows); outputs are JSON-ready. A CI
+system's report is any source's verdict set on a patch set (a Gerrit comment,
+a Zuul run, a verify-status report: health_api.verdicts.report_sql); its
+verdict is SUCCESS or not (an unparsed comment has none). Job results are
+classified by health_api.rules.CI_RESULT_CLASS.
 """
 from __future__ import annotations
 
