@@ -1,9 +1,11 @@
 """CI verdicts in pandas: scoreboard, time series, unstable jobs (docs/design.md section 4).
 
-Pure functions over the rows health_api.queries.ci returns; outputs are
-JSON-ready. A CI system's report is a comment; its verdict is the comment's
-overall result (SUCCESS or not; an unparsed comment has none). Job results
-are classified by health_api.status.CI_RESULT_CLASS.
+Pure functions over the rows health_api.queries.ci and .ci_daily return
+(the daily rollups' sums, raw report rows); outputs are JSON-ready. A CI
+system's report is any source's verdict set on a patch set (a Gerrit comment,
+a Zuul run, a verify-status report: health_api.verdicts.report_sql); its
+verdict is SUCCESS or not (an unparsed comment has none). Job results are
+classified by health_api.rules.CI_RESULT_CLASS.
 """
 from __future__ import annotations
 
@@ -18,8 +20,12 @@ from ..rules import CI_FAIL, CI_INFRA, CI_NEUTRAL, CI_PASS, CI_RESULT_CLASS
 
 REPORT_COLUMNS = ("ci_system_id", "patch_set_id", "project", "pipeline", "posted_at",
                   "overall", "parsed", "ps_created_on")
-JOB_COLUMNS = ("ci_system_id", "patch_set_id", "pipeline", "job", "result", "attempt",
-               "posted_at", "voting", "duration")
+#: health_api.queries.ci_daily's sums: per CI system (and day) and per CI system, job, result
+REPORT_SUM_COLUMNS = ("ci_system_id", "day", "reports", "voted", "success", "parsed",
+                      "last_at", "last_success_at")
+JOB_SUM_COLUMNS = ("ci_system_id", "job", "result", "results", "first_results", "flips",
+                   "duration_sum", "durations", "last_at")
+FIRST_REPORT_COLUMNS = ("ci_system_id", "patch_set_id", "first_at", "ps_created_on")
 SYSTEM_COLUMNS = ("id", "username", "display_name", "declared", "first_seen", "last_seen")
 NEVER_SEEN, SILENT, REPORTING = "never_seen", "silent", "reporting"
 
@@ -39,10 +45,14 @@ def reports_frame(rows) -> pd.DataFrame:
     return frame
 
 
-def jobs_frame(rows) -> pd.DataFrame:
-    frame = pd.DataFrame(list(rows), columns=list(JOB_COLUMNS))
-    frame["class"] = frame["result"].map(CI_RESULT_CLASS).fillna(CI_FAIL)
-    return frame
+def report_sums_frame(rows) -> pd.DataFrame:
+    """The parts' report sums added up per (CI system, day)."""
+    frame = pd.DataFrame(list(rows), columns=list(REPORT_SUM_COLUMNS))
+    frame["day"] = frame["day"].astype(object).where(frame["day"].notna(), "")
+    return frame.groupby(["ci_system_id", "day"], as_index=False).agg(
+        reports=("reports", "sum"), voted=("voted", "sum"), success=("success", "sum"),
+        parsed=("parsed", "sum"), last_at=("last_at", "max"),
+        last_success_at=("last_success_at", "max"))
 
 
 def latest_verdicts(reports: pd.DataFrame) -> pd.DataFrame:
@@ -58,82 +68,71 @@ def status_of(last_seen, as_of: dt.datetime, silent_after: dt.timedelta) -> str:
     return SILENT if as_of - pd.Timestamp(last_seen).to_pydatetime() > silent_after else REPORTING
 
 
-def job_table(jobs: pd.DataFrame) -> list[dict]:
-    """Per job: result counts, success rate (SUCCESS / (SUCCESS + failures)),
-    failure rate, infrastructure results apart, recheck flips; ranked by
-    flips, then failure rate, then name."""
-    if jobs.empty:
-        return []
-    keys = ["ci_system_id", "job"]
-    flips = recheck_flips(jobs)
-    classes = jobs.groupby(keys + ["class"]).size().unstack(fill_value=0)
-    counts = jobs.groupby(keys + ["result"]).size()
-    stats = jobs.groupby(keys).agg(results=("result", "size"),
-                                   patch_sets=("patch_set_id", "nunique"),
-                                   last_result_at=("posted_at", "max"))
+def _latest(a, b):
+    return b if a is None or (b is not None and b > a) else a
+
+
+def job_table(rows) -> list[dict]:
+    """Per job (JOB_SUM_COLUMNS rows, several per key when the window was
+    read in parts): result counts, success rate (SUCCESS / (SUCCESS +
+    failures)), failure rate, infrastructure results apart, recheck flips,
+    patch sets (first attempts); ranked by flips, then failure rate, then name.
+    Plain Python: a few rows per CI system and job, where pandas' per-call
+    cost would dominate."""
     per_key: dict = {}
-    for (system_id, job, result), n in counts.items():
-        per_key.setdefault((system_id, job), {})[str(result)] = int(n)
+    for system_id, job, result, results, first, flips, _dsum, _dn, last_at in rows:
+        entry = per_key.setdefault((system_id, job), {
+            "counts": {}, "classes": {}, "flips": 0, "patch_sets": 0, "last": None})
+        result = str(result)
+        entry["counts"][result] = entry["counts"].get(result, 0) + int(results)
+        cls = CI_RESULT_CLASS.get(result, CI_FAIL)
+        entry["classes"][cls] = entry["classes"].get(cls, 0) + int(results)
+        entry["flips"] += int(flips)
+        entry["patch_sets"] += int(first)
+        entry["last"] = _latest(entry["last"], last_at)
     out = []
-    for (system_id, job), row in stats.iterrows():
-        cls = classes.loc[(system_id, job)]
-        passed, failed = int(cls.get(CI_PASS, 0)), int(cls.get(CI_FAIL, 0))
+    for (system_id, job), entry in per_key.items():
+        cls = entry["classes"]
+        passed, failed = cls.get(CI_PASS, 0), cls.get(CI_FAIL, 0)
         low, high = wilson(failed, passed + failed)
         out.append({
-            "ci_system_id": int(system_id), "job": job, "results": int(row["results"]),
-            "counts": dict(sorted(per_key[(system_id, job)].items())),
-            "success": passed, "failure": failed, "infra": int(cls.get(CI_INFRA, 0)),
-            "neutral": int(cls.get(CI_NEUTRAL, 0)),
+            "ci_system_id": int(system_id), "job": job,
+            "results": sum(entry["counts"].values()),
+            "counts": dict(sorted(entry["counts"].items())),
+            "success": passed, "failure": failed, "infra": cls.get(CI_INFRA, 0),
+            "neutral": cls.get(CI_NEUTRAL, 0),
             **success_rate(passed, passed + failed),
             "failure_rate": failed / (passed + failed) if passed + failed else None,
             "failure_ci_low": low, "failure_ci_high": high,
-            "recheck_flips": int(flips.get((system_id, job), 0)),
-            "patch_sets": int(row["patch_sets"]),
-            "last_result_at": row["last_result_at"],
+            "recheck_flips": entry["flips"], "patch_sets": entry["patch_sets"],
+            "last_result_at": entry["last"],
         })
     out.sort(key=lambda r: (-r["recheck_flips"], -(r["failure_rate"] or 0), r["job"]))
     return clean(out)
 
 
-def recheck_flips(jobs: pd.DataFrame) -> dict:
-    """(CI system id, job) -> patch sets on which a failure was followed by a
-    SUCCESS of the same job in the same pipeline (docs/design.md, "flaky job")."""
-    keys = ["ci_system_id", "pipeline", "patch_set_id", "job"]
-    frame = jobs.assign(pipeline=jobs["pipeline"].fillna(""))
-    fails = frame[frame["class"] == CI_FAIL].groupby(keys)["attempt"].min()
-    passes = frame[frame["class"] == CI_PASS].groupby(keys)["attempt"].max()
-    both = pd.concat([fails.rename("first_fail"), passes.rename("last_pass")], axis=1,
-                     join="inner")
-    flipped = both[both["first_fail"] < both["last_pass"]].reset_index()
-    if flipped.empty:
-        return {}
-    return flipped.groupby(["ci_system_id", "job"]).size().to_dict()
-
-
-def scoreboard(systems, reports_rows, job_rows, last_success: dict, ci_config: dict,
+def scoreboard(systems, report_rows, job_rows, first_rows, last_success: dict, ci_config: dict,
                as_of: dt.datetime, silent_after: dt.timedelta) -> list[dict]:
-    """One row per CI system (known to the database or declared)."""
-    reports = reports_frame(reports_rows)
-    jobs = jobs_frame(job_rows)
+    """One row per CI system (known to the database or declared), from
+    REPORT_SUM_COLUMNS, JOB_SUM_COLUMNS and FIRST_REPORT_COLUMNS rows."""
     per_job: dict[int, list] = {}
-    for row in job_table(jobs):
+    for row in job_table(job_rows):
         per_job.setdefault(row.pop("ci_system_id"), []).append(row)
-    first = reports.sort_values("posted_at", kind="stable").drop_duplicates(
-        ["ci_system_id", "patch_set_id"], keep="first")
-    delays = ((pd.to_datetime(first["posted_at"]) - pd.to_datetime(first["ps_created_on"]))
-              .dt.total_seconds())
-    first = first.assign(delay=delays)
-    grouped = reports.groupby("ci_system_id")
-    counts = grouped.agg(reports=("patch_set_id", "size"), success=("success", "sum"),
-                         voted=("voted", "sum"), parsed=("parsed", "sum"))
+    counts: dict[int, list[int]] = {}  # CI system id -> [reports, success, voted, parsed]
+    for system_id, _day, n, voted, success, parsed, *_ in report_rows:
+        sums = counts.setdefault(system_id, [0, 0, 0, 0])
+        for i, value in enumerate((n, success, voted, parsed)):
+            sums[i] += int(value)
+    first = pd.DataFrame(list(first_rows), columns=list(FIRST_REPORT_COLUMNS))
+    first["delay"] = (pd.to_datetime(first["first_at"]) - pd.to_datetime(first["ps_created_on"])
+                      ).dt.total_seconds()
     delay_stats = first.groupby("ci_system_id")["delay"].quantile([0.5, 0.9]).unstack() \
         if len(first) else pd.DataFrame(columns=[0.5, 0.9])
     out = []
     for system_id, username, display_name, declared, first_seen, last_seen in systems:
         config = ci_config.get(username)
-        c = counts.loc[system_id] if system_id in counts.index else None
-        n_reports = int(c["reports"]) if c is not None else 0
-        unparsed = n_reports - int(c["parsed"]) if c is not None else 0
+        n_reports, n_success, n_voted, n_parsed = counts.get(system_id, (0, 0, 0, 0))
+        unparsed = n_reports - n_parsed
         d = delay_stats.loc[system_id] if system_id in delay_stats.index else None
         out.append({
             "system": username, "display_name": (config.display_name if config else None)
@@ -145,10 +144,7 @@ def scoreboard(systems, reports_rows, job_rows, last_success: dict, ci_config: d
             "status": status_of(last_seen, as_of, silent_after),
             "first_seen": first_seen, "last_seen": last_seen,
             "last_success": last_success.get(system_id),
-            "reports": n_reports,
-            "success": int(c["success"]) if c is not None else 0,
-            **success_rate(int(c["success"]) if c is not None else 0,
-                           int(c["voted"]) if c is not None else 0),
+            "reports": n_reports, "success": n_success, **success_rate(n_success, n_voted),
             "unparsed": unparsed,
             "unparsed_share": unparsed / n_reports if n_reports else None,
             "report_delay_median": finite(d[0.5]) if d is not None else None,
@@ -160,19 +156,32 @@ def scoreboard(systems, reports_rows, job_rows, last_success: dict, ci_config: d
     return clean(out)
 
 
-def series(reports_rows, systems, start, stop, resolution: str) -> dict:
-    """Per CI system and bucket: reports, verdicts, success rate with interval."""
+def report_points(reports_rows, resolution: str) -> list[tuple]:
+    """Raw report rows (REPORT_COLUMNS) summed per CI system and bucket, as
+    REPORT_SUM_COLUMNS rows with the bucket as their day (for hourly series)."""
     reports = reports_frame(reports_rows)
+    if reports.empty:
+        return []
+    reports["bucket"] = buckets.bucket_series(reports["posted_at"], resolution)
+    sums = reports.groupby(["ci_system_id", "bucket"]).agg(
+        reports=("patch_set_id", "size"), voted=("voted", "sum"), success=("success", "sum"))
+    return [(sid, bucket, int(r.reports), int(r.voted), int(r.success), 0, None, None)
+            for (sid, bucket), r in zip(sums.index, sums.itertuples())]
+
+
+def series(sum_rows, systems, start, stop, resolution: str) -> dict:
+    """Per CI system and bucket (REPORT_SUM_COLUMNS rows whose day is the
+    bucket): reports, verdicts, success rate with interval."""
+    sums = report_sums_frame(sum_rows)
     index = buckets.grid(start, stop, resolution)
     names = {sid: username for sid, username, *_ in systems}
-    reports["bucket"] = buckets.bucket_series(reports["posted_at"], resolution) \
-        if len(reports) else pd.Series(dtype="datetime64[ns]")
+    sums["bucket"] = pd.to_datetime(sums["day"]) if len(sums) else \
+        pd.Series(dtype="datetime64[ns]")
     out = []
-    for system_id, part in reports.groupby("ci_system_id"):
+    for system_id, part in sums.groupby("ci_system_id"):
         if system_id not in names:
             continue
-        per = part.groupby("bucket").agg(reports=("patch_set_id", "size"),
-                                         success=("success", "sum"), voted=("voted", "sum"))
+        per = part.groupby("bucket")[["reports", "success", "voted"]].sum()
         per = per.reindex(index, fill_value=0)
         points = [{"bucket": buckets.key(ts.to_pydatetime()), "reports": int(r.reports),
                    "success": int(r.success), **success_rate(r.success, r.voted)}

@@ -129,34 +129,35 @@ def declares(config, project) -> bool:
                             for name in names)
 
 
-def who_has_ci(projects: list[str], systems, ci_config: dict, ps_rows, report_rows,
-               scoreboard_rows: dict, min_age: dt.timedelta, as_of: dt.datetime) -> dict:
+def who_has_ci(projects: list[str], systems, ci_config: dict, eligible_rows, covered_rows,
+               last_rows, scoreboard_rows: dict) -> dict:
     """Per project: its declared and discovered third-party CI systems with
     status, last report on the project and coverage over the window; the
-    upstream CI apart; the projects without any third-party CI."""
-    reports = reports_frame(report_rows)
-    patch_sets = eligible(patch_sets_frame(ps_rows), min_age, as_of)
+    upstream CI apart; the projects without any third-party CI.
+    ``eligible_rows``: (project, branch, eligible patch sets uploaded in the
+    window); ``covered_rows``: (CI system id, project, branch, those of them it
+    reported on); ``last_rows``: (project, CI system id, last report) of the
+    reports posted in the window (several rows of a pair: the newest counts)."""
     names = {sid: username for sid, username, *_ in systems}
     ids = {username: sid for sid, username in names.items()}
-    # eligible patch sets per (project, branch), and those each CI commented on
     per_branch: dict[str, dict] = {}
-    for (project, branch), n in patch_sets.groupby(["project", "branch"], dropna=False).size().items():
+    for project, branch, n in eligible_rows:
         per_branch.setdefault(project, {})[branch] = int(n)
-    commented = reports[["ci_system_id", "patch_set_id"]].drop_duplicates().merge(
-        patch_sets[["patch_set_id", "project", "branch"]], on="patch_set_id")
     covered_by: dict = {}
-    for (sid, project, branch), n in commented.groupby(
-            ["ci_system_id", "project", "branch"], dropna=False).size().items():
+    for sid, project, branch, n in covered_rows:
         covered_by.setdefault((sid, project), {})[branch] = int(n)
-    last = reports.groupby(["project", "ci_system_id"])["posted_at"].max().to_dict() \
-        if len(reports) else {}
+    last: dict = {}
+    for project, sid, at in last_rows:
+        if at is not None and (last.get((project, sid)) is None or at > last[(project, sid)]):
+            last[(project, sid)] = at
     discovered_by: dict[str, set] = {}
     for project, sid in last:
         if sid in names:
             discovered_by.setdefault(project, set()).add(names[sid])
+    declaring = _declaring(ci_config)
     out, without = [], []
     for project in projects:
-        declared = {name for name, cfg in ci_config.items() if declares(cfg, project)}
+        declared = declaring(project)
         discovered = discovered_by.get(project, set())
         branches = per_branch.get(project, {})
         rows, upstream = [], []
@@ -181,6 +182,22 @@ def who_has_ci(projects: list[str], systems, ci_config: dict, ps_rows, report_ro
             without.append(project)
         out.append({"project": project, "systems": rows, "upstream": upstream})
     return clean({"projects": out, "without_ci": without})
+
+
+def _declaring(ci_config: dict):
+    """project -> the names of the ci-systems.yaml entries declaring it (as
+    ``declares``), with the entries naming plain projects looked up, not scanned."""
+    by_name: dict[str, set] = {}
+    scanned = []
+    for name, cfg in ci_config.items():
+        listed = cfg.overrides.projects
+        if listed and not any(p.startswith("^") for p in listed):
+            for project in listed:
+                by_name.setdefault(project, set()).add(name)
+        else:
+            scanned.append((name, cfg))
+    return lambda project: by_name.get(project, set()) | {
+        name for name, cfg in scanned if declares(cfg, project)}
 
 
 def grid(ps_rows, job_rows, upstream_rows, systems) -> dict:

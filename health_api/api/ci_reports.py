@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 
 from ..analytics import buckets, ci as aci, ci_coverage as cov
 from ..queries import ci as q
+from ..queries import ci_daily as d
 from .errors import not_found
 
 WHO_HAS_CI_SPAN = dt.timedelta(days=7)
+#: beyond this many patch sets, one window query beats listing their ids
+MAX_LISTED_PATCH_SETS = 5000
 
 
 @dataclass
@@ -51,6 +54,34 @@ def _system(conn, name: str, parameter: str = "system"):
     raise not_found(parameter, f"no CI system {name!r}")
 
 
+def _parts(start: dt.datetime, stop: dt.datetime):
+    """The window as its whole days (the rollups) and its partial days at
+    either end (read raw): (days or None, edges)."""
+    first, last = buckets.ceil(start, "day"), buckets.floor(stop, "day")
+    if first >= last:
+        return None, [(start, stop)] if start < stop else []
+    return (first.date(), last.date()), [(lo, hi) for lo, hi in ((start, first), (last, stop))
+                                         if lo < hi]
+
+
+def _board(conn, settings: CiSettings, systems, start, stop, as_of, project=None, ids=None):
+    """The scoreboard rows of ``systems`` over [start, stop)."""
+    days, edges = _parts(start, stop)
+    return aci.scoreboard(systems,
+                          d.report_sums(conn, days, edges, system_ids=ids, project=project),
+                          d.job_sums(conn, days, edges, system_ids=ids, project=project),
+                          d.first_reports(conn, start, stop, system_ids=ids, project=project),
+                          d.last_success(conn, ids), settings.systems, as_of,
+                          settings.silent_after)
+
+
+def _points(conn, start, stop, resolution, ids) -> list[tuple]:
+    """Report sums per CI system and bucket of a snapped window."""
+    if resolution == "day":
+        return d.report_sums(conn, (start.date(), stop.date()), [], system_ids=ids, by_day=True)
+    return aci.report_points(q.reports(conn, start, stop, system_ids=ids), resolution)
+
+
 def _check_project(conn, project: str | None) -> None:
     if project is not None and not q.project_exists(conn, project):
         raise not_found("project", f"no project {project!r}")
@@ -64,9 +95,7 @@ def scoreboard(conn, settings: CiSettings, start, stop, project=None, only=None)
     if only is not None:
         systems = [r for r in systems if r.username in only]
         ids = [r.id for r in systems]
-    rows = aci.scoreboard(systems, q.reports(conn, start, stop, project=project, system_ids=ids),
-                          q.job_results(conn, start, stop, project=project, system_ids=ids),
-                          q.last_success(conn, ids), settings.systems, stop, settings.silent_after)
+    rows = _board(conn, settings, systems, start, stop, stop, project, ids)
     if project is not None:  # the CIs that reported on the project or declare it
         rows = [r for r in rows if r["reports"] or (
             r["system"] in settings.systems
@@ -83,7 +112,7 @@ def scoreboard_series(conn, start, stop, resolution, system=None, only=None) -> 
         ids = [_system(conn, system).id]
     elif only is not None:
         ids = [r.id for r in systems if r.username in only]
-    out = aci.series(q.reports(conn, start, stop, system_ids=ids), systems, start, stop,
+    out = aci.series(_points(conn, start, stop, resolution, ids), systems, start, stop,
                      resolution)
     return {"start": start, "stop": stop, "resolution": resolution, **out}
 
@@ -92,13 +121,12 @@ def system_detail(conn, settings: CiSettings, name, start, stop, resolution, mis
     row = _system(conn, name, "name")
     as_of = stop
     start, stop = buckets.snap(start, stop, resolution)
-    reports = q.reports(conn, start, stop, system_ids=[row.id])
-    board = aci.scoreboard([row], reports, q.job_results(conn, start, stop, system_ids=[row.id]),
-                           q.last_success(conn, [row.id]), settings.systems, as_of,
-                           settings.silent_after)[0]
-    series = aci.series(reports, [row], start, stop, resolution)
-    missed = coverage(conn, settings, name, start, stop, "missed", missed_limit, 0)
-    agreement = _agreement_rows(conn, settings, start, stop, None, row.id)
+    board = _board(conn, settings, [row], start, stop, as_of, ids=[row.id])[0]
+    series = aci.series(_points(conn, start, stop, resolution, [row.id]), [row], start, stop,
+                        resolution)
+    mine = q.reports_on_uploads(conn, start, stop, system_ids=[row.id], before=stop)
+    missed = coverage(conn, settings, name, start, stop, "missed", missed_limit, 0, mine=mine)
+    agreement = _agreement_rows(conn, settings, start, stop, None, row.id, mine=mine)
     return {"start": start, "stop": stop, "resolution": resolution, **board,
             "buckets": series["buckets"],
             "points": series["series"][0]["points"] if series["series"] else [],
@@ -109,17 +137,31 @@ def system_detail(conn, settings: CiSettings, name, start, stop, resolution, mis
 
 
 def coverage(conn, settings: CiSettings, name, start, stop, show, limit, offset,
-             project=None) -> dict:
+             project=None, mine=None) -> dict:
+    """``mine``: the CI's reports on the window's uploads, when read already."""
     row = _system(conn, name, "name")
     _check_project(conn, project)
     config = settings.systems.get(name)
-    out = cov.coverage(q.patch_sets(conn, start, stop, project=project),
-                       q.reports_on_uploads(conn, start, stop, system_ids=[row.id],
-                                            project=project, before=stop),
-                       row.id, config, settings.coverage_min_age, stop, show, limit, offset)
+    reports = mine if mine is not None else q.reports_on_uploads(
+        conn, start, stop, system_ids=[row.id], project=project, before=stop)
+    out = cov.coverage(q.patch_sets(conn, start, stop, project=project,
+                                    projects_in=_scope_projects(config, reports)),
+                       reports, row.id, config, settings.coverage_min_age, stop, show, limit,
+                       offset)
     return {"system": name, "project": project, "start": start, "stop": stop, "show": show,
             "scope": "declared" if config is not None else "discovered",
             "min_age_seconds": int(settings.coverage_min_age.total_seconds()), **out}
+
+
+def _scope_projects(config, reports) -> list[str] | None:
+    """The only projects a CI's eligible patch sets can be on (None: any):
+    its declared project names, or without a declaration those it reported on."""
+    if config is None:
+        return sorted({r[2] for r in reports})
+    names = config.overrides.projects
+    if not names or any(n.startswith("^") for n in names):
+        return None
+    return list(names)
 
 
 def unstable_jobs(conn, start, stop, system=None, project=None, job=None, limit=50) -> dict:
@@ -128,21 +170,31 @@ def unstable_jobs(conn, start, stop, system=None, project=None, job=None, limit=
     if job is not None and not q.job_exists(conn, job):
         raise not_found("job", f"no CI job {job!r}")
     systems = {r.id: r.username for r in q.systems(conn)}
-    rows = aci.job_table(aci.jobs_frame(q.job_results(conn, start, stop, system_ids=ids,
-                                                      project=project, job=job)))
+    days, edges = _parts(start, stop)
+    rows = aci.job_table(d.job_sums(conn, days, edges, system_ids=ids, project=project, job=job))
     for r in rows:
         r["system"] = systems.get(r.pop("ci_system_id"))
     return {"start": start, "stop": stop, "system": system, "project": project, "job": job,
             "total": len(rows), "jobs": rows[:limit]}
 
 
-def _agreement_rows(conn, settings, start, stop, project, system_id=None) -> list[dict]:
+def _agreement_rows(conn, settings, start, stop, project, system_id=None, mine=None
+                    ) -> list[dict]:
     systems = q.systems(conn)
     trusted = [r.id for r in systems if r.username in settings.systems
                and settings.systems[r.username].trusted]
-    ids = None if system_id is None else [system_id, *trusted]
-    return cov.agreement(q.reports_on_uploads(conn, start, stop, system_ids=ids, project=project,
-                                              before=stop), systems, settings.systems)
+    if system_id is None:
+        reports = q.reports_on_uploads(conn, start, stop, project=project, before=stop)
+    else:  # the upstream reports on the patch sets this CI reported on, not on all
+        reports = list(mine) if mine is not None else q.reports_on_uploads(
+            conn, start, stop, system_ids=[system_id], project=project, before=stop)
+        patch_sets = sorted({r[1] for r in reports})
+        if len(patch_sets) > MAX_LISTED_PATCH_SETS:
+            reports += q.reports_on_uploads(conn, start, stop, system_ids=trusted,
+                                            project=project, before=stop)
+        else:
+            reports += q.reports_on_patch_sets(conn, patch_sets, trusted, before=stop)
+    return cov.agreement(reports, systems, settings.systems)
 
 
 def agreement(conn, settings: CiSettings, start, stop, system=None, project=None) -> dict:
@@ -156,14 +208,15 @@ def agreement(conn, settings: CiSettings, start, stop, system=None, project=None
 def who_has_ci(conn, settings: CiSettings, stop) -> dict:
     start = stop - WHO_HAS_CI_SPAN
     systems = q.systems(conn)
-    board = {r["system"]: r for r in aci.scoreboard(systems, [], [], {}, settings.systems, stop,
-                                                    settings.silent_after)}
+    board = {r["system"]: r for r in aci.scoreboard(systems, [], [], [], {}, settings.systems,
+                                                    stop, settings.silent_after)}
     projects = sorted(set(q.projects(conn)) | {
         p for c in settings.systems.values() for p in c.overrides.projects
         if not p.startswith("^")})
-    out = cov.who_has_ci(projects, systems, settings.systems, q.patch_sets(conn, start, stop),
-                         q.reports_on_uploads(conn, start, stop, before=stop), board,
-                         settings.coverage_min_age, stop)
+    days, edges = _parts(start, stop)
+    eligible, covered = q.coverage_counts(conn, start, stop, stop, settings.coverage_min_age)
+    out = cov.who_has_ci(projects, systems, settings.systems, eligible, covered,
+                         d.last_reports(conn, days, edges), board)
     return {"start": start, "stop": stop, **out}
 
 

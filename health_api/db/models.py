@@ -316,6 +316,14 @@ class CiJobResult(Base):
         Index("ix_ci_job_results_current", "patch_set_id", "ci_system_id", "pipeline", "job"),
         Index("ix_ci_job_results_system_posted", "ci_system_id", "posted_at"),
         Index("ix_ci_job_results_job_posted", "job", "posted_at"),
+        Index("ix_ci_job_results_posted", "posted_at"),  # a window of every CI (0013)
+        # the results without a comment (Zuul, verify-status) of a window, apart
+        # from the many comment lines, from the index alone (0013; partial where
+        # the engine can)
+        Index("ix_ci_job_results_uncommented", "comment_id", "posted_at", "ci_system_id",
+              "patch_set_id",
+              postgresql_where=text("comment_id IS NULL"),
+              sqlite_where=text("comment_id IS NULL")),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     comment_id: Mapped[int | None] = mapped_column(BigInteger)  # -> ci_comments.id, if any
@@ -384,6 +392,80 @@ class CiRecheckRequest(Base):
     text: Mapped[str | None] = mapped_column(String(255))
 
 
+class CiDailyJobs(Base):
+    """Per day (of posted_at), CI system, project, pipeline ('' for none), job
+    and result: how many results, how many first attempts, recheck flips,
+    durations. Recomputed from ci_job_results by health_api.verdicts.rollup
+    in every verdict writer's transaction. No unique key: MySQL cannot index
+    four names; the (CI system, day) rows are replaced together."""
+
+    __tablename__ = "ci_daily_jobs"
+    __table_args__ = (
+        Index("ix_ci_daily_jobs_system_day", "ci_system_id", "day"),
+        Index("ix_ci_daily_jobs_project_day", "project", "day"),
+        Index("ix_ci_daily_jobs_day", "day"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    ci_system_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    project: Mapped[str] = mapped_column(NameString, nullable=False)
+    pipeline: Mapped[str] = mapped_column(NameString, nullable=False)
+    job: Mapped[str] = mapped_column(NameString, nullable=False)
+    result: Mapped[str] = mapped_column(String(32), nullable=False)
+    results: Mapped[int] = mapped_column(Integer, nullable=False)
+    first_results: Mapped[int] = mapped_column(Integer, nullable=False)  # attempt 1
+    flips: Mapped[int] = mapped_column(Integer, nullable=False)
+    duration_sum: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    durations: Mapped[int] = mapped_column(Integer, nullable=False)  # results with a duration
+    first_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+
+
+class CiDailyReports(Base):
+    """Per day, CI system, project and pipeline: reports (whatever their
+    source: health_api.verdicts.report_sql), verdicts, successes, parsed
+    comments, first/last report, last success. Maintained with ci_daily_jobs."""
+
+    __tablename__ = "ci_daily_reports"
+    __table_args__ = (
+        Index("ix_ci_daily_reports_system_day", "ci_system_id", "day"),
+        Index("ix_ci_daily_reports_project_day", "project", "day"),
+        Index("ix_ci_daily_reports_day", "day"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    ci_system_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    project: Mapped[str] = mapped_column(NameString, nullable=False)
+    pipeline: Mapped[str] = mapped_column(NameString, nullable=False)
+    reports: Mapped[int] = mapped_column(Integer, nullable=False)
+    voted: Mapped[int] = mapped_column(Integer, nullable=False)
+    success: Mapped[int] = mapped_column(Integer, nullable=False)
+    parsed: Mapped[int] = mapped_column(Integer, nullable=False)
+    first_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class CiFirstReport(Base):
+    """The first report (any source) of each CI system on each patch set, with
+    the patch set's upload time: the report delays of the scoreboard, read
+    per window without grouping every report. Maintained with the daily CI
+    rollups (health_api.verdicts.rollup)."""
+
+    __tablename__ = "ci_first_reports"
+    __table_args__ = (
+        Index("ix_ci_first_reports_system_first", "ci_system_id", "first_at"),
+        Index("ix_ci_first_reports_project_first", "project", "first_at"),
+        Index("ix_ci_first_reports_first", "first_at"),
+        Index("ix_ci_first_reports_created", "created_on"),  # who has CI: by upload
+    )
+    ci_system_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    patch_set_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    project: Mapped[str] = mapped_column(NameString, nullable=False)
+    first_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    created_on: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
 class CollectorState(Base):
     """Small key/value state of the collector: the last stored event time,
     replay checkpoints (journal byte offsets)."""
@@ -401,9 +483,13 @@ ci_comments = CiComment.__table__
 ci_job_results = CiJobResult.__table__
 ci_verifications = CiVerification.__table__
 ci_recheck_requests = CiRecheckRequest.__table__
+ci_daily_jobs = CiDailyJobs.__table__
+ci_daily_reports = CiDailyReports.__table__
+ci_first_reports = CiFirstReport.__table__
 collector_state = CollectorState.__table__
 #: the tables ``ci-health gerrit replay --reset`` empties, children first
-CI_TABLES = ("ci_verifications", "ci_recheck_requests", "ci_job_results", "ci_comments",
+CI_TABLES = ("ci_daily_jobs", "ci_daily_reports", "ci_first_reports", "ci_verifications",
+             "ci_recheck_requests", "ci_job_results", "ci_comments",
              "patch_sets", "changes", "ci_systems", "ci_collector_state")
 
 

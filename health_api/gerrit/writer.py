@@ -74,6 +74,7 @@ class BatchWriter(VerdictRows):
             self._write_comments(conn, batch, ps_ids, new_ps, stats)
         if batch.statuses:
             self._write_statuses(conn, batch, stats)
+        self.roll_up(conn)
 
     def _ensure_changes(self, conn: Connection, batch: PreparedBatch) -> dict[int, int]:
         return self.ensure_changes(conn, batch.changes)
@@ -148,6 +149,9 @@ class BatchWriter(VerdictRows):
                          stamp(comment.posted_at), comment.pipeline, comment.overall,
                          comment.votes, comment.raw_text, comment.parsed))
         comment_ids, reserved = self._insert_comments(conn, rows)
+        for row, comment_id in zip(rows, comment_ids):
+            if comment_id is not None:
+                self.touch(row[3], row[5])
         stats.comments += len(rows)
         stats.unparsed_comments += sum(1 for comment in fresh if not comment.parsed)
         self._write_jobs(conn, fresh, rows, comment_ids, reserved, new_ps, stats)

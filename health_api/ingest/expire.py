@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Engine, case, delete, exists, func, select
+from sqlalchemy import Engine, case, delete, exists, func, inspect, select
 
 from .. import rules
 from ..db import bulk
 from ..db import models as m
 from ..queries.common import dialect, duration_seconds
+from ..verdicts import rollup as ci_rollup
 from . import rollup_sql
 
 _IN_CHUNK = 500
@@ -103,4 +104,8 @@ def rebuild_rollups(engine: Engine, *, missing_only: bool = False) -> dict:
     ``missing_only``: add just the runs no writer rolled up yet."""
     if missing_only:
         return rollup_sql.catch_up(engine)
-    return rollup_sql.build_all(engine)
+    report = rollup_sql.build_all(engine)
+    if "ci_daily_jobs" in inspect(engine).get_table_names():
+        with engine.begin() as conn:  # the CI verdicts' daily rollups too
+            report.update(ci_rollup.build_all(conn))
+    return report

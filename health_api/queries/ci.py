@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import DateTime, bindparam, column, func, select, text
 from sqlalchemy.orm import aliased
 
+from ..db import bulk
 from ..db import models as m
+from ..verdicts import report_sql
 
 SYS, CH, PS = m.ci_systems, m.changes, m.patch_sets
 COM, JOB = m.ci_comments, m.ci_job_results
@@ -27,53 +29,44 @@ def systems(conn) -> list[tuple]:
                                     c.first_seen, c.last_seen).order_by(c.username)))
 
 
-def last_success(conn, system_ids: Iterable[int] | None = None) -> dict[int, dt.datetime]:
-    """CI system id -> the time of its newest SUCCESS report."""
-    c = COM.c
-    query = select(c.ci_system_id, func.max(c.posted_at)).where(c.overall == "SUCCESS")
-    if system_ids is not None:
-        query = query.where(c.ci_system_id.in_(list(system_ids)))
-    rows = conn.execute(query.group_by(c.ci_system_id))
-    return {sid: at for sid, at in rows}
-
-
 REPORT_COLUMNS = ("ci_system_id", "patch_set_id", "project", "pipeline", "posted_at",
                   "overall", "parsed", "ps_created_on")
 
 
+def _report_rows(conn, comment_where: list[str], job_where: list[str], params: dict,
+                 system_ids, project_column: tuple[str, str] | None, project) -> list[tuple]:
+    """Every report (any source: health_api.verdicts.report_sql) the filters
+    select, with its patch set's upload time: REPORT_COLUMNS."""
+    binds = [bindparam("patch_set_ids", expanding=True)] if "patch_set_ids" in params else []
+    if system_ids is not None:
+        comment_where.append("c.ci_system_id IN :system_ids")
+        job_where.append("j.ci_system_id IN :system_ids")
+        params["system_ids"] = list(system_ids)
+        binds.append(bindparam("system_ids", expanding=True))
+    if project is not None:
+        comment_where.append(f"{project_column[0]} = :project")
+        job_where.append(f"{project_column[1]} = :project")
+        params["project"] = project
+    sql = ("SELECT r.ci_system_id, r.patch_set_id, r.project, r.pipeline, r.posted_at,"
+           " r.overall, r.parsed, up.created_on FROM ("
+           + report_sql.reports(conn.dialect.name, " AND ".join(comment_where) or "1=1",
+                                " AND ".join(job_where) or "1=1")
+           + ") r JOIN patch_sets up ON up.id = r.patch_set_id")
+    types = {"posted_at": DateTime, "ps_created_on": DateTime}
+    statement = (text(sql).bindparams(*binds, *report_sql.expanding(sql))
+                 .columns(*[column(n, types.get(n)) for n in REPORT_COLUMNS]))
+    rows = conn.execute(statement, {**params, **report_sql.class_params()})
+    return [(*r[:6], bool(r[6]), r[7]) for r in rows]
+
+
 def reports(conn, start, stop, *, system_ids: Iterable[int] | None = None,
             project: str | None = None) -> list[tuple]:
-    """CI comments posted in the window, with their patch set's upload time: REPORT_COLUMNS."""
-    c = COM.c
-    query = (select(c.ci_system_id, c.patch_set_id, c.project, c.pipeline, c.posted_at,
-                    c.overall, c.parsed, PS.c.created_on)
-             .join(PS, PS.c.id == c.patch_set_id)
-             .where(c.posted_at >= start, c.posted_at < stop))
-    if system_ids is not None:
-        query = query.where(c.ci_system_id.in_(list(system_ids)))
-    if project is not None:
-        query = query.where(c.project == project)
-    return list(conn.execute(query))
-
-
-JOB_COLUMNS = ("ci_system_id", "patch_set_id", "pipeline", "job", "result", "attempt",
-               "posted_at", "voting", "duration")
-
-
-def job_results(conn, start, stop, *, system_ids: Iterable[int] | None = None,
-                project: str | None = None, job: str | None = None) -> list[tuple]:
-    """Job results posted in the window: JOB_COLUMNS."""
-    c = JOB.c
-    query = select(c.ci_system_id, c.patch_set_id, c.pipeline, c.job, c.result, c.attempt,
-                   c.posted_at, c.voting, c.duration).where(c.posted_at >= start,
-                                                            c.posted_at < stop)
-    if system_ids is not None:
-        query = query.where(c.ci_system_id.in_(list(system_ids)))
-    if job is not None:
-        query = query.where(c.job == job)
-    if project is not None:
-        query = query.join(PS, PS.c.id == c.patch_set_id).where(PS.c.project == project)
-    return list(conn.execute(query))
+    """The reports posted in the window, with their patch set's upload time: REPORT_COLUMNS."""
+    stamp = bulk.datetime_param(conn)
+    return _report_rows(conn, ["c.posted_at >= :lo", "c.posted_at < :hi"],
+                        ["j.posted_at >= :lo", "j.posted_at < :hi"],
+                        {"lo": stamp(start), "hi": stamp(stop)}, system_ids,
+                        ("c.project", "ps.project"), project)
 
 
 def job_exists(conn, job: str) -> bool:
@@ -122,20 +115,89 @@ def patch_sets(conn, start, stop, *, project: str | None = None,
 def reports_on_uploads(conn, start, stop, *, system_ids: Iterable[int] | None = None,
                        project: str | None = None, before: dt.datetime | None = None
                        ) -> list[tuple]:
-    """Every CI comment on the patch sets uploaded in the window (posted
-    before ``before`` when given): REPORT_COLUMNS."""
-    c = COM.c
-    query = (select(c.ci_system_id, c.patch_set_id, c.project, c.pipeline, c.posted_at,
-                    c.overall, c.parsed, PS.c.created_on)
-             .join(PS, PS.c.id == c.patch_set_id)
-             .where(PS.c.created_on >= start, PS.c.created_on < stop))
-    if system_ids is not None:
-        query = query.where(c.ci_system_id.in_(list(system_ids)))
-    if project is not None:
-        query = query.where(PS.c.project == project)
+    """Every report on the patch sets uploaded in the window, posted from the
+    window's start (and before ``before`` when given): REPORT_COLUMNS."""
+    stamp = bulk.datetime_param(conn)
+    uploaded = ("SELECT u.id FROM patch_sets u WHERE u.created_on >= :lo AND u.created_on < :hi"
+                + (" AND u.project = :project" if project is not None else ""))
+    # a report comes after its upload: "posted from the window's start" lets
+    # one CI's reports be read by (CI, time), not by every upload of the window
+    comment_where = [f"c.patch_set_id IN ({uploaded})", "c.posted_at >= :lo"]
+    job_where = ["ps.created_on >= :lo", "ps.created_on < :hi", "j.posted_at >= :lo"]
+    params = {"lo": stamp(start), "hi": stamp(stop)}
     if before is not None:
-        query = query.where(c.posted_at < before)
-    return list(conn.execute(query))
+        comment_where.append("c.posted_at < :before")
+        job_where.append("j.posted_at < :before")
+        params["before"] = stamp(before)
+    return _report_rows(conn, comment_where, job_where, params, system_ids,
+                        ("c.project", "ps.project"), project)
+
+
+_PLUS_AGE = {
+    "postgresql": "{} + make_interval(secs => :min_age)",
+    "mysql": "DATE_ADD({}, INTERVAL :min_age SECOND)",
+    "sqlite": "datetime({}, '+' || :min_age || ' seconds')",
+}
+
+
+def _eligible(conn, start, stop, as_of: dt.datetime, min_age: dt.timedelta) -> tuple[str, dict]:
+    """SQL (on ``patch_sets up``) for the patch sets uploaded in the window that
+    are eligible for coverage as of ``as_of``: the rule of
+    health_api.analytics.ci_coverage.eligible (stayed current, not replaced nor
+    abandoned, for ``min_age`` before ``as_of``), in SQL for counts by the
+    thousand. Parameters: lo, hi, latest, min_age."""
+    name = conn.dialect.name
+    aged = _PLUS_AGE["mysql" if name == "mariadb" else name].format("up.created_on")
+    stamp = bulk.datetime_param(conn)
+    sql = ("up.created_on >= :lo AND up.created_on < :hi AND up.created_on <= :latest"
+           " AND NOT EXISTS (SELECT 1 FROM patch_sets later WHERE later.change_id = up.change_id"
+           f" AND later.number > up.number AND later.created_on < {aged})"
+           " AND NOT EXISTS (SELECT 1 FROM changes ch WHERE ch.id = up.change_id"
+           f" AND ch.status = 'ABANDONED' AND ch.status_changed_at < {aged})")
+    return sql, {"lo": stamp(start), "hi": stamp(stop), "latest": stamp(as_of - min_age),
+                 "min_age": int(min_age.total_seconds())}
+
+
+def coverage_counts(conn, start, stop, as_of, min_age) -> tuple[list[tuple], list[tuple]]:
+    """Of the uploads in the window: (project, branch, eligible patch sets),
+    and (CI system id, project, branch, those of them it reported on before
+    ``as_of``), from one ci_first_reports row per (CI, patch set) it reported
+    on, whatever the source. One statement: eligibility is tested once per
+    patch set (PostgreSQL would otherwise test every (CI, patch set) pair)."""
+    where, params = _eligible(conn, start, stop, as_of, min_age)
+    params["before"] = bulk.datetime_param(conn)(as_of)
+    materialized = "MATERIALIZED " if conn.dialect.name == "postgresql" else ""
+    sql = (f"WITH e AS {materialized}(SELECT up.id, up.project, up.branch FROM patch_sets up"
+           f" WHERE {where}) SELECT NULL, e.project, e.branch, COUNT(*) FROM e"
+           " GROUP BY e.project, e.branch UNION ALL"
+           " SELECT f.ci_system_id, e.project, e.branch, COUNT(*)"
+           " FROM ci_first_reports f JOIN e ON e.id = f.patch_set_id"
+           " WHERE f.created_on >= :lo AND f.created_on < :hi AND f.first_at < :before"
+           " GROUP BY f.ci_system_id, e.project, e.branch")
+    eligible, covered = [], []
+    for system_id, project, branch, n in conn.execute(text(sql), params).all():
+        if system_id is None:
+            eligible.append((project, branch, n))
+        else:
+            covered.append((system_id, project, branch, n))
+    return eligible, covered
+
+
+def reports_on_patch_sets(conn, patch_set_ids: list[int], system_ids: Iterable[int], *,
+                          before: dt.datetime | None = None) -> list[tuple]:
+    """The reports of these CI systems on these patch sets (posted before
+    ``before`` when given): REPORT_COLUMNS."""
+    if not patch_set_ids:
+        return []
+    stamp = bulk.datetime_param(conn)
+    comment_where = ["c.patch_set_id IN :patch_set_ids"]
+    job_where = ["j.patch_set_id IN :patch_set_ids"]
+    params = {"patch_set_ids": list(patch_set_ids)}
+    if before is not None:
+        comment_where.append("c.posted_at < :before")
+        job_where.append("j.posted_at < :before")
+        params["before"] = stamp(before)
+    return _report_rows(conn, comment_where, job_where, params, system_ids, None, None)
 
 
 GRID_COLUMNS = ("ci_system_id", "patch_set_id", "pipeline", "job", "result", "attempt",

@@ -14,6 +14,11 @@ results normally arrive in time order and take the next number from a
 per-patch-set cache; one that arrives earlier than a stored one (a backfill
 filling a gap) renumbers its group.
 
+**Rollups.** Each writer records the (CI system, day) of what it stored
+(``touch``) and, last in its transaction, has health_api.verdicts.rollup
+recompute those days of the daily CI rollups (``roll_up``): the one hook
+every source feeds.
+
 Row ids are cached; they stay valid because rows are never deleted
 underneath a writer (``replay --reset`` makes a new writer).
 """
@@ -26,6 +31,7 @@ from sqlalchemy import Connection, and_, bindparam, select, update
 
 from ..db import bulk
 from ..db.models import ci_job_results, ci_systems, changes, patch_sets
+from . import rollup
 from .values import clean_text, parse_db_time
 
 __all__ = ["VerdictRows", "Lru", "split_cached"]
@@ -78,6 +84,18 @@ class VerdictRows:
         self._ps_ids: Lru = Lru()
         self._attempts: Lru = Lru(50_000)  # patch_set_id -> {(sys, pipeline, job): (n, last)}
         self._systems: dict[str, list] | None = None  # username -> [id, first, last]
+        self._touched: set[tuple[int, object]] = set()  # (CI system id, day) to roll up
+
+    # -- daily rollups ---------------------------------------------------------------
+
+    def touch(self, system_id: int, posted_at) -> None:
+        """A verdict or report of CI system ``system_id`` was stored for ``posted_at``."""
+        self._touched.add((system_id, parse_db_time(posted_at).date()))
+
+    def roll_up(self, conn: Connection) -> int:
+        """Recompute the rollup days touched in this transaction (call it last)."""
+        touched, self._touched = self._touched, set()
+        return rollup.refresh(conn, touched)
 
     # -- changes and patch sets ------------------------------------------------------
 
@@ -237,6 +255,8 @@ class VerdictRows:
         rows = conn.execute(select(c.id, c.attempt, c.posted_at).where(*where)
                             .order_by(c.posted_at, c.comment_id, c.position, c.id)).all()
         changed = [{"i": row.id, "a": n} for n, row in enumerate(rows, 1) if row.attempt != n]
+        for row in rows:  # flips and comment-less reports follow the attempts
+            self.touch(sys_id, row.posted_at)
         if changed:
             conn.execute(update(ci_job_results).where(c.id == bindparam("i"))
                          .values(attempt=bindparam("a")), changed)

@@ -169,6 +169,9 @@ class VerdictWriter(VerdictRows):
         bulk.insert_rows(conn, ci_job_results, _COLUMNS, rows)
         for group in renumber:
             self.renumber(conn, *group)
+        for v in fresh:
+            self.touch(systems[v.ci_system][0], v.posted_at)
+        self.roll_up(conn)
         for row_id, key, attempt in bulk.fetch_in(
                 conn, "SELECT id, result_key, attempt FROM ci_job_results", "result_key",
                 [row[-1] for row in rows]):

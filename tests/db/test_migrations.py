@@ -173,6 +173,16 @@ def _back_to_before_0020(engine, *, rollups: bool) -> None:
         else:
             conn.exec_driver_sql("DROP INDEX ix_ch_test_daily_job")
         conn.exec_driver_sql("DROP TABLE ch_rolled_runs")
+        # nor what the revisions after 0020 add (0013: the daily CI rollups)
+        if conn.dialect.name in ("mysql", "mariadb"):
+            conn.exec_driver_sql("DROP INDEX ix_ci_job_results_posted ON ci_job_results")
+            conn.exec_driver_sql("DROP INDEX ix_ci_job_results_uncommented ON ci_job_results")
+        else:
+            conn.exec_driver_sql("DROP INDEX ix_ci_job_results_posted")
+            conn.exec_driver_sql("DROP INDEX ix_ci_job_results_uncommented")
+        conn.exec_driver_sql("DROP TABLE ci_daily_jobs")
+        conn.exec_driver_sql("DROP TABLE ci_daily_reports")
+        conn.exec_driver_sql("DROP TABLE ci_first_reports")
         conn.exec_driver_sql("UPDATE ci_health_alembic_version SET version_num = '0009'")
         if not rollups:
             conn.exec_driver_sql("DELETE FROM ch_test_daily")
