@@ -12,7 +12,8 @@ import io
 
 from flask import Blueprint, request
 
-from ..ingest.records import DeadlockError, DuplicateRunError, IngestError
+from ..ingest.records import (TIME_MIN, DeadlockError, DuplicateRunError, IngestError,
+                              time_in_range, to_naive_utc)
 from .auth import require_token
 from .db import write_engine
 from .errors import ApiError, bad_request
@@ -39,6 +40,9 @@ def _arguments() -> dict:
         from .feeds import safe_link
         if safe_link(args["artifacts"]) is None:
             raise bad_request("artifacts", "artifacts must be an http(s) URL")
+    if args["run_at"] is not None and not time_in_range(to_naive_utc(args["run_at"])):
+        raise bad_request("run_at", f"run_at out of range (from {TIME_MIN:%Y-%m-%d} to a "
+                                    "day from now)")
     return args
 
 
