@@ -85,26 +85,27 @@ class ListenerSettings:
     @classmethod
     def from_config(cls, config) -> "ListenerSettings":
         from ..config import ConfigError
-        get = lambda key, default=None: config.get("gerrit", key, default)  # noqa: E731
-        host, user = get("host"), get("user")
+        host, user = config.get("gerrit", "host"), config.get("gerrit", "user")
         if not host or not user:
             raise ConfigError("[gerrit] host and [gerrit] user are required "
                               "(or CI_HEALTH_GERRIT_HOST / CI_HEALTH_GERRIT_USER)")
         return cls(
             host=host, user=user, port=config.get_int("gerrit", "port", 29418),
-            key_file=get("key_file"), key_passphrase=get("key_passphrase"),
-            known_hosts=get("known_hosts", cls.known_hosts),
+            key_file=config.get("gerrit", "key_file"),
+            key_passphrase=config.get("gerrit", "key_passphrase"),
+            known_hosts=config.get("gerrit", "known_hosts", cls.known_hosts),
             accept_unknown_host_key=config.get_bool("gerrit", "accept_unknown_host_key", False),
             keepalive=config.get_float("gerrit", "keepalive", 15.0),
             connect_timeout=config.get_float("gerrit", "connect_timeout", 30.0),
             backoff_initial=config.get_float("gerrit", "backoff_initial", 1.0),
             backoff_max=config.get_float("gerrit", "backoff_max", 300.0),
             max_attempts=config.get_int("gerrit", "max_attempts", 0),
-            journal=get("journal", cls.journal), command=get("command", cls.command),
-            rest_url=get("rest_url"), rest_user=get("rest_user"),
-            rest_password=get("rest_password"),
+            journal=config.get("gerrit", "journal", cls.journal),
+            command=config.get("gerrit", "command", cls.command),
+            rest_url=config.get("gerrit", "rest_url"), rest_user=config.get("gerrit", "rest_user"),
+            rest_password=config.get("gerrit", "rest_password"),
             backfill_margin=config.get_float("gerrit", "backfill_margin", 300.0),
-            ci_systems=get("ci_systems", cls.ci_systems))
+            ci_systems=config.get("gerrit", "ci_systems", cls.ci_systems))
 
     def rest_client(self) -> RestClient | None:
         if not self.rest_url:
