@@ -34,6 +34,7 @@ import paramiko
 import tenacity
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from . import metrics
 from .rest import RestClient, RestError, backfill
 from .store import GerritStore, StoreStats
 
@@ -200,6 +201,7 @@ class Listener:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         message = _one_line(exc)
         self.errors.append(message)
+        metrics.session_lost()
         log.error("gerrit listener: %s; retrying in %.1f s", message, delay)
 
     # -- one connection ----------------------------------------------------------
@@ -215,11 +217,13 @@ class Listener:
             channel = transport.open_session()
             channel.exec_command(self.settings.command)
             self.stats.connects += 1
+            metrics.session_opened(self.stats.connects)
             log.info("connected to %s:%d, streaming events", self.settings.host,
                      self.settings.port)
             self._backfill("connect")
             self._read(channel, transport)
         finally:
+            metrics.CONNECTED.set(0)
             client.close()
 
     def _load_key(self) -> paramiko.PKey | None:
@@ -325,6 +329,7 @@ class Listener:
         self.stats.lines += len(lines)
         stats = self.store.ingest_lines(lines)
         self.stats.store.add(stats)
+        metrics.batch_stored(lines, stats.job_results)
         if stats.dropped_output:
             log.warning("Gerrit dropped events (dropped-output): backfilling from REST")
             self._backfill("dropped-output")
@@ -343,9 +348,11 @@ class Listener:
             stats = backfill(self.store, self.rest, since)
         except RestError as exc:
             self.stats.backfill_errors += 1
+            metrics.BACKFILLS.labels("failed").inc()
             log.error("REST backfill (%s) failed: %s", reason, exc)
             return
         self.stats.backfills += 1
+        metrics.BACKFILLS.labels("done").inc()
         self.stats.backfilled.add(stats)
 
 
