@@ -95,9 +95,12 @@ def upload_run():
     try:
         summary = ingest_run(write_engine(), io.BytesIO(body), "body", parse, options)
     except IngestError as exc:
-        UPLOADS.labels(args["format"], "refused").inc()
         status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
+        UPLOADS.labels(args["format"], "failed" if status >= 500 else "refused").inc()
         raise ApiError(status, str(exc), "run_id" if status == 409 else "body") from None
+    except Exception:  # the database went away (503) or a bug (500): nothing stored
+        UPLOADS.labels(args["format"], "failed").inc()
+        raise
     UPLOADS.labels(args["format"], "stored").inc()
     UPLOADED_RESULTS.inc(summary.tests)
     return {**summary.as_json(), "run_at": summary.run_at}, 201
