@@ -6,7 +6,8 @@
   always refused. Both stop the listener with one clear line (HostKeyError).
 * keepalives every ``keepalive`` seconds, so a dead connection is noticed;
 * every complete line goes to the JSON-lines journal (fsync'd) *before* it
-  is stored, so ``ci-health gerrit replay`` can always rebuild the tables;
+  is stored, so ``ci-health gerrit replay`` can always rebuild the tables
+  (cut into day segments that ``db expire`` removes: segments.py);
 * storing is idempotent (store.py); malformed or truncated lines, events
   without a change or patch set and odd comments are counted and skipped
   or stored raw; nothing stored before is touched;
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import random
 import socket
 import threading
@@ -36,6 +36,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from . import metrics
 from .rest import RestClient, RestError, backfill
+from .segments import JournalWriter
 from .store import GerritStore, StoreStats
 
 __all__ = ["ConnectError", "HostKeyError", "Listener", "ListenerError", "ListenerSettings",
@@ -186,9 +187,7 @@ class Listener:
             retry=tenacity.retry_if_exception_type(RETRYABLE),
             wait=_Backoff(self), stop=stop, sleep=self.stop.wait,
             before_sleep=self._before_sleep, reraise=True)
-        journal_path = Path(self.settings.journal)
-        journal_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(journal_path, "ab") as self._journal:
+        with JournalWriter(self.settings.journal) as self._journal:
             try:
                 retrying(self._session)
             except tenacity.RetryError:  # pragma: no cover - reraise=True re-raises instead
@@ -322,10 +321,7 @@ class Listener:
         if not lines:
             return
         self.failures = 0  # this connection works: the next backoff starts over
-        journal = self._journal
-        journal.write(b"".join(line + b"\n" for line in lines))
-        journal.flush()
-        os.fsync(journal.fileno())
+        self._journal.write(lines)
         self.stats.lines += len(lines)
         stats = self.store.ingest_lines(lines)
         self.stats.store.add(stats)
