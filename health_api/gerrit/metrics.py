@@ -18,27 +18,30 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 REGISTRY = CollectorRegistry()
-CONNECTS = Counter("ci_health_gerrit_connects_total", "stream-events sessions opened",
-                   registry=REGISTRY)
-RECONNECTS = Counter("ci_health_gerrit_reconnects_total",
-                     "sessions opened after the first (after a lost or failed one)",
-                     registry=REGISTRY)
-CONNECTION_ERRORS = Counter("ci_health_gerrit_connection_errors_total",
-                            "sessions lost or attempts failed (each followed by a backoff)",
-                            registry=REGISTRY)
-CONNECTED = Gauge("ci_health_gerrit_connected", "1 while a stream-events session is open",
-                  registry=REGISTRY)
-LINES = Counter("ci_health_gerrit_events_total", "stream lines received and journaled",
-                registry=REGISTRY)
-JOB_RESULTS = Counter("ci_health_gerrit_job_results_total", "new CI job results stored",
-                      registry=REGISTRY)
-LAG = Gauge("ci_health_gerrit_event_lag_seconds",
-            "seconds from the newest event's creation in Gerrit to its storing",
-            registry=REGISTRY)
-LAST_EVENT = Gauge("ci_health_gerrit_last_event_timestamp_seconds",
-                   "unix time the newest event was stored", registry=REGISTRY)
-BACKFILLS = Counter("ci_health_gerrit_backfills_total", "REST backfills by outcome",
-                    ["outcome"], registry=REGISTRY)
+
+
+def _counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:
+    return Counter(name, doc, labels, registry=REGISTRY)
+
+
+def _gauge(name: str, doc: str) -> Gauge:
+    return Gauge(name, doc, registry=REGISTRY)
+
+
+CONNECTS = _counter("ci_health_gerrit_connects_total", "stream-events sessions opened")
+RECONNECTS = _counter("ci_health_gerrit_reconnects_total",
+                      "sessions opened after the first (after a lost or failed one)")
+CONNECTION_ERRORS = _counter("ci_health_gerrit_connection_errors_total",
+                             "sessions lost or attempts failed (each followed by a backoff)")
+CONNECTED = _gauge("ci_health_gerrit_connected", "1 while a stream-events session is open")
+LINES = _counter("ci_health_gerrit_events_total", "stream lines received and journaled")
+JOB_RESULTS = _counter("ci_health_gerrit_job_results_total", "new CI job results stored")
+LAG = _gauge("ci_health_gerrit_event_lag_seconds",
+             "seconds from the newest event's creation in Gerrit to its storing")
+LAST_EVENT = _gauge("ci_health_gerrit_last_event_timestamp_seconds",
+                    "unix time the newest event was stored")
+BACKFILLS = _counter("ci_health_gerrit_backfills_total", "REST backfills by outcome",
+                     ("outcome",))
 
 
 def serve(host: str, port: int):
