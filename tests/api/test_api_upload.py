@@ -117,4 +117,11 @@ def test_upload_refuses_bad_times(upload, db_url):
     assert r.status_code == 400 and "out of range" in r.get_json()["error"]["message"]
     r = upload(stream(("t.a", "success")), "?run_at=2199-01-01T00:00:00")
     assert r.status_code == 400 and r.get_json()["error"]["field"] == "run_at"
+    # the CLI's other limits hold over HTTP too, the same on every engine
+    r = upload(stream(("t." + "x" * 298, "success")))  # the fixture allows 4 kB bodies
+    assert r.status_code == 400 and "300 characters" in r.get_json()["error"]["message"]
+    r = upload(stream(("t.a", "success")), "?run_id=" + "r" * 40)
+    assert r.status_code == 400 and r.get_json()["error"]["field"] == "run_id"
+    r = upload(stream(("t.a", "success")), "?run_at=0001-01-01T00:00:00%2B05:00")
+    assert r.status_code == 400 and r.get_json()["error"]["field"] == "run_at"
     assert _runs(db_url) == (0, 0)
