@@ -10,7 +10,11 @@ from flask import Flask, Response, abort, send_from_directory
 from . import __version__, rules
 from .config import load_config
 
-FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
+#: the checkout's frontend/ (with node_modules/ from `npm ci`), else the copy a wheel
+#: carries (setup.py puts the frontend and the pinned d3/NVD3 files into the package)
+FRONTEND = next((p for p in (Path(__file__).resolve().parent.parent / "frontend",
+                             Path(__file__).resolve().parent / "frontend")
+                 if (p / "index.html").is_file()), Path(__file__).resolve().parent / "frontend")
 #: /vendor/<lib>/<file> -> the directory under frontend/ it is served from; nothing
 #: else of node_modules/ is reachable
 VENDOR = {"d3": Path("node_modules") / "d3", "nvd3": Path("node_modules") / "nvd3" / "build"}

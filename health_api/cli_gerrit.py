@@ -84,6 +84,15 @@ def listen(db_url, ci_systems_path, journal, verbose):
         settings.journal = journal
     store = _store(_engine(db_url), config, ci_systems_path)
     listener = Listener(settings, store)
+    metrics_port = config.get_int("gerrit", "metrics_port", 0)
+    if metrics_port:
+        from .gerrit.metrics import serve
+        host = config.get("gerrit", "metrics_host", "127.0.0.1")
+        try:
+            serve(host, metrics_port)
+        except OSError as exc:
+            raise CliError(f"[gerrit] metrics_host/metrics_port {host}:{metrics_port}: "
+                           f"{exc.strerror or exc}", 2) from None
     try:
         stats = listener.run()
     except KeyboardInterrupt:

@@ -48,18 +48,25 @@ def db_current(db_url):
               help="Delete runs whose run_at is older than this many days.")
 @click.option("--batch-size", type=click.IntRange(min=1, max=100_000), default=500,
               show_default=True, help="Runs deleted per transaction.")
+@click.option("--journal", metavar="FILE", default=None,
+              help="The Gerrit listener journal whose old day segments go too "
+                   "(default: [gerrit] journal; the file being written is kept).")
 @fail_cleanly()
-def db_expire(db_url, days, batch_size):
-    """Delete old runs with everything that belongs to them, and old CI verdicts
-    (Gerrit CI comments and their job results)."""
+def db_expire(db_url, days, batch_size, journal):
+    """Delete old runs with everything that belongs to them, old CI verdicts
+    (Gerrit CI comments and their job results) and old listener journal segments."""
     from sqlalchemy import inspect
+    from .config import load_config
     from .gerrit.retention import expire_ci_verdicts
+    from .gerrit.segments import expire_segments
     from .ingest.expire import expire_runs
     engine = open_engine(db_url)
     report = expire_runs(engine, days=days, batch_size=batch_size)
     if "ci_comments" in inspect(engine).get_table_names():
         # the CI verdicts collected from Gerrit age out with the test results
         report.update(expire_ci_verdicts(engine, days=days, batch_size=batch_size))
+    journal = journal or load_config().get("gerrit", "journal", "gerrit-events.jsonl")
+    report["journal_segments"] = expire_segments(journal, days=days)
     click.echo(json.dumps(report))
 
 

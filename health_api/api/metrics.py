@@ -32,6 +32,8 @@ REQUEST_SECONDS = Histogram(
     "ci_health_http_request_duration_seconds", "API request latency by route",
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+#: outcome: stored, refused (bad input, duplicate run id: 4xx) or failed (5xx:
+#: database unavailable, deadlock after retries); the ingest failure rate
 UPLOADS = Counter("ci_health_uploads_total", "POST /api/v1/runs by format and outcome",
                   ["format", "outcome"])
 UPLOADED_RESULTS = Counter("ci_health_uploaded_results_total",

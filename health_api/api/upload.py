@@ -12,7 +12,8 @@ import io
 
 from flask import Blueprint, request
 
-from ..ingest.records import DeadlockError, DuplicateRunError, IngestError
+from ..ingest.records import (TIME_MIN, DeadlockError, DuplicateRunError, IngestError,
+                              time_in_range, to_naive_utc)
 from .auth import require_token
 from .db import write_engine
 from .errors import ApiError, bad_request
@@ -39,6 +40,9 @@ def _arguments() -> dict:
         from .feeds import safe_link
         if safe_link(args["artifacts"]) is None:
             raise bad_request("artifacts", "artifacts must be an http(s) URL")
+    if args["run_at"] is not None and not time_in_range(to_naive_utc(args["run_at"])):
+        raise bad_request("run_at", f"run_at out of range (from {TIME_MIN:%Y-%m-%d} to a "
+                                    "day from now)")
     return args
 
 
@@ -91,9 +95,12 @@ def upload_run():
     try:
         summary = ingest_run(write_engine(), io.BytesIO(body), "body", parse, options)
     except IngestError as exc:
-        UPLOADS.labels(args["format"], "refused").inc()
         status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
+        UPLOADS.labels(args["format"], "failed" if status >= 500 else "refused").inc()
         raise ApiError(status, str(exc), "run_id" if status == 409 else "body") from None
+    except Exception:  # the database went away (503) or a bug (500): nothing stored
+        UPLOADS.labels(args["format"], "failed").inc()
+        raise
     UPLOADS.labels(args["format"], "stored").inc()
     UPLOADED_RESULTS.inc(summary.tests)
     return {**summary.as_json(), "run_at": summary.run_at}, 201

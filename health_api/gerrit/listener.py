@@ -6,7 +6,8 @@
   always refused. Both stop the listener with one clear line (HostKeyError).
 * keepalives every ``keepalive`` seconds, so a dead connection is noticed;
 * every complete line goes to the JSON-lines journal (fsync'd) *before* it
-  is stored, so ``ci-health gerrit replay`` can always rebuild the tables;
+  is stored, so ``ci-health gerrit replay`` can always rebuild the tables
+  (cut into day segments that ``db expire`` removes: segments.py);
 * storing is idempotent (store.py); malformed or truncated lines, events
   without a change or patch set and odd comments are counted and skipped
   or stored raw; nothing stored before is touched;
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import random
 import socket
 import threading
@@ -34,7 +34,9 @@ import paramiko
 import tenacity
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from . import metrics
 from .rest import RestClient, RestError, backfill
+from .segments import JournalWriter
 from .store import GerritStore, StoreStats
 
 __all__ = ["ConnectError", "HostKeyError", "Listener", "ListenerError", "ListenerSettings",
@@ -85,26 +87,27 @@ class ListenerSettings:
     @classmethod
     def from_config(cls, config) -> "ListenerSettings":
         from ..config import ConfigError
-        get = lambda key, default=None: config.get("gerrit", key, default)  # noqa: E731
-        host, user = get("host"), get("user")
+        host, user = config.get("gerrit", "host"), config.get("gerrit", "user")
         if not host or not user:
             raise ConfigError("[gerrit] host and [gerrit] user are required "
                               "(or CI_HEALTH_GERRIT_HOST / CI_HEALTH_GERRIT_USER)")
         return cls(
             host=host, user=user, port=config.get_int("gerrit", "port", 29418),
-            key_file=get("key_file"), key_passphrase=get("key_passphrase"),
-            known_hosts=get("known_hosts", cls.known_hosts),
+            key_file=config.get("gerrit", "key_file"),
+            key_passphrase=config.get("gerrit", "key_passphrase"),
+            known_hosts=config.get("gerrit", "known_hosts", cls.known_hosts),
             accept_unknown_host_key=config.get_bool("gerrit", "accept_unknown_host_key", False),
             keepalive=config.get_float("gerrit", "keepalive", 15.0),
             connect_timeout=config.get_float("gerrit", "connect_timeout", 30.0),
             backoff_initial=config.get_float("gerrit", "backoff_initial", 1.0),
             backoff_max=config.get_float("gerrit", "backoff_max", 300.0),
             max_attempts=config.get_int("gerrit", "max_attempts", 0),
-            journal=get("journal", cls.journal), command=get("command", cls.command),
-            rest_url=get("rest_url"), rest_user=get("rest_user"),
-            rest_password=get("rest_password"),
+            journal=config.get("gerrit", "journal", cls.journal),
+            command=config.get("gerrit", "command", cls.command),
+            rest_url=config.get("gerrit", "rest_url"), rest_user=config.get("gerrit", "rest_user"),
+            rest_password=config.get("gerrit", "rest_password"),
             backfill_margin=config.get_float("gerrit", "backfill_margin", 300.0),
-            ci_systems=get("ci_systems", cls.ci_systems))
+            ci_systems=config.get("gerrit", "ci_systems", cls.ci_systems))
 
     def rest_client(self) -> RestClient | None:
         if not self.rest_url:
@@ -184,9 +187,7 @@ class Listener:
             retry=tenacity.retry_if_exception_type(RETRYABLE),
             wait=_Backoff(self), stop=stop, sleep=self.stop.wait,
             before_sleep=self._before_sleep, reraise=True)
-        journal_path = Path(self.settings.journal)
-        journal_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(journal_path, "ab") as self._journal:
+        with JournalWriter(self.settings.journal) as self._journal:
             try:
                 retrying(self._session)
             except tenacity.RetryError:  # pragma: no cover - reraise=True re-raises instead
@@ -199,6 +200,7 @@ class Listener:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         message = _one_line(exc)
         self.errors.append(message)
+        metrics.session_lost()
         log.error("gerrit listener: %s; retrying in %.1f s", message, delay)
 
     # -- one connection ----------------------------------------------------------
@@ -214,11 +216,13 @@ class Listener:
             channel = transport.open_session()
             channel.exec_command(self.settings.command)
             self.stats.connects += 1
+            metrics.session_opened(self.stats.connects)
             log.info("connected to %s:%d, streaming events", self.settings.host,
                      self.settings.port)
             self._backfill("connect")
             self._read(channel, transport)
         finally:
+            metrics.CONNECTED.set(0)
             client.close()
 
     def _load_key(self) -> paramiko.PKey | None:
@@ -317,13 +321,11 @@ class Listener:
         if not lines:
             return
         self.failures = 0  # this connection works: the next backoff starts over
-        journal = self._journal
-        journal.write(b"".join(line + b"\n" for line in lines))
-        journal.flush()
-        os.fsync(journal.fileno())
+        self._journal.write(lines)
         self.stats.lines += len(lines)
         stats = self.store.ingest_lines(lines)
         self.stats.store.add(stats)
+        metrics.batch_stored(lines, stats.job_results)
         if stats.dropped_output:
             log.warning("Gerrit dropped events (dropped-output): backfilling from REST")
             self._backfill("dropped-output")
@@ -342,9 +344,11 @@ class Listener:
             stats = backfill(self.store, self.rest, since)
         except RestError as exc:
             self.stats.backfill_errors += 1
+            metrics.BACKFILLS.labels("failed").inc()
             log.error("REST backfill (%s) failed: %s", reason, exc)
             return
         self.stats.backfills += 1
+        metrics.BACKFILLS.labels("done").inc()
         self.stats.backfilled.add(stats)
 
 

@@ -21,10 +21,6 @@ from ..clitools import CliError, db_option, fail_cleanly, open_engine, parse_tim
 #: runs.uuid is VARCHAR(36): the same limit on every engine (SQLite would
 #: store a longer one that the others refuse)
 RUN_ID_MAX = 36
-#: --run-at: from the epoch to a day ahead (a run dated year 9999 would be
-#: the newest run forever; MySQL's DATETIME starts at year 1000)
-RUN_AT_MIN = dt.datetime(1970, 1, 1)
-RUN_AT_AHEAD = dt.timedelta(days=1)
 
 
 def _utf8(value: str | None, name: str) -> str | None:
@@ -39,11 +35,10 @@ def _utf8(value: str | None, name: str) -> str | None:
 
 
 def _run_at(value: str | None) -> dt.datetime | None:
+    from .records import TIME_MIN, time_in_range
     run_at = parse_time(value, "--run-at")
-    if run_at is not None and not (
-            RUN_AT_MIN <= run_at <= dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-            + RUN_AT_AHEAD):
-        raise CliError(f"--run-at: out of range (from {RUN_AT_MIN:%Y-%m-%d} to a day from "
+    if run_at is not None and not time_in_range(run_at):
+        raise CliError(f"--run-at: out of range (from {TIME_MIN:%Y-%m-%d} to a day from "
                        f"now): {value!r}")
     return run_at
 

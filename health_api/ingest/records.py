@@ -121,3 +121,33 @@ def to_naive_utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None or value.tzinfo is None:
         return value
     return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+#: Run and test times are kept from the epoch to a day ahead on every engine:
+#: a run dated year 9999 would be the newest run forever, and MySQL's DATETIME
+#: starts at year 1000.
+TIME_MIN = dt.datetime(1970, 1, 1)
+TIME_AHEAD = dt.timedelta(days=1)
+
+
+def time_in_range(value: dt.datetime) -> bool:
+    """``value`` (naive UTC) lies between TIME_MIN and a day from now."""
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return TIME_MIN <= value <= now + TIME_AHEAD
+
+
+def check_times(batch: list[TestResult], first: dt.datetime | None,
+                last: dt.datetime | None) -> None:
+    """Refuse (exit 2) a test that stops before it starts (stored, it would make
+    the run's time negative) and times outside ``time_in_range``; ``first`` and
+    ``last`` are the batch's earliest start and latest stop."""
+    for value in (first, last):
+        if value is not None and not time_in_range(value):
+            raise IngestError(f"test time {value:%Y-%m-%dT%H:%M:%S}Z out of range (from "
+                              f"{TIME_MIN:%Y-%m-%d} to a day from now)")
+    for result in batch:
+        if (result.start_time is not None and result.stop_time is not None
+                and result.stop_time < result.start_time):
+            raise IngestError(f"test {result.test_id[:200]!r} stops before it starts "
+                              f"({result.start_time.isoformat()} > "
+                              f"{result.stop_time.isoformat()})")

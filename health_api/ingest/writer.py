@@ -21,7 +21,8 @@ from ..db import bulk
 from ..db import models as m
 from . import rollups
 from .catalog import RunTests, TestIdCache
-from .records import DuplicateRunError, TestResult, normalizer_for, to_naive_utc
+from .records import (DuplicateRunError, TestResult, check_times, normalizer_for,
+                      time_in_range, to_naive_utc)
 
 _META_MAX = 255  # run_metadata / test_run_metadata value width
 _TEST_RUN_COLUMNS = ("test_id", "run_id", "status", "start_time", "stop_time",
@@ -279,18 +280,18 @@ class RunWriter:
                          attach_rows)
 
     def _track_times(self, batch: list[TestResult]) -> None:
-        starts = [r.start_time for r in batch if r.start_time is not None]
-        stops = [r.stop_time for r in batch if r.stop_time is not None]
-        if starts:
-            first = min(starts)
-            if self.first_start is None or first < self.first_start:
-                self.first_start = first
-        if stops:
-            last = max(stops)
-            if self.last_stop is None or last > self.last_stop:
-                self.last_stop = last
-        self.duration_sum += sum([(r.stop_time - r.start_time).total_seconds() for r in batch
-                                  if r.start_time is not None and r.stop_time is not None])
+        first = min([r.start_time for r in batch if r.start_time is not None], default=None)
+        last = max([r.stop_time for r in batch if r.stop_time is not None], default=None)
+        if first is not None and (self.first_start is None or first < self.first_start):
+            self.first_start = first
+        if last is not None and (self.last_stop is None or last > self.last_stop):
+            self.last_stop = last
+        durations = [(r.stop_time - r.start_time).total_seconds() for r in batch
+                     if r.start_time is not None and r.stop_time is not None]
+        if (durations and min(durations) < 0) or not all(
+                time_in_range(t) for t in (first, last) if t is not None):
+            check_times(batch, first, last)  # raises, naming what is wrong
+        self.duration_sum += sum(durations)
 
     def _test_run_metadata(self, result: TestResult, attrs: str | None) -> dict[str, str] | None:
         if not (result.metadata or attrs or result.tags):

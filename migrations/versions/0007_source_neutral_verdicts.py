@@ -37,9 +37,20 @@ def upgrade() -> None:
     # SQLite leave them out of the index (a partial index; the comment writer's
     # bulk inserts keep their speed). MariaDB has no partial indexes; its unique
     # index allows any number of NULLs.
-    op.create_index("uq_ci_job_results_result_key", "ci_job_results", ["result_key"],
-                    unique=True, postgresql_where=sa.text("result_key IS NOT NULL"),
-                    sqlite_where=sa.text("result_key IS NOT NULL"))
+    # On PostgreSQL the ALTERs above hold an ACCESS EXCLUSIVE lock (readers and
+    # writers of ci_job_results wait) until their transaction ends: commit them
+    # (catalog changes only, quick) and build the index CONCURRENTLY, so a live
+    # listener and the API go on meanwhile (bench/upgrade_locks.py).
+    index = dict(unique=True, postgresql_where=sa.text("result_key IS NOT NULL"),
+                 sqlite_where=sa.text("result_key IS NOT NULL"))
+    if op.get_bind().dialect.name == "postgresql":
+        with op.get_context().autocommit_block():
+            op.execute("DROP INDEX CONCURRENTLY IF EXISTS uq_ci_job_results_result_key")
+            op.create_index("uq_ci_job_results_result_key", "ci_job_results", ["result_key"],
+                            postgresql_concurrently=True, **index)
+    else:
+        op.create_index("uq_ci_job_results_result_key", "ci_job_results", ["result_key"],
+                        **index)
 
     op.create_table(
         "ci_verifications",

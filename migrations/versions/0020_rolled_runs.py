@@ -12,9 +12,12 @@ put it there), so every run id is recorded here; on a database adopted from
 subunit2sql before this revision, where no rollup was ever built, none is
 (``ci-health db upgrade`` then builds them all, in SQL).
 
-The index is built in the migration's transaction: writes to ch_test_daily
-(ingests) wait while it builds, about 10 s per 4M rollup rows (a quarter of
-a 30-job gate); reads go on.
+On PostgreSQL the index is built CONCURRENTLY, outside the migration's
+transaction, so ingests keep writing ch_test_daily while it builds (in the
+transaction they waited about 10 s per 4M rollup rows, a quarter of a 30-job
+gate: bench/upgrade_locks.py); an index a killed build left invalid is
+dropped and built again. MariaDB builds it online (InnoDB), SQLite in the
+transaction (one writer at a time anyway).
 
 Revision ID: 0020
 Revises: 0009
@@ -34,8 +37,15 @@ def upgrade() -> None:
         "ch_rolled_runs",
         sa.Column("run_id", sa.BigInteger, primary_key=True, autoincrement=False),
     )
-    op.create_index("ix_ch_test_daily_job", "ch_test_daily", ["build_name", "day", "test_id"],
-                    postgresql_include=["success", "failure", "skip", "timed", "run_time_sum"])
+    columns = ["build_name", "day", "test_id"]
+    covered = ["success", "failure", "skip", "timed", "run_time_sum"]
+    if op.get_bind().dialect.name == "postgresql":
+        with op.get_context().autocommit_block():
+            op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_ch_test_daily_job")
+            op.create_index("ix_ch_test_daily_job", "ch_test_daily", columns,
+                            postgresql_include=covered, postgresql_concurrently=True)
+    else:
+        op.create_index("ix_ch_test_daily_job", "ch_test_daily", columns)
     bind = op.get_bind()
     if bind.execute(sa.text("SELECT 1 FROM ch_job_daily LIMIT 1")).first() is not None:
         op.execute("INSERT INTO ch_rolled_runs (run_id) SELECT id FROM runs")

@@ -2,6 +2,8 @@
 meanings as HTTP statuses (issue 16 upload API)."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 import sqlalchemy as sa
 
@@ -104,3 +106,22 @@ def test_metrics_and_request_ids(upload, db_url, caplog):
     assert value("ci_health_uploaded_results_total") >= 2
     assert "ci_health_db_pool_checked_out" in text
     assert "ci_health_cache_lookups_total" in text
+
+
+def test_upload_refuses_bad_times(upload, db_url):
+    """Issue 16 defect 5 over HTTP: a test stopping before it starts and a run
+    dated beyond a day from now are 400s, nothing stored."""
+    r = upload(stream(("t.ok", "success"), ("t.back", "success", -5.0)))
+    assert r.status_code == 400 and "stops before it starts" in r.get_json()["error"]["message"]
+    r = upload(stream(("t.a", "success"), start=datetime(2100, 1, 1, tzinfo=timezone.utc)))
+    assert r.status_code == 400 and "out of range" in r.get_json()["error"]["message"]
+    r = upload(stream(("t.a", "success")), "?run_at=2199-01-01T00:00:00")
+    assert r.status_code == 400 and r.get_json()["error"]["field"] == "run_at"
+    # the CLI's other limits hold over HTTP too, the same on every engine
+    r = upload(stream(("t." + "x" * 298, "success")))  # the fixture allows 4 kB bodies
+    assert r.status_code == 400 and "300 characters" in r.get_json()["error"]["message"]
+    r = upload(stream(("t.a", "success")), "?run_id=" + "r" * 40)
+    assert r.status_code == 400 and r.get_json()["error"]["field"] == "run_id"
+    r = upload(stream(("t.a", "success")), "?run_at=0001-01-01T00:00:00%2B05:00")
+    assert r.status_code == 400 and r.get_json()["error"]["field"] == "run_at"
+    assert _runs(db_url) == (0, 0)

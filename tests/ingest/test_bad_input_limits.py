@@ -2,6 +2,7 @@
 on every engine, with the same limits everywhere, and nothing stored."""
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 
@@ -80,3 +81,39 @@ def test_empty_file_is_refused_unless_allowed(db_url, engine, stored, tmp_path, 
     out = ingest(db_url, data, "--allow-empty")
     assert out["tests"] == 0
     assert table_counts(engine)["runs"] == 2
+
+
+def test_stop_before_start_is_refused(db_url, engine, stored):
+    # a test whose clock went backwards stored a run time of -4294967295
+    result = run_cli("ingest", "subunit", "--db", db_url, "-",
+                     input=stream(("pkg.ok", "success"), ("pkg.back", "success", -5.0)))
+    _assert_refused(result, "'pkg.back' stops before it starts")
+    assert snapshot(engine) == stored
+
+
+@pytest.mark.parametrize("start", [dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc),
+                                   dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)])
+def test_stream_dated_in_the_future_is_refused(db_url, engine, stored, start):
+    # without --run-at the stream's first timestamp dates the run: a run dated
+    # 2100 would stay the newest run; subunit cannot express year 9999
+    result = run_cli("ingest", "subunit", "--db", db_url, "-",
+                     input=stream(("pkg.new", "success"), start=start))
+    _assert_refused(result, "out of range", "a day from now")
+    assert snapshot(engine) == stored
+
+
+def test_junit_dated_year_9999_or_before_1970_is_refused(db_url, engine, stored, tmp_path):
+    for stamp in ("9999-12-31T00:00:00", "0001-01-01T00:00:00+05:00", "1000-01-01T00:00:00"):
+        path = tmp_path / "report.xml"
+        path.write_text(f'<testsuite name="s" timestamp="{stamp}">'
+                        '<testcase classname="pkg.A" name="test_ok" time="1"/></testsuite>')
+        result = run_cli("ingest", "junit", "--db", db_url, str(path))
+        assert result.exit_code == 2, (stamp, result.output)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert snapshot(engine) == stored
+
+
+def test_a_day_ahead_is_still_accepted(db_url):
+    # clocks of CI nodes drift: a run up to a day ahead is stored
+    soon = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=20)
+    assert ingest(db_url, stream(("pkg.a", "success"), start=soon))["tests"] == 1

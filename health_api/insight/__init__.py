@@ -1,0 +1,1 @@
+"""Failure intelligence: flaky tests, clusters, change points, alerts (`ci-health analyze`)."""
