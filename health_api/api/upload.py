@@ -12,6 +12,7 @@ import io
 
 from flask import Blueprint, request
 
+from ..analytics.jsonsafe import clean
 from ..ingest.records import (TIME_MIN, DeadlockError, DuplicateRunError, IngestError,
                               time_in_range, to_naive_utc)
 from .auth import require_token
@@ -103,4 +104,4 @@ def upload_run():
         raise
     UPLOADS.labels(args["format"], "stored").inc()
     UPLOADED_RESULTS.inc(summary.tests)
-    return {**summary.as_json(), "run_at": summary.run_at}, 201
+    return {**summary.as_json(), "run_at": clean(summary.run_at)}, 201

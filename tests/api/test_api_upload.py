@@ -2,6 +2,7 @@
 meanings as HTTP statuses (issue 16 upload API)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -50,6 +51,8 @@ def test_upload_subunit_and_junit(upload, db_url):
     data = r.get_json()
     assert (data["passes"], data["fails"], data["skips"], data["tests"]) == (1, 1, 1, 3)
     assert data["uuid"] == "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+    # ISO 8601 in UTC like every other v1 answer, not Flask's HTTP date
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", data["run_at"]), data["run_at"]
     r = upload(JUNIT, "?format=junit&meta=build_name:junit-job")
     assert r.status_code == 201, r.data
     assert (r.get_json()["passes"], r.get_json()["fails"]) == (1, 1)
