@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Iterable
 
 from .. import rules
-from ..db import models as m
+from ..db import tables as m
 from ..db.bulk import add_to_stored_rows, insert_new_rows, upsert_add_rows
 
 BUILD_NAME_KEY = rules.BUILD_NAME_KEY

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..db import bulk
-from ..db import models as m
+from ..db import tables as m
 from . import rollups
 from .catalog import RunTests, TestIdCache
 from .records import DuplicateRunError, TestResult, normalizer_for, to_naive_utc
