@@ -13,7 +13,7 @@ from .tables import (OWN_INDEXES, SUBUNIT2SQL_TABLES,  # noqa: F401 - re-exporte
                      AttachmentBlob, Id, TestIdString, attachments, job_daily, metadata,
                      rolled_runs, run_metadata, runs, test_daily, test_metadata,
                      test_run_metadata, test_runs, tests)
-from .tables_ci import (CI_TABLES, LongText, NameString, alert_state,  # noqa: F401
+from .tables_extra import (CI_TABLES, LongText, NameString, alert_state,  # noqa: F401
                         alerts, analysis, api_tokens, changes, ci_comments, ci_job_results,
                         ci_recheck_requests, ci_systems, ci_verifications, cluster_labels,
                         collector_state, patch_sets)

@@ -10,8 +10,8 @@ make concurrent ingest race-free) and live in ``OWN_INDEXES``.
 
 Core only: ``ci-health ingest`` writes through these tables without loading
 the ORM (a fifth of a one-stream ingest's time went into importing it);
-health_api.db.models maps ORM classes onto them. The tables the ingest does
-not write are in health_api.db.tables_ci, on the same MetaData.
+health_api.db.models maps ORM classes onto them. The tables and indexes the
+ingest does not need are in health_api.db.tables_extra, on the same MetaData.
 """
 from __future__ import annotations
 
@@ -166,10 +166,7 @@ test_daily = Table(
     Column("timed", Integer, default=0, nullable=False),
     Column("run_time_sum", Double, default=0.0, nullable=False),
     Index("ix_ch_test_daily_test", "test_id", "day"),
-    # one job's tests over a window (/api/v1/jobs/{name}/tests) as one index
-    # range; on PostgreSQL with the counts, read from the index alone
-    Index("ix_ch_test_daily_job", "build_name", "day", "test_id",
-          postgresql_include=["success", "failure", "skip", "timed", "run_time_sum"]),
+    # ix_ch_test_daily_job: in tables_extra.py
 )
 
 
