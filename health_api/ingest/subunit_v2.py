@@ -53,51 +53,50 @@ class NonSubunitContent(Exception):
     """A byte that starts no packet, where no non-subunit content is allowed."""
 
 
-class _Fields:
-    """Reads the fields of one packet: ``buf[pos:end]``, the packet without
-    its CRC. Offsets in messages are python-subunit's: from ``base``."""
+# The fields of one packet are read from ``buf[pos:end]`` (the packet without
+# its CRC); offsets in messages are python-subunit's, counted from ``base``.
 
-    __slots__ = ("buf", "end", "base")
+def _truncated(pos: int, base: int) -> ParseError:
+    return ParseError("Field at offset %d extends past end of packet" % (pos - base))
 
-    def __init__(self, buf: bytes, end: int, base: int):
-        self.buf, self.end, self.base = buf, end, base
 
-    def truncated(self, pos: int) -> ParseError:
-        return ParseError("Field at offset %d extends past end of packet" % (pos - self.base))
+def _varint(buf: bytes, pos: int, end: int, base: int) -> tuple[int, int]:
+    if pos >= end:
+        raise _truncated(pos, base)
+    b0 = buf[pos]
+    if b0 < 0x40:
+        return b0, pos + 1
+    size = (b0 >> 6) + 1
+    if pos + size > end:
+        raise _truncated(pos, base)
+    value = b0 & 0x3F
+    for i in range(pos + 1, pos + size):
+        value = (value << 8) | buf[i]
+    return value, pos + size
 
-    def varint(self, pos: int) -> tuple[int, int]:
-        buf, end = self.buf, self.end
-        if pos >= end:
-            raise self.truncated(pos)
-        b0 = buf[pos]
-        kind = b0 & 0xC0
-        if kind == 0:
-            return b0, pos + 1
-        size = (kind >> 6) + 1
-        if pos + size > end:
-            raise self.truncated(pos)
-        value = b0 & 0x3F
-        for i in range(pos + 1, pos + size):
-            value = (value << 8) | buf[i]
-        return value, pos + size
 
-    def utf8(self, pos: int) -> tuple[str, int]:
-        length, pos = self.varint(pos)
-        data = self.buf[pos:min(pos + length, self.end)]
-        offset = pos - self.base - 2
+def _utf8(buf: bytes, pos: int, end: int, base: int) -> tuple[str, int]:
+    if pos < end and buf[pos] < 0x40:  # the usual short string: inline varint
+        length = buf[pos]
+        pos += 1
+    else:
+        length, pos = _varint(buf, pos, end, base)
+    stop = pos + length
+    data = buf[pos:stop if stop <= end else end]
+    if len(data) != length or b"\0" in data:
+        offset = pos - base - 2
         if len(data) != length:
             raise ParseError("UTF8 string at offset %d extends past end of packet: "
                              "claimed %d bytes, %d available" % (offset, length, len(data)))
-        if b"\0" in data:
-            raise ParseError("UTF8 string at offset %d contains NUL byte" % (offset,))
-        try:
-            text, decoded = _utf_8_decode(data)
-        except UnicodeDecodeError:
-            raise ParseError("UTF8 string at offset %d is not UTF8" % (offset,)) from None
-        if decoded != length:
-            raise ParseError("Invalid (partially decodable) string at offset %d, "
-                             "%d undecoded bytes" % (offset, length - decoded))
-        return text, pos + length
+        raise ParseError("UTF8 string at offset %d contains NUL byte" % (offset,))
+    try:
+        text, decoded = _utf_8_decode(data)
+    except UnicodeDecodeError:
+        raise ParseError("UTF8 string at offset %d is not UTF8" % (pos - base - 2,)) from None
+    if decoded != length:
+        raise ParseError("Invalid (partially decodable) string at offset %d, "
+                         "%d undecoded bytes" % (pos - base - 2, length - decoded))
+    return text, stop
 
 
 class Decoder:
@@ -200,14 +199,14 @@ class Decoder:
         pos = start + 3 + consumed
         # python-subunit's field offsets count from the flags, or from after
         # the header when the length took 3 bytes
-        fields = _Fields(buf, end, start + 1 if consumed != 3 else start + 6)
+        base = start + 1 if consumed != 3 else start + 6
         timestamp = test_id = test_tags = mime_type = file_name = file_bytes = None
         route_code = None
         if flags & FLAG_TIMESTAMP:
             if pos + 4 > end:
-                raise fields.truncated(pos)
+                raise _truncated(pos, base)
             seconds = int.from_bytes(buf[pos:pos + 4], "big")
-            nanoseconds, pos = fields.varint(pos + 4)
+            nanoseconds, pos = _varint(buf, pos + 4, end, base)
             if last_stamp[0] == seconds and last_stamp[1] == nanoseconds:
                 timestamp = last_stamp[2]
             else:
@@ -215,25 +214,25 @@ class Decoder:
                                                microseconds=nanoseconds / 1000)
                 last_stamp = (seconds, nanoseconds, timestamp)
         if flags & FLAG_TEST_ID:
-            test_id, pos = fields.utf8(pos)
+            test_id, pos = _utf8(buf, pos, end, base)
         if flags & FLAG_TAGS:
-            count, pos = fields.varint(pos)
+            count, pos = _varint(buf, pos, end, base)
             test_tags = set()
             for _ in range(count):
-                tag, pos = fields.utf8(pos)
+                tag, pos = _utf8(buf, pos, end, base)
                 test_tags.add(tag)
         if flags & FLAG_MIME_TYPE:
-            mime_type, pos = fields.utf8(pos)
+            mime_type, pos = _utf8(buf, pos, end, base)
         if flags & FLAG_FILE_CONTENT:
-            file_name, pos = fields.utf8(pos)
-            size, pos = fields.varint(pos)
+            file_name, pos = _utf8(buf, pos, end, base)
+            size, pos = _varint(buf, pos, end, base)
             file_bytes = buf[pos:min(pos + size, end)]
             if len(file_bytes) != size:
                 raise ParseError("File content extends past end of packet: claimed %d bytes, "
                                  "%d available" % (size, len(file_bytes)))
             pos += size
         if flags & FLAG_ROUTE_CODE:
-            route_code, pos = fields.utf8(pos)
+            route_code, pos = _utf8(buf, pos, end, base)
         status(test_id, STATUSES[flags & 0x7], test_tags, bool(flags & FLAG_RUNNABLE),
                file_name, file_bytes, bool(flags & FLAG_EOF), mime_type, route_code, timestamp)
         return last_stamp
