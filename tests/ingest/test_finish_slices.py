@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from health_api.db import tables
 from health_api.ingest import writer
 
-from conftest import empty_tables
 from streams import ingest, rows, stream
 
 TESTS = [(f"pkg.mod.Test.test_{i:02d}", status, 0.5 + i)
@@ -29,6 +29,12 @@ def _state(engine):
     }
 
 
+def _empty(engine) -> None:
+    with engine.begin() as conn:
+        for table in tables.metadata.sorted_tables:
+            conn.execute(table.delete())
+
+
 def _ingest_three_runs(db_url):
     start = dt.datetime(2026, 10, 1, 8, tzinfo=dt.timezone.utc)
     ingest(db_url, stream(*TESTS[:7], start=start), "--run-meta", "build_name=job")
@@ -43,7 +49,7 @@ def test_counters_and_rollups_alike_in_slices(db_url, engine, monkeypatch):
     monkeypatch.setattr(writer, "FINISH_SLICE", 3)
     _ingest_three_runs(db_url)
     sliced = _state(engine)
-    empty_tables(engine)
+    _empty(engine)
     monkeypatch.setattr(writer, "FINISH_SLICE", 50_000)
     _ingest_three_runs(db_url)
     whole = _state(engine)
