@@ -227,23 +227,15 @@ def add_to_test_counters(conn: Connection, tests: Table, rows: Sequence[Row]) ->
             f"WHERE {t}.id = ANY({ids_sql}) AND {t}.id = d.id",
             tuple(params) + tuple(ids_params))
         return
-    target = t
-    if name == "sqlite":
-        # Numbered parameters (?1 = id ... ?5 = dur): the rows go to the driver as they are.
-        mark = {"id": "?1", "pass": "?2", "fail": "?3", "timed": "?4", "dur": "?5"}
-        params = rows
-    else:
-        mark = dict.fromkeys(("id", "pass", "fail", "timed", "dur"), "%s")
-        params = [(timed, timed, dur, timed, passes, fails, passes, fails, test_id)
-                  for test_id, passes, fails, timed, dur in rows]
-        # MariaDB may reach "id = ?" through ix_test_ids (id, test_id) in one
-        # statement and through the primary key in another; two ingesters then
-        # lock the same row's two index records in opposite orders (seen as
-        # a deadlock). One access path keeps the locks in test id order.
-        target = f"{t} FORCE INDEX (PRIMARY)"
-    # MySQL evaluates SET left to right with updated values: run_time goes first.
+    if name in ("mysql", "mariadb"):
+        _add_to_test_counters_mysql(conn, t, rows)
+        return
+    # SQLite: numbered parameters (?1 = id ... ?5 = dur), the rows go to the
+    # driver as they are. SET uses the old values; run_time goes first anyway.
+    mark = {"id": "?1", "pass": "?2", "fail": "?3", "timed": "?4", "dur": "?5"}
+    params = rows
     conn.exec_driver_sql(
-        f"UPDATE {target} SET run_time = (CASE WHEN {mark['timed']} = 0 THEN {t}.run_time "
+        f"UPDATE {t} SET run_time = (CASE WHEN {mark['timed']} = 0 THEN {t}.run_time "
         f"WHEN COALESCE({t}.success, 0) + {mark['timed']} > 0 THEN "
         f"(COALESCE({t}.run_time, 0) * COALESCE({t}.success, 0) + {mark['dur']}) / "
         f"(COALESCE({t}.success, 0) + {mark['timed']}) END), "
@@ -251,6 +243,43 @@ def add_to_test_counters(conn: Connection, tests: Table, rows: Sequence[Row]) ->
         f"failure = COALESCE({t}.failure, 0) + {mark['fail']}, "
         f"run_count = COALESCE({t}.run_count, 0) + {mark['pass']} + {mark['fail']} "
         f"WHERE {t}.id = {mark['id']}", params)
+
+
+def _add_to_test_counters_mysql(conn: Connection, t: str, rows: Sequence[Row]) -> None:
+    """``add_to_test_counters`` on MySQL/MariaDB: PyMySQL sends an executemany
+    UPDATE row by row (a round trip per test: 10,000 of them for a 10k-test
+    run), so each statement carries IN_CHUNK tests as CASE lists. Single-table
+    UPDATE: SET runs left to right, run_time first, on the old success count.
+    Through the primary key only: see the FORCE INDEX note below."""
+    for start in range(0, len(rows), IN_CHUNK):
+        chunk = rows[start:start + IN_CHUNK]
+        run_time, success, failure, ids = [], [], [], []
+        p_time, p_success, p_failure, p_count = [], [], [], []
+        for test_id, passes, fails, timed, dur in chunk:
+            ids.append(test_id)
+            if timed:
+                run_time.append(f"WHEN %s THEN (CASE WHEN COALESCE({t}.success, 0) + %s > 0 "
+                                f"THEN (COALESCE({t}.run_time, 0) * COALESCE({t}.success, 0)"
+                                f" + %s) / (COALESCE({t}.success, 0) + %s) END)")
+                p_time += (test_id, timed, dur, timed)
+            p_success += (test_id, passes)
+            p_failure += (test_id, fails)
+            p_count += (test_id, passes + fails)
+        when = " ".join(["WHEN %s THEN %s"] * len(chunk))
+        time_sql = (f"CASE {t}.id {' '.join(run_time)} ELSE {t}.run_time END" if run_time
+                    else f"{t}.run_time")
+        marks = ", ".join(["%s"] * len(ids))
+        # MariaDB may reach "id = ?" through ix_test_ids (id, test_id) in one
+        # statement and through the primary key in another; two ingesters then
+        # lock the same row's two index records in opposite orders (seen as
+        # a deadlock). One access path keeps the locks in test id order.
+        conn.exec_driver_sql(
+            f"UPDATE {t} FORCE INDEX (PRIMARY) SET run_time = ({time_sql}), "
+            f"success = COALESCE({t}.success, 0) + (CASE {t}.id {when} END), "
+            f"failure = COALESCE({t}.failure, 0) + (CASE {t}.id {when} END), "
+            f"run_count = COALESCE({t}.run_count, 0) + (CASE {t}.id {when} END) "
+            f"WHERE {t}.id IN ({marks})",
+            tuple(p_time + p_success + p_failure + p_count + ids))
 
 
 #: keys per IN (...) list: well under every engine's bind-parameter limit

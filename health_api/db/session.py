@@ -13,9 +13,9 @@ import threading
 import weakref
 
 import tenacity
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 VERSION_TABLE = "ci_health_alembic_version"
 
@@ -274,14 +274,19 @@ def describe(engine: Engine) -> str:
 
 
 def check_schema(engine: Engine) -> None:
-    """Raise DatabaseError unless the database is reachable and migrated."""
+    """Raise DatabaseError unless the database is reachable and migrated.
+
+    One query naming both tables, no catalog reflection: every ingest
+    process runs this first."""
     try:
-        with engine.connect() as conn:
-            tables = set(inspect(conn).get_table_names())
+        conn = engine.connect()
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise DatabaseError(f"cannot connect to {describe(engine)}: {reason}") from None
-    if VERSION_TABLE not in tables or "test_runs" not in tables:
-        raise DatabaseError(
-            f"database {describe(engine)} has no ci-health schema; "
-            f"run `ci-health db upgrade --db URL` first")
+    with conn:
+        try:
+            conn.exec_driver_sql(f"SELECT 1 FROM {VERSION_TABLE}, test_runs WHERE 1 = 0")
+        except DBAPIError:
+            raise DatabaseError(
+                f"database {describe(engine)} has no ci-health schema; "
+                f"run `ci-health db upgrade --db URL` first") from None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, func, select
 
 from ..db import bulk
-from ..db import models as m
+from ..db import tables as m
 from . import rollups
 from .records import TEST_ID_MAX, IngestError, TestResult
 

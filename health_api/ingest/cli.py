@@ -85,7 +85,6 @@ def ingest_options(func):
 
 def _run_ingest(db_url, files, parse, *, run_meta, artifacts, run_id, run_at, attr_regex,
                 test_attr_prefix, store_attachments, wall_time, as_json, allow_empty):
-    from .parallel import ParsedAhead, can_fork
     from .service import freeze_startup_heap
     from .catalog import TestIdCache
     from .writer import RunOptions
@@ -110,8 +109,10 @@ def _run_ingest(db_url, files, parse, *, run_meta, artifacts, run_id, run_at, at
     cache = TestIdCache()
     freeze_startup_heap()
     # Several files: one child parses them ahead of the runs written here.
-    ahead = (ParsedAhead(parse.here, files) if len(files) > 1 and "-" not in files
-             and can_fork() else None)
+    ahead = None
+    if len(files) > 1 and "-" not in files:
+        from .parallel import ParsedAhead, can_fork
+        ahead = ParsedAhead(parse.here, files) if can_fork() else None
     with ahead or contextlib.nullcontext():
         for name in files:
             summary = _ingest_file(engine, name, ahead.parse if ahead else parse, options,

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, case, delete, exists, func, inspect, select
 
 from .. import rules
 from ..db import bulk
-from ..db import models as m
+from ..db import tables as m
 from ..queries.common import dialect, duration_seconds
 from ..verdicts import rollup as ci_rollup
 from . import rollup_sql

@@ -11,7 +11,6 @@ turn, ahead of the runs the parent writes.
 from __future__ import annotations
 
 import fcntl
-import multiprocessing
 import os
 import signal
 import stat
@@ -35,6 +34,7 @@ ParseFn = Callable[[BinaryIO, Sink, str], int]
 
 
 def can_fork() -> bool:
+    import multiprocessing  # here: a small input never needs it (import time)
     return "fork" in multiprocessing.get_all_start_methods()
 
 
@@ -120,6 +120,7 @@ def _child(producers: Iterable[Producer], what: str, batch_size: int, pipe,
 
 def _fork(producers: Iterable[Producer], what: str, batch_size: int):
     """A started child running ``producers``, and the end of the pipe to read it from."""
+    import multiprocessing
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     _widen(sender)
@@ -252,10 +253,9 @@ class ParsedAhead:
 def worth_a_child(source: BinaryIO) -> bool:
     """A child can read ``source`` only through a real file descriptor, and it
     pays only for large inputs (a pipe's size is unknown: assume large)."""
-    if not can_fork():
-        return False
     try:
         info = os.fstat(source.fileno())
     except (AttributeError, OSError, ValueError):
         return False
-    return not stat.S_ISREG(info.st_mode) or info.st_size >= MIN_CHILD_BYTES
+    return ((not stat.S_ISREG(info.st_mode) or info.st_size >= MIN_CHILD_BYTES)
+            and can_fork())

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Iterable
 
 from .. import rules
-from ..db import models as m
+from ..db import tables as m
 from ..db.bulk import add_to_stored_rows, insert_new_rows, upsert_add_rows
 
 BUILD_NAME_KEY = rules.BUILD_NAME_KEY
@@ -42,15 +42,15 @@ def job_row(day: dt.date, build_name: str, passes: int, fails: int, run_time: fl
 
 
 #: raw status -> (pass, fail, skip) increments, from the one classification table
-_COUNTS = {raw: (int(klass == rules.PASS), int(klass == rules.FAIL),
-                 int(klass == rules.SKIP))
-           for raw, klass in rules.STATUS_CLASS.items()}
-_NOT_COUNTED = (0, 0, 0)
+STATUS_COUNTS = {raw: (int(klass == rules.PASS), int(klass == rules.FAIL),
+                       int(klass == rules.SKIP))
+                 for raw, klass in rules.STATUS_CLASS.items()}
+NOT_COUNTED = (0, 0, 0)
 
 
 def result_counts(raw_status: str, duration: float | None) -> list:
     """One result as a ``tally`` row: [pass, fail, skip, timed, time]."""
-    passes, fails, skips = _COUNTS.get(raw_status, _NOT_COUNTED)
+    passes, fails, skips = STATUS_COUNTS.get(raw_status, NOT_COUNTED)
     timed = passes and duration is not None
     return [passes, fails, skips, 1 if timed else 0, duration if timed else 0.0]
 
@@ -59,10 +59,10 @@ def tally(tests: Iterable[tuple[int, str, float | None]]) -> dict[int, list]:
     """(tests.id, raw status, duration) -> {tests.id: [pass, fail, skip, timed, time]},
     where ``timed``/``time`` count the passes that had a duration."""
     per_test: dict[int, list] = {}
-    counts = _COUNTS.get
+    counts = STATUS_COUNTS.get
     for test_db_id, raw_status, duration in tests:
         # result_counts, inlined: this runs for every test of every run
-        passes, fails, skips = counts(raw_status, _NOT_COUNTED)
+        passes, fails, skips = counts(raw_status, NOT_COUNTED)
         timed = 1 if passes and duration is not None else 0
         row = per_test.get(test_db_id)
         if row is None:
@@ -81,13 +81,29 @@ def apply_run(conn, *, run_id: int, day: dt.date, build_name: str, passes: int, 
               run_time: float, per_test: dict[int, list], sign: int = 1) -> None:
     """Add (sign=1) or subtract (sign=-1) one run; ``per_test`` comes from ``tally``.
     Adding records the run in ch_rolled_runs (what rebuild-rollups --missing skips)."""
+    new_day = apply_job(conn, run_id=run_id, day=day, build_name=build_name, passes=passes,
+                        fails=fails, run_time=run_time, sign=sign)
+    apply_tests(conn, day=day, build_name=build_name, per_test=per_test, new_day=new_day,
+                sign=sign)
+
+
+def apply_job(conn, *, run_id: int, day: dt.date, build_name: str, passes: int, fails: int,
+              run_time: float, sign: int = 1) -> list | None:
+    """``apply_run``'s first step: the run's ch_rolled_runs and job rows.
+    Returns what ``apply_tests`` needs to know of the job's day."""
     if sign == 1:
         conn.execute(m.rolled_runs.insert().values(run_id=run_id))
     else:
         conn.execute(m.rolled_runs.delete().where(m.rolled_runs.c.run_id == run_id))
     job = job_row(day, build_name, passes, fails, run_time, sign)
-    new_day = upsert_add_rows(conn, m.job_daily, JOB_COLUMNS, ("day", "build_name"),
-                              [tuple(job[c] for c in JOB_COLUMNS)], report_new=True)
+    return upsert_add_rows(conn, m.job_daily, JOB_COLUMNS, ("day", "build_name"),
+                           [tuple(job[c] for c in JOB_COLUMNS)], report_new=True)
+
+
+def apply_tests(conn, *, day: dt.date, build_name: str, per_test: dict[int, list],
+                new_day: list | None, sign: int = 1) -> None:
+    """``apply_run``'s second step, for all of the run's tests or, called
+    again and again in test id order, for a slice of them at a time."""
     if sign == 1:
         rows = [(day, build_name, test_db_id, *r) for test_db_id, r in sorted(per_test.items())]
     else:

@@ -1,80 +1,24 @@
 """subunit v2 streams -> TestResult records.
 
-python-subunit decodes the packets; this module only assembles the status
-events of each test into one record and turns parser complaints into one-line
-errors that name the byte offset of the bad packet.
+subunit_v2 decodes the packets (as python-subunit does, without its import
+and per-byte reads); this module assembles the status events of each test
+into one record and turns parser complaints into one-line errors that name
+the byte offset of the bad packet.
 """
 from __future__ import annotations
 
 import datetime as dt
 from typing import BinaryIO
 
-import subunit
-
 from .. import rules
 from .records import IngestError, Sink, TestResult
+from .subunit_v2 import Decoder, NonSubunitContent, ParseError
 
 #: pseudo-tests that are not tests (subunit2sql skips them too)
 _IGNORED_TEST_IDS = frozenset({"process-returncode"})
 _PARSER_TEST_ID = "subunit.parser"
 #: cap per attachment: a runaway log must not exhaust memory or a LONGBLOB
 MAX_ATTACHMENT_BYTES = 16 * 1024 * 1024
-
-
-class _CountingReader:
-    """Buffers the source in 64 KiB blocks and counts bytes consumed.
-
-    python-subunit reads a few bytes at a time. On a file object each read is
-    an I/O call that lets go of the GIL, and with the writer thread busy each
-    such call then waits for the GIL: reading blocks here makes that rare.
-    It also remembers where the packet being parsed started: python-subunit
-    reads a packet's signature byte with read(1) and the rest with larger reads.
-    """
-
-    BLOCK = 65536
-
-    def __init__(self, raw: BinaryIO):
-        self.raw = raw
-        self._read_block = getattr(raw, "read1", raw.read)
-        self.buf = b""
-        self.pos = 0
-        self.offset = 0
-        self.packet_start = 0
-
-    def read(self, size: int = -1) -> bytes:
-        if size == 1:
-            self.packet_start = self.offset
-        buf, pos = self.buf, self.pos
-        end = pos + size
-        if 0 <= size and end <= len(buf):
-            self.pos = end
-            data = buf[pos:end]
-        else:
-            data = self._refill(size)
-        self.offset += len(data)
-        return data
-
-    def _refill(self, size: int) -> bytes:
-        chunks = [self.buf[self.pos:]]
-        have = len(chunks[0])
-        self.buf, self.pos = b"", 0
-        while size < 0 or have < size:
-            block = self.raw.read() if size < 0 else self._read_block(max(size - have,
-                                                                          self.BLOCK))
-            if not block:
-                break
-            if size >= 0 and have + len(block) > size:
-                cut = size - have
-                chunks.append(block[:cut])
-                self.buf, self.pos = block, cut
-                have = size
-                break
-            chunks.append(block)
-            have += len(block)
-        return b"".join(chunks)
-
-    def fileno(self) -> int:
-        return self.raw.fileno()
 
 
 class _Pending:
@@ -91,8 +35,8 @@ class _Pending:
 class _Assembler:
     """A minimal StreamResult: collects events per test, emits finished tests."""
 
-    def __init__(self, sink: Sink, source_name: str, reader: _CountingReader,
-                 keep_files: bool):
+    def __init__(self, sink: Sink, source_name: str, reader, keep_files: bool):
+        """``reader.packet_start``: the offset of the packet being decoded."""
         self.sink = sink
         self.source_name = source_name
         self.reader = reader
@@ -112,8 +56,8 @@ class _Assembler:
                                   f"{self.reader.packet_start}: {reason}")
             return
         key = (test_id, route_code)
-        if timestamp is not None:
-            # python-subunit's timestamps are UTC; stored naive, as subunit2sql does
+        if timestamp is not None and timestamp.tzinfo is not None:
+            # subunit timestamps are UTC; stored naive, as subunit2sql does
             timestamp = timestamp.replace(tzinfo=None)
         pending = self.pending.get(key)
         if pending is None:
@@ -171,18 +115,18 @@ def parse_subunit(source: BinaryIO, sink: Sink, *, source_name: str,
     ``non_subunit_name`` stray non-subunit bytes are tolerated instead, as
     subunit2sql does.
     """
-    reader = _CountingReader(source)
-    assembler = _Assembler(sink, source_name, reader, keep_files=store_attachments)
-    parser = subunit.ByteStreamToStreamResult(reader, non_subunit_name=non_subunit_name)
+    decoder = Decoder(source, non_subunit_name)
+    assembler = _Assembler(sink, source_name, decoder, keep_files=store_attachments)
     try:
-        parser.run(assembler)
-    except Exception as exc:  # python-subunit signals stray bytes with a bare Exception
-        if exc.args and exc.args[0] == "Non subunit content":
-            bad = exc.args[1][:1] if len(exc.args) > 1 and exc.args[1] else b""
-            raise IngestError(
-                f"{source_name}: not a subunit v2 stream: unexpected byte "
-                f"0x{bad.hex() or '??'} at byte {reader.offset - 1} "
-                f"(use --non-subunit-name NAME to accept mixed streams)") from None
-        raise
+        decoder.run(assembler.status)
+    except ParseError as exc:
+        raise IngestError(f"{source_name}: corrupt subunit stream at byte "
+                          f"{decoder.packet_start}: {exc.args[0]}") from None
+    except NonSubunitContent as exc:
+        bad, offset = exc.args
+        raise IngestError(
+            f"{source_name}: not a subunit v2 stream: unexpected byte "
+            f"0x{bad.hex()} at byte {offset} "
+            f"(use --non-subunit-name NAME to accept mixed streams)") from None
     assembler.finish()
     return assembler.count

@@ -18,13 +18,16 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..db import bulk
-from ..db import models as m
+from ..db import tables as m
 from . import rollups
 from .catalog import RunTests, TestIdCache
 from .records import (DuplicateRunError, TestResult, check_times, normalizer_for,
                       time_in_range, to_naive_utc)
+from .run_results import RunResults
 
 _META_MAX = 255  # run_metadata / test_run_metadata value width
+#: tests whose counters and daily rows ``RunWriter.finish`` writes at a time
+FINISH_SLICE = 50_000
 _TEST_RUN_COLUMNS = ("test_id", "run_id", "status", "start_time", "stop_time",
                      "start_time_microsecond", "stop_time_microsecond")
 
@@ -85,8 +88,8 @@ class RunWriter:
         self.tests = RunTests(conn, cache)
         self.buffer: list[TestResult] = []
         # tests.id -> (status, duration) of the test's last result in this run
-        # (keyed by id, so test names need not stay in memory)
-        self.stored: dict[int, tuple[str, float | None]] = {}
+        # (keyed by id, so test names need not stay in memory; packed)
+        self.stored = RunResults()
         self.attempts: dict[int, list[str]] = {}  # tests.id -> statuses, retried tests
         self.summary: RunSummary | None = None
         self.first_start: dt.datetime | None = None
@@ -335,18 +338,20 @@ class RunWriter:
     def finish(self) -> RunSummary:
         """Flush, update the run's and the tests' counters; return the summary.
 
-        The caller commits (or rolls back) the transaction."""
+        The caller commits (or rolls back) the transaction. The tests'
+        counters and daily rows go ``FINISH_SLICE`` tests at a time, in test
+        id order: what a run of a million tests needs at its end then stays
+        a slice's worth, not several structures of a million entries each."""
         self.flush()
         self.close()
-        summary = self.summary
-        per_test = rollups.tally(
-            (test_db_id, status, duration)
-            for test_db_id, (status, duration) in self.stored.items())
-        for counts in per_test.values():
-            summary.passes += counts[0]
-            summary.fails += counts[1]
-            summary.skips += counts[2]
-        summary.tests = len(self.stored)
+        summary, stored = self.summary, self.stored
+        counts = rollups.STATUS_COUNTS.get
+        for status, _duration in stored.values():
+            passes, fails, skips = counts(status, rollups.NOT_COUNTED)
+            summary.passes += passes
+            summary.fails += fails
+            summary.skips += skips
+        summary.tests = len(stored)
         if self.options.wall_time:
             summary.run_time = ((self.last_stop - self.first_start).total_seconds()
                                 if self.first_start and self.last_stop else 0.0)
@@ -354,15 +359,20 @@ class RunWriter:
             summary.run_time = self.duration_sum
         if self.options.run_at is None and self.first_start is not None:
             summary.run_at = self.first_start.replace(microsecond=0)
-        self.tests.add_counts(per_test)
         self.conn.execute(update(m.runs).where(m.runs.c.id == summary.run_id).values(
             passes=summary.passes, fails=summary.fails, skips=summary.skips,
             run_time=summary.run_time, run_at=summary.run_at))
-        rollups.apply_run(
-            self.conn, run_id=summary.run_id, day=summary.run_at.date(),
-            build_name=rollups.build_name_of(self.options.metadata),
-            passes=summary.passes, fails=summary.fails, run_time=summary.run_time,
-            per_test=per_test)
+        day, build_name = summary.run_at.date(), rollups.build_name_of(self.options.metadata)
+        new_day = rollups.apply_job(
+            self.conn, run_id=summary.run_id, day=day, build_name=build_name,
+            passes=summary.passes, fails=summary.fails, run_time=summary.run_time)
+        ids = sorted(stored)
+        for i in range(0, len(ids), FINISH_SLICE):
+            per_test = rollups.tally((test_db_id, *stored[test_db_id])
+                                     for test_db_id in ids[i:i + FINISH_SLICE])
+            self.tests.add_counts(per_test)
+            rollups.apply_tests(self.conn, day=day, build_name=build_name,
+                                per_test=per_test, new_day=new_day)
         return summary
 
     def committed(self) -> None:

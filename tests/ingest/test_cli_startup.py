@@ -57,3 +57,31 @@ def test_ingest_loads_no_web_analytics_or_gerrit_modules(kind, migrated_urls):
     loaded = _loaded("ingest", "subunit", "--db", migrated_urls(kind), "-", input=data)
     assert not loaded & HEAVY, loaded
     assert not any(m.startswith("health_api.") for m in loaded), loaded
+
+
+_LEAN_PROBE = """
+import sys
+from health_api.cli import main
+try:
+    main(sys.argv[1:], standalone_mode=False)
+finally:
+    print("loaded:" + ",".join(sorted(m for m in sys.modules if m.split('.')[0] in {'subunit', 'testtools',
+          'alembic', 'multiprocessing'} or m.startswith('sqlalchemy.orm')
+          or m in {'health_api.db.models', 'health_api.db.tables_extra'})), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mysql"])
+def test_one_stream_ingest_loads_no_orm_python_subunit_or_migrations(kind, migrated_urls,
+                                                                    tmp_path):
+    """Issue 18: the writer imports only SQLAlchemy Core, the stream is decoded
+    without python-subunit/testtools, the schema check needs no alembic, and
+    a small file is parsed without a child process (stdin, whose size is not
+    known, still goes to one)."""
+    path = tmp_path / "small.subunit"
+    path.write_bytes(stream(("a.b.test_one", "success"), ("a.b.test_two", "fail"), start=T0))
+    done = subprocess.run([sys.executable, "-c", _LEAN_PROBE, "ingest", "subunit", "--db",
+                           migrated_urls(kind), "--run-meta", "build_name=job", str(path)],
+                          capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stderr.decode().strip().splitlines()[-1] == "loaded:"
