@@ -7,6 +7,7 @@ from flask import Flask, jsonify
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
 from werkzeug.exceptions import HTTPException
 
+from ..config import ConfigError
 from ..db.session import DatabaseError
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,13 @@ def register(app: Flask) -> None:
             if name.lower() != "content-type":
                 response.headers[name] = value
         return response
+
+    # A configuration file read while answering (etc/cluster-labels.yaml) that
+    # is broken: the operator's to fix, so say what is wrong, not "internal error".
+    @app.errorhandler(ConfigError)
+    def _config_error(exc: ConfigError):
+        log.error("configuration error: %s", exc)
+        return error_response(500, f"server configuration error: {exc}")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

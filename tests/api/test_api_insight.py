@@ -155,6 +155,22 @@ def test_labels_from_the_yaml_file(demo_url, tmp_path, client):
     assert (shown["label"], shown["bug_url"]) == ("infra mirror", "https://bugs.example/2")
 
 
+@pytest.mark.parametrize("text, says", [
+    ("- cluster: [unclosed\n", "not valid YAML"),
+    ("cluster: 0123456789abcdef\n", "expected a list"),
+    ("- cluster: nothex\n  label: x\n", "entry 1 needs cluster"),
+])
+def test_a_broken_labels_file_is_a_clear_json_error(demo_url, tmp_path, text, says):
+    labels = tmp_path / "cluster-labels.yaml"
+    labels.write_text(text)
+    app = create_app(db_url=demo_url, config=Config(environ={
+        "CI_HEALTH_CACHE_DISABLED": "1", "CI_HEALTH_INSIGHT_LABELS_FILE": str(labels)}))
+    r = app.test_client().get("/api/v1/clusters")
+    assert r.status_code == 500 and r.is_json
+    message = r.get_json()["error"]["message"]
+    assert message.startswith("server configuration error: ") and says in message, message
+
+
 class _Hook(http.server.BaseHTTPRequestHandler):
     received: list = []
 
