@@ -189,3 +189,22 @@ def test_bad_buildsets_answer_is_one_line_and_keeps_data(db_url, engine, zuul, a
     assert lines[0].startswith(f"ci-health: error: {zuul.root}/tenant/sf/buildsets")
     assert lines[0].endswith(noun)
     assert _stored(engine) == before
+
+
+def test_buildset_reports_classed_by_rules(db_url, engine, zuul):
+    """A MERGE_FAILURE/CONFIG_ERROR buildset is a failed report of the CI on the
+    patch set; a NO_JOBS one a report without a verdict (counts in no rate)."""
+    from sqlalchemy import text
+
+    from health_api.verdicts.report_sql import class_params, expanding, reports
+    assert _import(db_url, zuul, "openstack").exit_code == 0
+    sql = reports(engine.dialect.name, "1=0", "j.job = :job")
+    with engine.connect() as conn:
+        found = conn.execute(text(
+            "SELECT ch.number, ps.number, r.pipeline, r.overall FROM (" + sql + ") r "
+            "JOIN patch_sets ps ON ps.id = r.patch_set_id JOIN changes ch "
+            "ON ch.id = ps.change_id ORDER BY ch.number").bindparams(*expanding(sql)),
+            {**class_params(), "job": BUILDSET_JOB}).all()
+    assert [tuple(r) for r in found] == [(908811, 1, "check", None),
+                                         (908870, 3, "gate", "FAILURE"),
+                                         (908990, 4, "check", "FAILURE")]
