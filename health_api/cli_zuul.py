@@ -1,4 +1,4 @@
-"""``ci-health zuul import``: Zuul builds as CI verdicts (health_api.zuul).
+"""``ci-health zuul import``: Zuul builds and buildsets as CI verdicts (health_api.zuul).
 
 Exit codes as for every command: 0 ok, 2 bad input (a bad URL, a tenant
 Zuul does not know, an answer that is not Zuul's, a server that keeps
@@ -42,13 +42,17 @@ def _fail_cleanly(func):
               help="Tries per request on connection errors, timeouts, HTTP 429 and 5xx.")
 @_fail_cleanly
 def zuul_import(db_url, api_root, tenant, since, pipeline, ci_system, page_size, retries):
-    """Store a tenant's final builds of Gerrit changes as verdicts; re-running stores
-    each build once. Prints what was read and stored as JSON."""
+    """Store a tenant's final builds of Gerrit changes as verdicts, and its buildsets
+    in which no build ran (merge failure, config error, no jobs) as a "(buildset)"
+    result; re-running stores each once. Prints what was read and stored as JSON."""
     from .cli import open_engine
     from .zuul.client import ZuulClient
-    from .zuul.importer import import_builds
-    since_time = parse_time(since, "--since")
+    from .zuul.importer import import_builds, import_buildsets
+    options = dict(ci_system=ci_system, since=parse_time(since, "--since"), pipeline=pipeline,
+                   page_size=page_size)
     client = ZuulClient(api_root, attempts=retries)
-    stats = import_builds(open_engine(db_url), client, tenant, ci_system=ci_system,
-                          since=since_time, pipeline=pipeline, page_size=page_size)
-    click.echo(json.dumps(stats.as_dict()))
+    engine = open_engine(db_url)
+    builds = import_builds(engine, client, tenant, **options).as_dict("builds")
+    # after the builds: a buildset whose builds are stored is skipped, not stored again
+    buildsets = import_buildsets(engine, client, tenant, **options).as_dict("buildsets")
+    click.echo(json.dumps({**builds, "buildsets": buildsets}))

@@ -118,6 +118,8 @@ CI_RESULT_CLASS: dict[str, str] = {
     "ERROR": CI_FAIL,
     "UNSTABLE": CI_FAIL,
     "MERGE_CONFLICT": CI_FAIL,
+    "MERGE_FAILURE": CI_FAIL,   # Zuul's later name of MERGE_CONFLICT (a buildset result)
+    "CONFIG_ERROR": CI_FAIL,    # a Zuul buildset: the change breaks Zuul's configuration
     "NODE_FAILURE": CI_INFRA,
     "RETRY_LIMIT": CI_INFRA,
     "POST_FAILURE": CI_INFRA,
@@ -127,6 +129,7 @@ CI_RESULT_CLASS: dict[str, str] = {
     "ABORTED": CI_NEUTRAL,
     "NOT_REGISTERED": CI_NEUTRAL,
     "NEUTRAL": CI_NEUTRAL,  # a verify-status value of 0
+    "NO_JOBS": CI_NEUTRAL,  # a Zuul buildset with nothing to run: no verdict on the change
 }
 CI_INFRA_RESULTS = tuple(r for r, c in CI_RESULT_CLASS.items() if c == CI_INFRA)
 

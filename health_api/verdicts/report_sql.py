@@ -6,7 +6,9 @@ raw reads (health_api.queries.ci), so both count the same things.
 source: a Gerrit CI comment (its overall result; NULL when unparsed), or
 the comment-less results (Zuul builds, verify-status reports) of one CI
 system on one patch set with the same pipeline, attempt and day: SUCCESS
-unless one of its voting results is a failure or an infrastructure result.
+unless one of its voting results is a failure or an infrastructure result,
+and no verdict (NULL, as a comment without one) when all its results are
+neutral (a Zuul NO_JOBS buildset, verify-status values of 0).
 
 **A recheck flip** is counted once per (CI system, pipeline, patch set,
 job) whose first failure is followed by a SUCCESS (docs/design.md "flaky
@@ -93,6 +95,7 @@ def reports(dialect: str, comment_where: str, job_where: str) -> str:
         "SELECT j.ci_system_id, j.patch_set_id, COALESCE(ps.project, ''),"
         " COALESCE(j.pipeline, ''), MAX(j.posted_at),"
         f" CASE WHEN SUM(CASE WHEN {bad} THEN 1 ELSE 0 END) > 0 THEN 'FAILURE'"
+        " WHEN SUM(CASE WHEN j.result IN :neutral_results THEN 0 ELSE 1 END) = 0 THEN NULL"
         " ELSE 'SUCCESS' END, 1"
         " FROM ci_job_results j JOIN patch_sets ps ON ps.id = j.patch_set_id"
         f" WHERE j.comment_id IS NULL AND {job_where}"

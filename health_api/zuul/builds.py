@@ -17,7 +17,8 @@ from typing import Any, Mapping
 
 from ..verdicts import Verdict
 
-__all__ = ["NotZuul", "build_time", "build_verdict", "is_build"]
+__all__ = ["NotZuul", "build_time", "build_verdict", "entry_time", "is_build",
+           "positive_int", "text_field"]
 
 #: why a build is not stored; keys of ImportStats.skipped
 NOT_FINAL, RUNNING, NO_CHANGE = "not_final", "running", "no_change"
@@ -44,9 +45,23 @@ def _time(value: Any) -> dt.datetime | None:
     return parsed
 
 
+def entry_time(entry: Mapping[str, Any], *keys: str) -> dt.datetime | None:
+    """The first of ``keys`` that holds a Zuul time."""
+    for key in keys:
+        value = _time(entry.get(key))
+        if value is not None:
+            return value
+    return None
+
+
 def build_time(entry: Mapping[str, Any]) -> dt.datetime | None:
     """When the build ended (else started): its place in time."""
-    return _time(entry.get("end_time")) or _time(entry.get("start_time"))
+    return entry_time(entry, "end_time", "start_time")
+
+
+def text_field(entry: Mapping[str, Any], key: str) -> str | None:
+    value = entry.get(key)
+    return value if isinstance(value, str) else None
 
 
 def _ref(entry: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -54,7 +69,7 @@ def _ref(entry: Mapping[str, Any]) -> Mapping[str, Any]:
     return ref if isinstance(ref, dict) else entry  # Zuul 10 nests it; before, flat
 
 
-def _positive_int(value: Any) -> int | None:
+def positive_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -73,20 +88,16 @@ def build_verdict(entry: Mapping[str, Any], ci_system: str) -> Verdict | str:
     if not isinstance(result, str) or not result or posted is None:
         return RUNNING
     ref = _ref(entry)
-    change, patch_set = _positive_int(ref.get("change")), _positive_int(ref.get("patchset"))
+    change, patch_set = positive_int(ref.get("change")), positive_int(ref.get("patchset"))
     if change is None or patch_set is None:
         return NO_CHANGE  # a periodic, post or tag build: not about a patch set
     duration = entry.get("duration")
     seconds = round(duration) if isinstance(duration, (int, float)) and not isinstance(
         duration, bool) and 0 <= duration < 2**31 else None
-    detail = entry.get("error_detail")
     return Verdict(
         ci_system=ci_system, change=change, patch_set=patch_set, job=entry["job_name"],
         result=result, posted_at=posted, source="zuul", result_key="zuul:" + entry["uuid"],
-        pipeline=entry.get("pipeline") if isinstance(entry.get("pipeline"), str) else None,
-        url=entry.get("log_url") if isinstance(entry.get("log_url"), str) else None,
+        pipeline=text_field(entry, "pipeline"), url=text_field(entry, "log_url"),
         duration=seconds, voting=entry.get("voting") is not False,
-        detail=detail if isinstance(detail, str) else None,
-        project=ref.get("project") if isinstance(ref.get("project"), str) else None,
-        branch=ref.get("branch") if isinstance(ref.get("branch"), str) else None,
-        revision=ref.get("newrev") if isinstance(ref.get("newrev"), str) else None)
+        detail=text_field(entry, "error_detail"), project=text_field(ref, "project"),
+        branch=text_field(ref, "branch"), revision=text_field(ref, "newrev"))

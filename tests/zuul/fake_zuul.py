@@ -1,8 +1,10 @@
-"""A local HTTP server answering like Zuul web's builds route, from the
-recorded answers in tests/data/zuul (see its README).
+"""A local HTTP server answering like Zuul web's builds and buildsets
+routes, from the recorded answers in tests/data/zuul (see its README).
 
-``/api/tenant/<tenant>/builds`` pages the tenant's recorded builds as Zuul
-does (newest first, ``skip``/``limit``, ``pipeline``); an unknown tenant is
+``/api/tenant/<tenant>/builds`` (and ``/buildsets``) pages the tenant's
+recorded entries as Zuul does (newest first, ``skip``/``limit``,
+``pipeline``; a tenant without recorded buildsets has none); ``answers``
+replaces a route's answer with any JSON (a non-Zuul answer); an unknown tenant is
 a 404 as Zuul gives; ``/html/...`` answers a web page (not a Zuul API);
 ``fail_next`` makes the next requests fail with 503, as a restarting Zuul
 behind a proxy does.
@@ -19,9 +21,13 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "zuul"
 
 
 class FakeZuul:
-    def __init__(self, tenants: dict[str, str]):
+    def __init__(self, tenants: dict[str, str], buildsets: dict[str, str] | None = None):
         self.builds = {name: json.loads((DATA / file).read_text())
                        for name, file in tenants.items()}
+        self.buildsets = {name: json.loads((DATA / file).read_text())
+                          for name, file in (buildsets or {}).items()}
+        #: (tenant, route) -> a JSON answer given instead of the recorded one
+        self.answers: dict[tuple[str, str], object] = {}
         self.requests: list[str] = []
         self.fail_next = 0
         server = self
@@ -39,11 +45,16 @@ class FakeZuul:
                 parts = url.path.strip("/").split("/")
                 if parts[:1] == ["html"]:
                     return self._send(200, b"<!DOCTYPE html><html>hello</html>", "text/html")
-                if len(parts) == 4 and parts[:2] == ["api", "tenant"] and parts[3] == "builds":
-                    builds = server.builds.get(parts[2])
-                    if builds is None:
+                if len(parts) == 4 and parts[:2] == ["api", "tenant"] and parts[3] in (
+                        "builds", "buildsets"):
+                    if parts[2] not in server.builds:
                         return self._send(404, json.dumps({"description": f"Tenant {parts[2]} "
                                           "does not exist."}).encode(), "application/json")
+                    if (parts[2], parts[3]) in server.answers:
+                        return self._send(200, json.dumps(server.answers[parts[2], parts[3]])
+                                          .encode(), "application/json")
+                    builds = (server.builds if parts[3] == "builds" else server.buildsets
+                              ).get(parts[2], [])
                     query = parse_qs(url.query)
                     pipeline = query.get("pipeline", [None])[0]
                     skip = int(query.get("skip", ["0"])[0])

@@ -18,9 +18,9 @@ export function statusBadge(status) {
     h('span', { 'aria-hidden': 'true' }, `${s.symbol} `), s.label);
 }
 
-/** CI job result classes, mirroring health_api/status.py CI_RESULT_CLASS. */
+/** CI job result classes, mirroring health_api/rules.py CI_RESULT_CLASS. */
 const INFRA = new Set(['NODE_FAILURE', 'RETRY_LIMIT', 'POST_FAILURE', 'TIMED_OUT']);
-const NEUTRAL = new Set(['SKIPPED', 'CANCELED', 'ABORTED', 'NOT_REGISTERED']);
+const NEUTRAL = new Set(['SKIPPED', 'CANCELED', 'ABORTED', 'NOT_REGISTERED', 'NEUTRAL', 'NO_JOBS']);
 
 /** {cls, symbol, letter} of a result word: S(uccess), F(ailure), I(nfrastructure), N(eutral), M(issed). */
 export function resultKind(result) {
