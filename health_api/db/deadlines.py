@@ -83,7 +83,8 @@ def bound_round_trips(engine, seconds: float) -> None:
     def wrap(method):
         def bounded(first, *args, **kwargs):
             # first: a DBAPI cursor (execute) or connection (ping, rollback, commit)
-            conn = getattr(first, "connection", first)
+            conn = (getattr(first, "driver_connection", None)  # a pool's connection
+                    or getattr(first, "connection", first))
             try:
                 fd = conn.pgconn.socket
             except Exception:  # closed already: nothing can hang
