@@ -342,6 +342,9 @@ def main() -> None:
     ap.add_argument("--duration", type=int, help="seconds per mix (60; --quick 15)")
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--uncached-connections", type=int, default=8,
+                    help="connections of the uncached mix: with as many as the warm one its "
+                         "latency is the queue before 16 busy threads, not a request's cost")
     ap.add_argument("--threads", type=int, default=1, help="wrk threads")
     ap.add_argument("--mixes", default="warm,uncached")
     ap.add_argument("--redis-url", default=REDIS, help="a Redis database the bench may flush")
@@ -353,8 +356,8 @@ def main() -> None:
     duration = a.duration or (15 if a.quick else 60)
     days, jobs, per_day, tests = SCALES[scale]
     print(f"store: {days} days x {jobs} jobs x {per_day} runs x {tests} tests; "
-          f"{a.workers} workers, wrk {a.threads} thread(s) x {a.connections} connections, "
-          f"{duration} s a mix")
+          f"{a.workers} workers, wrk {a.threads} thread(s) x {a.connections} connections "
+          f"({a.uncached_connections} uncached), {duration} s a mix")
     tmp = Path(tempfile.mkdtemp(prefix="ci-health-load-"))
     script = tmp / "mix.lua"
     script.write_text(WRK_SCRIPT)
@@ -375,7 +378,8 @@ def main() -> None:
                   f"cache filled in {time.time() - t0:.1f} s")
             for mix in a.mixes.split(","):
                 r = run_wrk(server.base, paths_file, script, nocache=mix == "uncached",
-                            duration=duration, connections=a.connections, threads=a.threads,
+                            duration=duration, threads=a.threads,
+                            connections=a.uncached_connections if mix == "uncached" else a.connections,
                             server=server)
                 failed |= r["errors"] > 0
                 results.append((engine_name, mix, r))
