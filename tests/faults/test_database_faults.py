@@ -18,7 +18,7 @@ CONNECT_TIMEOUT = 2
 STATEMENT_TIMEOUT = 2
 #: the longest an answer may take while the database is away: a connection
 #: attempt plus a statement (and the pool's wait), with scheduling slack
-SLOWEST = CONNECT_TIMEOUT * 2 + STATEMENT_TIMEOUT + 4
+SLOWEST = CONNECT_TIMEOUT * 2 + STATEMENT_TIMEOUT + 8
 DB_PATHS = ["/api/v1/runs", "/api/v1/jobs", "/api/v1/failures/recent",
             "/api/v1/runs/over_time?key=build_name", "/api/v1/status"]
 STATIC = ["/", "/api/v1/openapi.json"]
@@ -95,7 +95,7 @@ def test_database_hung_under_load(private_pg, tmp_path):
             "the API did not recover once the database answered again"
         answers = load.finish()
         for _t, path, code, seconds, _body in statics:
-            assert code == 200 and seconds < 2, f"{path}: {code} after {seconds:.1f} s"
+            assert code == 200 and seconds < 5, f"{path}: {code} after {seconds:.1f} s"
         assert status[2] == 503 and status[4]["database"] == "unavailable"
         assert status[3] < SLOWEST
         _check_answers(answers, tmp_path / "serve.log")
