@@ -139,7 +139,9 @@ def fuzz(base: str, engine, max_examples: int, ok: list[bool]) -> None:
            "-H", f"Authorization: Bearer {token}"]
     print(f"\nschemathesis run (examples, coverage, fuzzing), --max-examples {max_examples}:")
     started = time.time()
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    # in a temporary directory: schemathesis writes its crash cache into the working one
+    with tempfile.TemporaryDirectory() as cwd:
+        result = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
     summary = [line for line in result.stdout.splitlines()
                if any(w in line for w in ("passed", "failed", "Test cases", "operations",
                                           "Operations", "errors", "Seed", "Phases"))]
