@@ -19,7 +19,15 @@ from pathlib import Path
 
 import pytest
 
-PG_BIN = Path(os.environ.get("CI_HEALTH_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+def _pg_bin() -> Path:
+    """The directory of initdb and pg_ctl: CI_HEALTH_TEST_PG_BIN, else initdb's on PATH."""
+    if os.environ.get("CI_HEALTH_TEST_PG_BIN"):
+        return Path(os.environ["CI_HEALTH_TEST_PG_BIN"])
+    found = shutil.which("initdb")
+    return Path(os.path.realpath(found)).parent if found else Path("initdb-not-on-PATH")
+
+
+PG_BIN = _pg_bin()
 
 
 def free_port() -> int:
