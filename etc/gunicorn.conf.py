@@ -12,5 +12,7 @@ preload_app = False
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"
-max_requests = 5000
-max_requests_jitter = 500
+# a worker's restart costs ~2 s of CPU (it imports pandas and the app): at 1,000
+# req/s over 4 workers 5,000 requests restarted one every 5 s (issue 16, bench/load.py)
+max_requests = 100000
+max_requests_jitter = 10000

@@ -104,7 +104,7 @@ def start_server(url: str, log: Path, workers: int = 1, env: dict | None = None)
     import socket
     import time
     import urllib.request
-    env = dict(os.environ, CI_HEALTH_CACHE_DISABLED="1", **(env or {}))
+    env = {**os.environ, "CI_HEALTH_CACHE_DISABLED": "1", **(env or {})}
     for _attempt in range(3):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))

@@ -174,7 +174,7 @@ def who_has_ci(projects: list[str], systems, ci_config: dict, eligible_rows, cov
                    "declared": name in declared, "discovered": name in discovered,
                    "status": board.get("status", "never_seen"),
                    "last_report": last.get((project, sid)),
-                   "eligible": total, "covered": covered,
+                   "eligible": total, "covered": covered, "missed": total - covered,
                    "coverage": rate["success_rate"], "ci_low": rate["ci_low"],
                    "ci_high": rate["ci_high"]}
             (upstream if cfg is not None and cfg.trusted else rows).append(row)

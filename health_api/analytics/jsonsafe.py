@@ -20,6 +20,20 @@ def finite(value) -> float | None:
 
 
 def clean(value):
+    # the plain types first, by exact type (bool and numpy types are not these):
+    # a run's 1,500 results are ~30,000 values, and the isinstance chain below
+    # cost a third of GET /runs/<id> (issue 16, bench/load.py)
+    kind = type(value)
+    if kind is str or kind is int:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is dict:
+        return {k if type(k) is str else str(k): clean(v) for k, v in value.items()}
+    if kind is list:
+        return [clean(v) for v in value]
+    if kind is dt.datetime and value.tzinfo is None:
+        return key(value)
     if value is None or value is pd.NaT:
         return None
     if isinstance(value, (bool, np.bool_)):

@@ -149,6 +149,7 @@ def status(engine) -> dict:
     with engine.connect() as conn:
         newest = rq.newest_run_at(conn)
         replica = replica_state(conn)
+        current = migrate.revision_of(conn)
     return {"newest_run_at": clean(newest), "replica": replica,
-            "schema": {"current": migrate.current_revision(engine),
+            "schema": {"current": current,
                        "head": migrate.head_revision()}}

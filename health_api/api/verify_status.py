@@ -75,7 +75,10 @@ def _patch_set_for_post(conn, change: str, revision: str) -> tuple[int, int]:
     try:
         return queries.resolve_patch_set(conn, change, revision)
     except queries.ResolveError as exc:
-        ref = queries.parse_change_id(change)
+        try:
+            ref = queries.parse_change_id(change)
+        except queries.ResolveError as malformed:  # "0": a 400 naming change, not a 500
+            raise _resolve_error(malformed) from None
         if (exc.status == 404 and ref.number is not None and ref.branch is None
                 and revision.isascii() and revision.isdigit() and 0 < len(revision) <= 9 and int(revision) > 0):
             return ref.number, int(revision)

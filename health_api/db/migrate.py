@@ -1,6 +1,8 @@
 """Schema upgrades through alembic, callable from the CLI and the tests."""
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,14 +45,22 @@ def alembic_config() -> AlembicConfig:
     return cfg
 
 
+@functools.lru_cache(maxsize=1)
 def head_revision() -> str:
+    # Reading the head compiles every migration file (50 ms); the files are the
+    # installed code's, so a process reads them once (GET /status asks each time).
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-        return context.get_current_revision()
+        return revision_of(conn)
+
+
+def revision_of(conn) -> str | None:
+    """The database's revision, read on a connection the caller holds."""
+    context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision()
 
 
 def subunit2sql_revision(engine: Engine) -> str | None:

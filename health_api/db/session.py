@@ -161,8 +161,8 @@ def _timeout_args(backend: str, connect_timeout: float | None,
                   statement_timeout: float | None) -> dict:
     """Driver arguments that bound how long a hung server can hold a caller:
     ``connect_timeout`` for reaching it, ``statement_timeout`` for one statement
-    (PostgreSQL cancels it server-side; PyMySQL gives up reading the answer,
-    which also covers a server that stopped answering at all)."""
+    (PostgreSQL cancels it server-side, and deadlines.py shuts the socket of a
+    server that stopped answering at all; PyMySQL gives up reading the answer)."""
     args: dict = {}
     if backend in ("mysql", "mariadb"):
         if connect_timeout:
@@ -219,6 +219,9 @@ def make_engine(url: str, *, read_only: bool = False, connect_timeout: float | N
             event.listen(engine, "begin", _sqlite_begin)
             event.listen(engine.pool, "checkin", _checkpoint_after_write(engine))
         _sqlite_engines.add(engine)
+    elif backend == "postgresql" and statement_timeout:
+        from .deadlines import bound_round_trips
+        bound_round_trips(engine, statement_timeout)  # a stopped server answers nothing
     return engine
 
 

@@ -164,3 +164,13 @@ def test_non_ascii_digits_are_refused_not_crashed(client, engine, token):
     posted = _post(client, plaintext, {"verifications": {"unit": {"value": 1}}}, "4242", "²")
     assert posted.status_code in (400, 404) and posted.get_json()["error"]["field"] in ("change", "revision")
     assert _stored(engine) == []
+
+
+def test_post_to_a_malformed_change_is_400_not_500(client, engine, token):
+    """'0' (or 600 zeros) is no change number: the POST answered 500 (issue 16,
+    found by schemathesis's fuzzing phase in bench/security.py)."""
+    _, plaintext = token
+    for change in ("0", "0" * 600):
+        posted = _post(client, plaintext, {"verifications": {"unit": {"value": 1}}}, change, "1")
+        assert posted.status_code == 400 and posted.get_json()["error"]["field"] == "change"
+    assert _stored(engine) == []
