@@ -46,8 +46,8 @@ def db_current(db_url):
 @db_option
 @click.option("--days", type=click.IntRange(min=0), required=True,
               help="Delete runs whose run_at is older than this many days.")
-@click.option("--batch-size", type=click.IntRange(min=1, max=100_000), default=500,
-              show_default=True, help="Runs deleted per transaction.")
+@click.option("--batch-size", type=click.IntRange(min=1, max=100_000), default=1000,
+              show_default=True, help="Runs deleted per transaction (one day's at most).")
 @fail_cleanly()
 def db_expire(db_url, days, batch_size):
     """Delete old runs with everything that belongs to them, and old CI verdicts

@@ -16,6 +16,8 @@ from ..queries.common import dialect, duration_seconds
 from . import rollup_sql
 
 _IN_CHUNK = 500
+#: runs per transaction: a day of a Tempest gate (600 runs, 900,000 results) in one
+BATCH_RUNS = 1000
 
 
 def _counter_deltas(conn, run_ids: list[int]) -> list[tuple]:
@@ -38,7 +40,7 @@ def _counter_deltas(conn, run_ids: list[int]) -> list[tuple]:
             for test_id, p, f, t, d in rows]
 
 
-def expire_runs(engine: Engine, *, days: int, batch_size: int = 500,
+def expire_runs(engine: Engine, *, days: int, batch_size: int = BATCH_RUNS,
                 now: dt.datetime | None = None) -> dict:
     """Delete runs older than ``days`` with their test_runs, metadata, attachments
     and rollup contributions; one transaction per batch of runs."""
@@ -47,13 +49,27 @@ def expire_runs(engine: Engine, *, days: int, batch_size: int = 500,
     report = {"cutoff": cutoff.isoformat() + "Z", "runs": 0, "test_runs": 0, "tests": 0}
     while True:
         with engine.begin() as conn:
-            run_ids = list(conn.execute(
-                select(m.runs.c.id).where(m.runs.c.run_at < cutoff)
-                .order_by(m.runs.c.id).limit(batch_size)).scalars())
+            run_ids = _oldest_days(conn, cutoff, batch_size)
             if not run_ids:
                 break
             _expire_batch(conn, run_ids, report)
     return report
+
+
+def _oldest_days(conn, cutoff: dt.datetime, batch_size: int) -> list[int]:
+    """The oldest runs before the cutoff (through ix_run_at), up to ``batch_size``
+    and whole days: a batch that holds all of a day's runs takes every rollup
+    row of that day whole (rollup_sql.subtract_runs deletes them by key
+    instead of subtracting); only a day of more than ``batch_size`` runs is
+    split."""
+    r = m.runs.c
+    oldest = conn.execute(select(r.id, r.run_at).where(r.run_at < cutoff)
+                          .order_by(r.run_at, r.id).limit(batch_size)).all()
+    if len(oldest) < batch_size:
+        return [run_id for run_id, _ in oldest]
+    last_day = dt.datetime.combine(oldest[-1][1].date(), dt.time())
+    whole_days = [run_id for run_id, run_at in oldest if run_at < last_day]
+    return whole_days or [run_id for run_id, _ in oldest]
 
 
 def _expire_batch(conn, run_ids: list[int], report: dict) -> None:

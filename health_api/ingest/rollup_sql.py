@@ -191,20 +191,48 @@ def add_runs(conn, run_ids: list[int], *, sign: int = 1) -> None:
 
 
 def subtract_runs(conn, run_ids: list[int]) -> None:
-    """Take these runs out of the rollups; the rows they leave empty go, and
-    only theirs: the (day, job) keys the runs touched are found first and the
-    empty rows are looked for under those keys alone (primary key prefixes),
-    not by a scan of the rollup tables."""
+    """Take these runs out of the rollups, touching only the rows under the
+    (day, job) keys they have (primary key prefixes), never scanning the tables:
+
+    - a key all of whose rolled-up runs are going (ch_job_daily counts them;
+      expire takes whole days) has its rows deleted outright -- a delete by
+      key, not an update of every row to zero and a second look for zeros;
+    - the runs of the other keys are subtracted in SQL and the rows they leave
+      empty go.
+
+    Runs not in the rollups (no ch_rolled_runs row) are not subtracted."""
     if not run_ids:
         return
     kind = _kind(conn)
-    keys = [tuple(r) for r in conn.execute(
-        text(f"SELECT DISTINCT {_DAY[kind]}, COALESCE(b.build_name, '') FROM runs r"
+    per_run = conn.execute(
+        text(f"SELECT r.id, {_DAY[kind]}, COALESCE(b.build_name, '') FROM runs r"
              f" LEFT JOIN ({_build_names(_LIST.metadata)}) b ON b.run_id = r.id"
-             f" WHERE {_LIST.runs}").bindparams(bindparam("ids", expanding=True)),
-        {"ids": run_ids})]
-    add_runs(conn, run_ids, sign=-1)
-    for day, build_name in keys:
+             f" WHERE {_LIST.runs} AND EXISTS"
+             " (SELECT 1 FROM ch_rolled_runs c WHERE c.run_id = r.id)")
+        .bindparams(bindparam("ids", expanding=True)), {"ids": run_ids}).all()
+    by_key: dict[tuple, list[int]] = {}
+    for run_id, day, build_name in per_run:
+        by_key.setdefault((day, build_name), []).append(run_id)
+    partial: list[int] = []
+    partial_keys = []
+    for (day, build_name), ids in by_key.items():
+        params = {"day": day, "build_name": build_name}
+        stored = conn.execute(text(
+            "SELECT passed + failed + empty FROM ch_job_daily"
+            " WHERE day = :day AND build_name = :build_name"), params).scalar()
+        if stored is not None and stored <= len(ids):
+            for table in ("ch_test_daily", "ch_job_daily"):
+                conn.execute(text(f"DELETE FROM {table} WHERE day = :day"
+                                  " AND build_name = :build_name"), params)
+        else:
+            partial.extend(ids)
+            partial_keys.append((day, build_name))
+    _exec(conn, "DELETE FROM ch_rolled_runs WHERE run_id IN :ids", ids=run_ids)
+    if not partial:
+        return
+    _exec(conn, _job_sql(kind, _LIST, -1, True), ids=partial)
+    _exec(conn, _test_sql(kind, _LIST, -1, True), ids=partial)
+    for day, build_name in partial_keys:
         params = {"day": day, "build_name": build_name}
         conn.execute(text(
             "DELETE FROM ch_test_daily WHERE day = :day AND build_name = :build_name"
@@ -293,7 +321,19 @@ def build_all(engine: Engine, *, runs_per_range: int = RUNS_PER_RANGE) -> dict:
     finally:
         with engine.begin() as conn:
             _create_secondary(conn)
+        _vacuum(engine)
     return report.as_dict()
+
+
+def _vacuum(engine: Engine) -> None:
+    """PostgreSQL: a freshly built table has no visibility map, so the index-only
+    scans the routes rely on (ix_ch_test_daily_job INCLUDEs the counts) would
+    visit the heap for every row until autovacuum came by; and the planner
+    needs statistics of the new rows."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM (ANALYZE) ch_test_daily, ch_job_daily, ch_rolled_runs")
 
 
 _NOT_ROLLED = ("SELECT r.id FROM runs r WHERE NOT EXISTS"
