@@ -94,18 +94,25 @@ def _expire_batch(conn, run_ids: list[int], report: dict) -> None:
             tr.run_id.in_(run_ids))).rowcount
     conn.execute(delete(m.run_metadata).where(m.run_metadata.c.run_id.in_(run_ids)))
     report["runs"] += conn.execute(delete(m.runs).where(m.runs.c.id.in_(run_ids))).rowcount
-    report["tests"] += _delete_unused_tests(conn, [d[0] for d in deltas])
+    report["tests"] += _delete_unused_tests(conn, [d[0] for d in deltas], max(run_ids))
 
 
-def _delete_unused_tests(conn, test_ids: list[int]) -> int:
+def _delete_unused_tests(conn, test_ids: list[int], newest_expired: int) -> int:
     """Tests whose every result expired go too, with their test_metadata and
-    rollup rows. One index probe per test (EXISTS), not a count of its results."""
+    rollup rows. Index probes (EXISTS), not a count of a test's results: first
+    for a result of a run newer than the batch (uq_test_runs (test_id, run_id)
+    starts past the results just deleted, which a probe by test_id alone
+    would step over one by one), then, for the tests that have none, for
+    any result at all."""
     removed = 0
     t, tr = m.tests.c, m.test_runs.c
     for i in range(0, len(test_ids), _IN_CHUNK):
         chunk = test_ids[i:i + _IN_CHUNK]
-        unused = list(conn.execute(select(t.id).where(
-            t.id.in_(chunk), ~exists().where(tr.test_id == t.id))).scalars())
+        maybe_unused = list(conn.execute(select(t.id).where(
+            t.id.in_(chunk), ~exists().where(tr.test_id == t.id, tr.run_id > newest_expired)))
+            .scalars())
+        unused = maybe_unused and list(conn.execute(select(t.id).where(
+            t.id.in_(maybe_unused), ~exists().where(tr.test_id == t.id))).scalars())
         if unused:
             conn.execute(delete(m.test_metadata).where(m.test_metadata.c.test_id.in_(unused)))
             conn.execute(delete(m.test_daily).where(m.test_daily.c.test_id.in_(unused)))
