@@ -160,6 +160,10 @@ def _test_sql(kind: str, where: RunFilter, sign: int, upsert: bool) -> str:
         " GROUP BY rk.gk, tr.test_id, tr.status) a"
         f" JOIN ({_run_keys(kind, where)}) k ON k.run_id = a.gk "
         "WHERE 1 = 1 GROUP BY k.day, k.build_name, a.test_id "
+        # in primary-key order: the inserts walk the key's B-tree left to right
+        # instead of hitting a random leaf per row (a hash aggregate's order);
+        # a range then took 4.6-5.2 s instead of 6.0-6.9 s (PostgreSQL, load 11)
+        "ORDER BY k.day, k.build_name, a.test_id "
         + (_upsert(kind, "ch_test_daily", ("day", "build_name", "test_id"), columns)
            if upsert else ""))
 
