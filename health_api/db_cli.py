@@ -46,8 +46,8 @@ def db_current(db_url):
 @db_option
 @click.option("--days", type=click.IntRange(min=0), required=True,
               help="Delete runs whose run_at is older than this many days.")
-@click.option("--batch-size", type=click.IntRange(min=1, max=100_000), default=500,
-              show_default=True, help="Runs deleted per transaction.")
+@click.option("--batch-size", type=click.IntRange(min=1, max=100_000), default=1000,
+              show_default=True, help="Runs deleted per transaction (one day's at most).")
 @click.option("--journal", metavar="FILE", default=None,
               help="The Gerrit listener journal whose old day segments go too "
                    "(default: [gerrit] journal; the file being written is kept).")

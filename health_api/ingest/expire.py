@@ -17,6 +17,8 @@ from ..verdicts import rollup as ci_rollup
 from . import rollup_sql
 
 _IN_CHUNK = 500
+#: runs per transaction: a day of a Tempest gate (600 runs, 900,000 results) in one
+BATCH_RUNS = 1000
 
 
 def _counter_deltas(conn, run_ids: list[int]) -> list[tuple]:
@@ -39,7 +41,7 @@ def _counter_deltas(conn, run_ids: list[int]) -> list[tuple]:
             for test_id, p, f, t, d in rows]
 
 
-def expire_runs(engine: Engine, *, days: int, batch_size: int = 500,
+def expire_runs(engine: Engine, *, days: int, batch_size: int = BATCH_RUNS,
                 now: dt.datetime | None = None) -> dict:
     """Delete runs older than ``days`` with their test_runs, metadata, attachments
     and rollup contributions; one transaction per batch of runs."""
@@ -48,13 +50,27 @@ def expire_runs(engine: Engine, *, days: int, batch_size: int = 500,
     report = {"cutoff": cutoff.isoformat() + "Z", "runs": 0, "test_runs": 0, "tests": 0}
     while True:
         with engine.begin() as conn:
-            run_ids = list(conn.execute(
-                select(m.runs.c.id).where(m.runs.c.run_at < cutoff)
-                .order_by(m.runs.c.id).limit(batch_size)).scalars())
+            run_ids = _oldest_days(conn, cutoff, batch_size)
             if not run_ids:
                 break
             _expire_batch(conn, run_ids, report)
     return report
+
+
+def _oldest_days(conn, cutoff: dt.datetime, batch_size: int) -> list[int]:
+    """The oldest runs before the cutoff (through ix_run_at), up to ``batch_size``
+    and whole days: a batch that holds all of a day's runs takes every rollup
+    row of that day whole (rollup_sql.subtract_runs deletes them by key
+    instead of subtracting); only a day of more than ``batch_size`` runs is
+    split."""
+    r = m.runs.c
+    oldest = conn.execute(select(r.id, r.run_at).where(r.run_at < cutoff)
+                          .order_by(r.run_at, r.id).limit(batch_size)).all()
+    if len(oldest) < batch_size:
+        return [run_id for run_id, _ in oldest]
+    last_day = dt.datetime.combine(oldest[-1][1].date(), dt.time())
+    whole_days = [run_id for run_id, run_at in oldest if run_at < last_day]
+    return whole_days or [run_id for run_id, _ in oldest]
 
 
 def _expire_batch(conn, run_ids: list[int], report: dict) -> None:
@@ -79,18 +95,25 @@ def _expire_batch(conn, run_ids: list[int], report: dict) -> None:
             tr.run_id.in_(run_ids))).rowcount
     conn.execute(delete(m.run_metadata).where(m.run_metadata.c.run_id.in_(run_ids)))
     report["runs"] += conn.execute(delete(m.runs).where(m.runs.c.id.in_(run_ids))).rowcount
-    report["tests"] += _delete_unused_tests(conn, [d[0] for d in deltas])
+    report["tests"] += _delete_unused_tests(conn, [d[0] for d in deltas], max(run_ids))
 
 
-def _delete_unused_tests(conn, test_ids: list[int]) -> int:
+def _delete_unused_tests(conn, test_ids: list[int], newest_expired: int) -> int:
     """Tests whose every result expired go too, with their test_metadata and
-    rollup rows. One index probe per test (EXISTS), not a count of its results."""
+    rollup rows. Index probes (EXISTS), not a count of a test's results: first
+    for a result of a run newer than the batch (uq_test_runs (test_id, run_id)
+    starts past the results just deleted, which a probe by test_id alone
+    would step over one by one), then, for the tests that have none, for
+    any result at all."""
     removed = 0
     t, tr = m.tests.c, m.test_runs.c
     for i in range(0, len(test_ids), _IN_CHUNK):
         chunk = test_ids[i:i + _IN_CHUNK]
-        unused = list(conn.execute(select(t.id).where(
-            t.id.in_(chunk), ~exists().where(tr.test_id == t.id))).scalars())
+        maybe_unused = list(conn.execute(select(t.id).where(
+            t.id.in_(chunk), ~exists().where(tr.test_id == t.id, tr.run_id > newest_expired)))
+            .scalars())
+        unused = maybe_unused and list(conn.execute(select(t.id).where(
+            t.id.in_(maybe_unused), ~exists().where(tr.test_id == t.id))).scalars())
         if unused:
             conn.execute(delete(m.test_metadata).where(m.test_metadata.c.test_id.in_(unused)))
             conn.execute(delete(m.test_daily).where(m.test_daily.c.test_id.in_(unused)))

@@ -96,24 +96,38 @@ TEST_SORTS = {"failure_rate", "failures", "runs", "mean_run_time", "test_id"}
 
 def test_stats(conn, name: str, start_day: dt.date, stop_day: dt.date, sort: str,
                limit: int, offset: int) -> tuple[int, list[dict]]:
-    """Per-test pass/fail/skip within a job over whole days, from ch_test_daily."""
+    """Per-test pass/fail/skip within a job over whole days, from ch_test_daily.
+
+    The job's rows of the window (one index range of ix_ch_test_daily_job) are
+    summed per test id first and only then joined to the tests' names, and
+    the total comes from the same pass (a window count), not a second one."""
     t = m.tests
-    success, failure, skip = func.sum(TD.c.success), func.sum(TD.c.failure), func.sum(TD.c.skip)
-    timed, time_sum = func.sum(TD.c.timed), func.sum(TD.c.run_time_sum)
-    runs = success + failure
-    rate = case((runs > 0, failure * literal(1.0) / func.nullif(runs, 0)), else_=None)
-    mean = case((timed > 0, time_sum / func.nullif(timed, 0)), else_=None)
-    where = [TD.c.build_name == rollup_name(name), TD.c.day >= start_day, TD.c.day < stop_day]
-    total = conn.execute(select(func.count(func.distinct(TD.c.test_id))).where(*where)).scalar() or 0
-    order = {"failure_rate": [desc(func.coalesce(rate, -1.0)), desc(failure)],
-             "failures": [desc(failure)], "runs": [desc(runs)],
+    per_test = (select(TD.c.test_id, func.sum(TD.c.success).label("success"),
+                       func.sum(TD.c.failure).label("failure"),
+                       func.sum(TD.c.skip).label("skip"), func.sum(TD.c.timed).label("timed"),
+                       func.sum(TD.c.run_time_sum).label("time_sum"))
+                .where(TD.c.build_name == rollup_name(name), TD.c.day >= start_day,
+                       TD.c.day < stop_day)
+                .group_by(TD.c.test_id).subquery("per_test"))
+    p = per_test.c
+    runs = p.success + p.failure
+    rate = case((runs > 0, p.failure * literal(1.0) / func.nullif(runs, 0)), else_=None)
+    mean = case((p.timed > 0, p.time_sum / func.nullif(p.timed, 0)), else_=None)
+    order = {"failure_rate": [desc(func.coalesce(rate, -1.0)), desc(p.failure)],
+             "failures": [desc(p.failure)], "runs": [desc(runs)],
              "mean_run_time": [desc(func.coalesce(mean, -1.0))], "test_id": []}[sort]
-    stmt = (select(t.c.test_id, success.label("success"), failure.label("failure"),
-                   skip.label("skip"), mean.label("mean_run_time"))
-            .select_from(TD.join(t, t.c.id == TD.c.test_id)).where(*where)
-            .group_by(TD.c.test_id, t.c.test_id)
+    stmt = (select(t.c.test_id, p.success, p.failure, p.skip, mean.label("mean_run_time"),
+                   func.count().over().label("total"))
+            .select_from(per_test.join(t, t.c.id == p.test_id))
             .order_by(*order, t.c.test_id).limit(limit).offset(offset))
     rows = [dict(r._mapping) for r in conn.execute(stmt)]
+    if rows:
+        total = rows[0]["total"]
+    else:  # past the last page (or nothing): the window count had no row to ride on
+        total = conn.execute(select(func.count()).select_from(
+            per_test.join(t, t.c.id == p.test_id))).scalar() or 0
+    for row in rows:
+        del row["total"]
     return total, rows
 
 

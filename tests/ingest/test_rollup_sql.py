@@ -137,3 +137,21 @@ def test_expire_subtracts_in_sql_and_checks_only_touched_rows(engine, db_url):
     _assert_same(_rollups(engine), expected)
     assert rows(engine, "SELECT test_id, run_count, success, failure FROM tests "
                         "ORDER BY test_id") == [("pkg.a", 2, 2, 0), ("pkg.b", 0, 0, 0)]
+
+
+def test_expire_of_part_of_a_day_subtracts_and_of_a_whole_day_deletes(engine, db_url):
+    """The cutoff splits a (day, job) key: the expired run is subtracted, the
+    kept one stays in the rollups exactly as a rebuild counts it; the other
+    key, whose runs all go, is deleted whole."""
+    now = dt.datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    cut = now - dt.timedelta(days=30)
+    _ingest(db_url, cut - dt.timedelta(hours=1), ("pkg.a", "success", 2.0), ("pkg.b", "fail"))
+    _ingest(db_url, cut + dt.timedelta(hours=1), ("pkg.a", "fail", 1.0), ("pkg.b", "success"))
+    _ingest(db_url, cut - dt.timedelta(hours=2), ("pkg.a", "success", 1.0), job="job-b")
+    report = expire_runs(engine, days=30, now=now.replace(tzinfo=None))
+    assert (report["runs"], report["test_runs"]) == (2, 3)
+    after = _rollups(engine)
+    assert [r[1:5] for r in after["job"]] == [("job-a", 0, 1, 0)]
+    assert {r[1] for r in after["test"]} == {"job-a"}
+    rollup_sql.build_all(engine)
+    _assert_same(_rollups(engine), after)
