@@ -151,7 +151,11 @@ def _eligible(conn, start, stop, as_of: dt.datetime, min_age: dt.timedelta) -> t
     stamp = bulk.datetime_param(conn)
     sql = ("up.created_on >= :lo AND up.created_on < :hi AND up.created_on <= :latest"
            " AND NOT EXISTS (SELECT 1 FROM patch_sets later WHERE later.change_id = up.change_id"
-           f" AND later.number > up.number AND later.created_on < {aged})"
+           # a later patch set is uploaded after its predecessor, so from the
+           # window's start: the replacements are read by upload time (one
+           # index range), not as every patch set of the store
+           " AND later.number > up.number AND later.created_on >= :lo"
+           f" AND later.created_on < {aged})"
            " AND NOT EXISTS (SELECT 1 FROM changes ch WHERE ch.id = up.change_id"
            f" AND ch.status = 'ABANDONED' AND ch.status_changed_at < {aged})")
     return sql, {"lo": stamp(start), "hi": stamp(stop), "latest": stamp(as_of - min_age),
