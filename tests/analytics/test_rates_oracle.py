@@ -52,3 +52,16 @@ def test_rate_columns_matches_statsmodels():
         assert row["failure_rate"] == pytest.approx(failed / n)
         assert row["ci_low"] == pytest.approx(low, abs=1e-12)
         assert row["ci_high"] == pytest.approx(high, abs=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10**6).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
+def test_scalar_path_equals_vectorised(case):
+    """One count (the scalar path) gives what the same count in an array gives."""
+    failed, n = case
+    one = rates.wilson_bounds(failed, n)
+    many = rates.wilson_bounds([failed, 0], [n, 1])
+    for a, b in zip(one, many):
+        assert (math.isnan(a) and math.isnan(b[0])) or a == pytest.approx(b[0], abs=1e-15)
+    assert rates.wilson(failed, n) == ((None, None) if n == 0 else
+                                      (pytest.approx(one[1]), pytest.approx(one[2])))
