@@ -41,7 +41,7 @@ services:
 test: install services browser-deps
 	bash tools/sshd-deps.sh
 	bash tools/compat-venv.sh
-	CI_HEALTH_BROWSER_REQUIRED=1 $(PY) -m pytest -n 2 tests
+	CI_HEALTH_BROWSER_REQUIRED=1 $(PY) -m pytest -n 2 --durations=25 tests
 
 bench: install services
 	$(PY) bench/ingest.py --baseline --memory

@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from health_api.db.migrate import upgrade
 from health_api.db.models import Base
 from health_api.db.session import dispose_engines, make_engine
+from engines import ENGINES
 
 DATA = Path(__file__).resolve().parent / "data"
 PG_SERVER = os.environ.get("CI_HEALTH_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 MYSQL_SERVER = os.environ.get("CI_HEALTH_TEST_MYSQL", "mysql://root@127.0.0.1:3306")
-ENGINES = ("sqlite", "postgresql", "mysql")
 
 
 def _admin_engine(kind: str) -> sa.Engine:

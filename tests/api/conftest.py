@@ -14,8 +14,8 @@ from health_api.db.session import make_engine
 from health_api.demo.gate import generate
 
 from api_helpers import END, START, iso, no_cache_config  # noqa: F401
+from engines import ENGINES
 
-ENGINES = ("sqlite", "postgresql", "mysql")
 
 
 @pytest.fixture(scope="session", params=ENGINES)

@@ -10,8 +10,8 @@ from health_api.db.session import make_engine
 from health_api.demo.gerrit import generate_gerrit
 
 from ci_helpers import CI_END, CI_START, ci_config
+from engines import ENGINES
 
-ENGINES = ("sqlite", "postgresql", "mysql")
 
 
 @pytest.fixture(scope="session", params=ENGINES)

@@ -23,7 +23,7 @@ from health_api.insight import quality, serve
 from health_api.insight.analyze import analyze_and_store
 from health_api.insight.options import InsightOptions
 
-from conftest import ENGINES
+from engines import ENGINES
 
 SCALE = {"days": 8, "jobs": 12, "runs_per_day": 24, "pool_size": 60, "seed": 0,
          "end": dt.datetime(2026, 11, 1)}
