@@ -93,17 +93,25 @@ def _edge_filters(conn, lo, hi, alias: str, project_column: str, system_ids, pro
     return " AND ".join(where), params
 
 
+def _report_parts(conn, days: Days | None, edges: Edges, keys: list[str], sums,
+                  system_ids: list[int] | None, project: str | None) -> list[tuple]:
+    """``sums`` of ci_daily_reports by ``keys``: the whole days from the rollup,
+    the partial days at the edges computed by the rollup's own SQL; a row per part."""
+    rows = _rolled(conn, m.ci_daily_reports, days, keys, sums, system_ids, project)
+    for lo, hi in edges:
+        cwhere, params = _edge_filters(conn, lo, hi, "c", "c.project", system_ids, project)
+        jwhere, _ = _edge_filters(conn, lo, hi, "j", "ps.project", system_ids, project)
+        rows += _edge(conn, rollup.reports_select(conn.dialect.name, cwhere, jwhere), keys,
+                      sums, params)
+    return rows
+
+
 def report_sums(conn, days: Days | None, edges: Edges, *, system_ids: Iterable[int] | None = None,
                 project: str | None = None, by_day: bool = False) -> list[tuple]:
     """REPORT_SUM_COLUMNS over the window."""
     keys = ["ci_system_id"] + (["day"] if by_day else [])
     system_ids = None if system_ids is None else list(system_ids)
-    rows = _rolled(conn, m.ci_daily_reports, days, keys, _REPORT_SUMS, system_ids, project)
-    for lo, hi in edges:
-        cwhere, params = _edge_filters(conn, lo, hi, "c", "c.project", system_ids, project)
-        jwhere, _ = _edge_filters(conn, lo, hi, "j", "ps.project", system_ids, project)
-        rows += _edge(conn, rollup.reports_select(conn.dialect.name, cwhere, jwhere), keys,
-                      _REPORT_SUMS, params)
+    rows = _report_parts(conn, days, edges, keys, _REPORT_SUMS, system_ids, project)
     return [r if by_day else (r[0], None, *r[1:]) for r in rows]
 
 
@@ -147,11 +155,5 @@ def first_reports(conn, start, stop, *, system_ids: Iterable[int] | None = None,
 def last_reports(conn, days: Days | None, edges: Edges) -> list[tuple]:
     """(project, CI system id, its last report on the project) over the window,
     one row per part."""
-    keys, sums = ["project", "ci_system_id"], (("last_at", "MAX"),)
-    rows = _rolled(conn, m.ci_daily_reports, days, keys, sums, None, None)
-    for lo, hi in edges:
-        cwhere, params = _edge_filters(conn, lo, hi, "c", "c.project", None, None)
-        jwhere, _ = _edge_filters(conn, lo, hi, "j", "ps.project", None, None)
-        rows += _edge(conn, rollup.reports_select(conn.dialect.name, cwhere, jwhere), keys,
-                      sums, params)
-    return rows
+    return _report_parts(conn, days, edges, ["project", "ci_system_id"],
+                         (("last_at", "MAX"),), None, None)
