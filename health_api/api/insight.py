@@ -18,8 +18,9 @@ from ..queries import insight_store as store
 from .auth import require_token
 from .db import connection, engine, write_engine, write_transaction
 from .errors import bad_request, not_found
-from .spec import (BOOL, INT, NNUM, NSTR, NTIME, NUM, OFFSET, RATE, STR, TIME, Param, arr,
-                   endpoint, error_responses, limit, nullable, obj)
+from .spec import (BOOL, INT, NNUM, NSTR, NTIME, NUM, OFFSET, RATE, STR, TIME, Param,
+                   add_write_operation, arr, endpoint, limit, nullable, obj,
+                   write_error_responses)
 
 bp = Blueprint("insight", __name__, url_prefix="/api/v1")
 CLUSTER_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -132,17 +133,14 @@ LABEL_OPERATION = {
         "properties": {"label": {"type": "string", "maxLength": 255},
                        "bug_url": {"type": ["string", "null"], "maxLength": 1024}}}}}},
     "responses": {"200": {"description": "labelled", "content": {"application/json": {
-        "schema": {"type": "object"}}}}, **error_responses({
+        "schema": {"type": "object"}}}}, **write_error_responses({
             400: "a malformed body or cluster id (the error names the field)",
-            401: "no token, or an unknown or revoked one", 404: "no such cluster",
-            413: "body over [api] max_body_bytes", 414: "request line too long",
-        431: "request headers too large", 503: "database unavailable"})}}
+            404: "no such cluster"})}}
 
 
 def register_operations(app) -> None:
     """List the PUT in the OpenAPI document (spec.py's endpoint declares GETs)."""
-    app.extensions.setdefault("ci_health_write_operations", []).append(
-        ("/api/v1/clusters/{cluster_id}/label", "put", LABEL_OPERATION))
+    add_write_operation(app, "/api/v1/clusters/{cluster_id}/label", "put", LABEL_OPERATION)
 
 
 @bp.put("/clusters/<cluster_id>/label")

@@ -249,6 +249,24 @@ def error_responses(codes: dict[int, str]) -> dict:
         "schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in codes.items()}
 
 
+#: what every token-protected write operation can answer besides its own errors
+WRITE_ERRORS = {401: "no token, or an unknown or revoked one",
+                413: "body over [api] max_body_bytes", 414: "request line too long",
+                431: "request headers too large", 503: "database unavailable"}
+
+
+def write_error_responses(codes: dict[int, str]) -> dict:
+    """error_responses of a write operation: WRITE_ERRORS and its own ``codes``
+    (which may reword one of them)."""
+    return error_responses(dict(sorted({**WRITE_ERRORS, **codes}.items())))
+
+
+def add_write_operation(app: Flask, path: str, method: str, operation: dict) -> None:
+    """List a write route in the OpenAPI document (``endpoint`` declares GETs)."""
+    app.extensions.setdefault("ci_health_write_operations", []).append(
+        (path, method, operation))
+
+
 def openapi_document(app: Flask, version: str) -> dict:
     paths: dict = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):

@@ -18,7 +18,7 @@ from ..ingest.records import (TIME_MIN, DeadlockError, DuplicateRunError, Ingest
 from .auth import require_token
 from .db import write_engine
 from .errors import ApiError, bad_request
-from .spec import Param, error_responses
+from .spec import Param, add_write_operation, write_error_responses
 
 bp = Blueprint("upload", __name__, url_prefix="/api/v1")
 
@@ -63,19 +63,15 @@ UPLOAD_OPERATION = {
                            "passes": {"type": "integer"}, "fails": {"type": "integer"},
                            "skips": {"type": "integer"}, "tests": {"type": "integer"},
                            "run_at": {"type": ["string", "null"]}}}}}},
-        **error_responses({
+        **write_error_responses({
             400: "bad input: a parameter or the body (the error names it)",
-            401: "no token, or an unknown or revoked one",
             409: "a run with this run_id exists",
-            413: "body over [api] max_body_bytes",
-            414: "request line too long", 431: "request headers too large",
             503: "database unavailable, or a deadlock persisted: retry"})}}
 
 
 def register_operations(app) -> None:
     """List POST /api/v1/runs in the OpenAPI document (spec.py declares GETs)."""
-    app.extensions.setdefault("ci_health_write_operations", []).append(
-        ("/api/v1/runs", "post", UPLOAD_OPERATION))
+    add_write_operation(app, "/api/v1/runs", "post", UPLOAD_OPERATION)
 
 
 @bp.post("/runs")

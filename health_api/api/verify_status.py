@@ -18,7 +18,8 @@ from ..verify_status.store import store_verifications
 from .auth import require_token
 from .db import connection, write_transaction
 from .errors import ApiError, bad_request
-from .spec import BOOL, INT, NSTR, STR, Param, endpoint, error_responses, obj
+from .spec import (BOOL, INT, NSTR, STR, Param, add_write_operation, endpoint, obj,
+                   write_error_responses)
 
 bp = Blueprint("verify_status", __name__, url_prefix="/api/v1")
 RULE = "/changes/<path:change>/revisions/<revision>/verify-status~verifications"
@@ -50,18 +51,16 @@ POST_OPERATION = {
                            "comment": {"type": "string"}, "category": {"type": "string"},
                            "duration": {"type": "string"}, "abstain": {"type": "boolean"},
                            "rerun": {"type": "boolean"}}}}}}}}},
-    "responses": {"204": {"description": "stored"}, **error_responses({
+    "responses": {"204": {"description": "stored"}, **write_error_responses({
         400: "a malformed body or path (the error names the field)",
-        401: "no token, or an unknown or revoked one", 404: "unknown change or patch set",
-        413: "body over [api] max_body_bytes", 414: "request line too long",
-        431: "request headers too large", 503: "database unavailable"})}}
+        404: "unknown change or patch set"})}}
 
 
 def register_operations(app) -> None:
     """List the POST in the OpenAPI document (spec.py's endpoint declares GETs)."""
-    app.extensions.setdefault("ci_health_write_operations", []).append(
-        ("/api/v1/changes/{change}/revisions/{revision}/verify-status~verifications", "post",
-         POST_OPERATION))
+    add_write_operation(
+        app, "/api/v1/changes/{change}/revisions/{revision}/verify-status~verifications",
+        "post", POST_OPERATION)
 
 
 def _resolve_error(exc: queries.ResolveError) -> ApiError:
