@@ -165,16 +165,65 @@ def add_to_stored_rows(conn: Connection, table: Table, columns: Sequence[str],
 
 
 def insert_new_rows(conn: Connection, table: Table, columns: Sequence[str],
-                    rows: Sequence[Row]) -> bool:
+                    rows: Sequence[Row], *, ids: list | None = None) -> bool:
     """``insert_rows`` for rows whose keys the caller believes are not stored:
-    True if they were inserted; False, with nothing written, if one was."""
+    True if they were inserted; False, with nothing written, if one was.
+    With a list ``ids``, MySQL/MariaDB put there the ids the rows were given
+    where ``insert_rows_ids`` can tell them (else it stays empty)."""
     try:
         with conn.begin_nested():  # a savepoint: a failed insert leaves the transaction usable
-            _insert(conn, table, columns, rows)
+            given = insert_rows_ids(conn, table, columns, rows) if ids is not None else None
+            if given is None:
+                _insert(conn, table, columns, rows)
+            else:
+                ids.extend(given)
     # the driver's own error where COPY bypasses SQLAlchemy
     except (IntegrityError, conn.dialect.loaded_dbapi.IntegrityError):
         return False
     return True
+
+
+#: rows per INSERT statement of ``insert_rows_ids``
+ID_INSERT_ROWS = 1000
+
+#: engine -> whether a multi-row INSERT's ids are consecutive (MySQL/MariaDB)
+_consecutive_ids: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()
+
+
+def _ids_consecutive(conn: Connection) -> bool:
+    """InnoDB gives the rows of one multi-row INSERT ... VALUES consecutive
+    auto-increment ids in lock modes 0 ("traditional") and 1 ("consecutive",
+    the default), step auto_increment_increment; mode 2 may interleave them
+    with a concurrent insert's. Asked once per engine."""
+    known = _consecutive_ids.get(conn.engine)
+    if known is None:
+        mode, step = conn.exec_driver_sql(
+            "SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment").one()
+        known = _consecutive_ids[conn.engine] = int(mode) in (0, 1) and int(step) == 1
+    return known
+
+
+def insert_rows_ids(conn: Connection, table: Table, columns: Sequence[str],
+                    rows: Sequence[Row]) -> list[int] | None:
+    """MySQL/MariaDB: ``insert_rows`` that also returns the auto-increment ids
+    the rows were given, in row order, so that child rows need no read back
+    (there is no RETURNING and no sequence to reserve ids from): each
+    statement's first id is its LAST_INSERT_ID(), the others follow it (see
+    ``_ids_consecutive``). None, with nothing written, elsewhere or where the
+    server does not promise consecutive ids."""
+    if conn.dialect.name not in ("mysql", "mariadb") or not _ids_consecutive(conn):
+        return None
+    quote = conn.dialect.identifier_preparer.quote
+    target = f"{quote(table.name)} ({_names(columns, quote)})"
+    group = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    ids: list[int] = []
+    for start in range(0, len(rows), ID_INSERT_ROWS):
+        part = rows[start:start + ID_INSERT_ROWS]
+        params = tuple(value for row in part for value in row)
+        first = conn.exec_driver_sql(
+            f"INSERT INTO {target} VALUES {', '.join([group] * len(part))}", params).lastrowid
+        ids.extend(range(first, first + len(part)))
+    return ids
 
 
 def insert_ignore_rows(conn: Connection, table: Table, columns: Sequence[str],

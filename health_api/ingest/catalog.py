@@ -35,11 +35,15 @@ class TestIdCache:
     Ids learnt inside a transaction only become visible to later runs once it
     commits: a rolled-back run may have inserted tests that no longer exist.
     Bounded: past ``limit`` names, further ones are looked up in the database.
+    The limit holds a 100,000-test run whole (about 20 MB): below it, the
+    second half of such a run looked its known tests up batch by batch, one
+    query per 2,000 names on the critical path (known tests ingested slower
+    than new ones on PostgreSQL).
     """
 
     __test__ = False
 
-    def __init__(self, limit: int = 50_000) -> None:
+    def __init__(self, limit: int = 200_000) -> None:
         self.committed: dict[str, int] = {}
         self.limit = limit
 
@@ -56,6 +60,10 @@ class RunTests:
         # INSERT wrote rather than a concurrent ingester: PostgreSQL says so
         # (RETURNING), SQLite holds the write lock. Not MySQL/MariaDB.
         self.counts_new_tests = conn.dialect.name in ("postgresql", "sqlite")
+        # MySQL/MariaDB cannot tell which rows an INSERT ... ON DUPLICATE KEY
+        # wrote, but a plain INSERT that succeeds wrote them all: new tests
+        # are tried that way first (see _insert_counted)
+        self.counts_if_all_new = conn.dialect.name in ("mysql", "mariadb")
         # tests.id of the tests whose INSERT counted their result in this run;
         # a set, not their counts: the run keeps each test's result anyway,
         # and a large run's new tests would otherwise cost tens of MB
@@ -104,16 +112,20 @@ class RunTests:
         this run's counts (see ``counts_new_tests``). Returns how many rows
         it wrote, or None where it cannot tell."""
         rows = []
+        unique = bulk.has_unique_key(self.conn, m.tests, ("test_id",))
+        counted = self.counts_new_tests or (self.counts_if_all_new and unique)
         for name in names:
-            if self.counts_new_tests:
+            if counted:
                 result = fresh[name][0]
                 c = rollups.result_counts(result.status, result.duration)
                 rows.append((name, c[0] + c[1], c[0], c[1], c[4] if c[3] else None))
             else:
                 rows.append((name, 0, 0, 0, None))
         columns = ("test_id", "run_count", "success", "failure", "run_time")
-        if not bulk.has_unique_key(self.conn, m.tests, ("test_id",)):
+        if not unique:
             return self._insert_unchecked(columns, rows, found)
+        if self.counts_if_all_new:
+            return self._insert_counted(columns, rows, names, found)
         inserted = self._copy_new(columns, rows)
         if inserted is None:
             inserted = bulk.insert_ignore_rows(self.conn, m.tests, columns, ("test_id",), rows,
@@ -130,6 +142,29 @@ class RunTests:
         if self.counts_new_tests and ours is not None:
             self.precounted.update(found[name] for name in ours)
         return None if ours is None else len(ours)
+
+    def _insert_counted(self, columns, rows: list[tuple], names: list[str],
+                        found: dict[str, int]) -> int | None:
+        """MySQL/MariaDB: insert the tests ``names`` (none was stored when looked
+        up) with this run's counts by a plain INSERT, in a savepoint. If it
+        succeeds every row is ours (the unique index makes a concurrent
+        ingester's INSERT of the same name wait for us, then fail) and the
+        counters need no UPDATE at the end: for a run of new tests that UPDATE
+        cost as much as writing its test_runs. If a name was stored meanwhile,
+        nothing of it stays: the rows go in without counts, skipping stored
+        names, and the counters are updated at the end as for known tests."""
+        ids: list[int] = []
+        if bulk.insert_new_rows(self.conn, m.tests, columns, rows, ids=ids):
+            if ids:
+                found.update(zip(names, ids))
+            else:
+                self._select(names, found)
+            self.precounted.update(found[name] for name in names)
+            return len(names)
+        bulk.insert_ignore_rows(self.conn, m.tests, columns, ("test_id",),
+                                [(row[0], 0, 0, 0, None) for row in rows])
+        self._select(names, found)
+        return None
 
     def learn_job_tests(self, build_name: str) -> int:
         """Put the ids of the tests the job ran on its latest stored day into

@@ -246,7 +246,13 @@ class RunWriter:
         ids = bulk.allocate_ids(self.conn, m.test_runs, len(rows)) if detailed else None
         test_run_ids: dict[int, int] = {}
         if ids is None:
-            bulk.insert_rows(self.conn, m.test_runs, _TEST_RUN_COLUMNS, rows)
+            # MySQL/MariaDB: the ids the server gave, where it can tell them
+            given = bulk.insert_rows_ids(self.conn, m.test_runs, _TEST_RUN_COLUMNS,
+                                         rows) if detailed else None
+            if given is None:
+                bulk.insert_rows(self.conn, m.test_runs, _TEST_RUN_COLUMNS, rows)
+            else:
+                test_run_ids = {row[0]: i for i, row in zip(given, rows)}
         else:
             bulk.insert_rows(self.conn, m.test_runs, ("id",) + _TEST_RUN_COLUMNS,
                              [(i,) + row for i, row in zip(ids, rows)])
