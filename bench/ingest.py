@@ -58,7 +58,12 @@ MYSQL = os.environ.get("CI_HEALTH_TEST_MYSQL", "mysql://root@127.0.0.1:3306")
 COMPAT = Path(os.environ.get("CI_HEALTH_COMPAT_VENV", REPO / ".compat-venv"))
 
 
+#: appended to every database name (--db-suffix): benchmarks run side by side
+DB_SUFFIX = ""
+
+
 def fresh_url(kind: str, name: str, tmp: Path) -> str:
+    name += DB_SUFFIX
     if kind == "sqlite":
         return f"sqlite:///{tmp / (name + '.db')}"
     server = PG if kind == "postgresql" else MYSQL
@@ -184,7 +189,15 @@ def main() -> None:
                     help="--whole-process: also time subunit2sql on the 10k stream")
     ap.add_argument("--s2s-engines", default=None,
                     help="--whole-process: engines to time subunit2sql on (default: all it can)")
+    ap.add_argument("--db-suffix", default="",
+                    help="append this to the names of the databases created (and kept), "
+                         "e.g. a branch name, so that benchmarks running at the same time "
+                         "do not drop each other's")
     args = ap.parse_args()
+    if not args.db_suffix.replace("_", "").isalnum() and args.db_suffix:
+        ap.error("--db-suffix: letters, digits and _ only")
+    global DB_SUFFIX
+    DB_SUFFIX = args.db_suffix
     tmp = Path(tempfile.mkdtemp(prefix="cih-bench-"))
     if args.whole_process:
         import whole_process
