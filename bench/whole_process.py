@@ -2,7 +2,10 @@
 
 Each figure is the wall time of a whole ``ci-health ingest subunit`` command
 (interpreter start, imports, connection, schema check, parse, write, commit,
-exit), run several times: median and spread (min-max). Beside it, on the
+exit), run several times: median and spread (min-max), and the median CPU
+time (user + system) of the command itself, which the load of a shared
+machine moves much less than its wall time (the database server's CPU is
+not in it). Beside it, on the
 same files, subunit2sql 1.10.0 from the compat venv (tools/compat-venv.sh),
 also as a whole command, and the ratio of the medians.
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import io
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -57,10 +61,25 @@ def _write(path: Path, count: int, family: str, seed: int = 0) -> Path:
     return path
 
 
-def _timed(cmd: list[str]) -> float:
+class Timing(float):
+    """A command's wall time in seconds, with ``cpu``: the user + system CPU
+    seconds of the command (the client side only: not the database server's),
+    which depends much less than wall time on what else the machine runs."""
+
+    cpu: float = 0.0
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(cmd: list[str]) -> Timing:
+    cpu_before = _children_cpu()
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True)
-    elapsed = time.perf_counter() - start
+    elapsed = Timing(time.perf_counter() - start)
+    elapsed.cpu = _children_cpu() - cpu_before
     if done.returncode != 0:
         raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd[:4])} ...\n"
                          f"{done.stderr.decode()[-2000:]}")
@@ -68,8 +87,12 @@ def _timed(cmd: list[str]) -> float:
 
 
 def _spread(times: list[float]) -> str:
-    return (f"median {statistics.median(times):.3f} s (min {min(times):.3f}, "
-            f"max {max(times):.3f}, n={len(times)})")
+    line = (f"median {statistics.median(times):.3f} s (min {min(times):.3f}, "
+            f"max {max(times):.3f}, n={len(times)}")
+    cpu = [t.cpu for t in times if isinstance(t, Timing)]
+    if cpu:
+        line += f"; client CPU median {statistics.median(cpu):.3f} s"
+    return line + ")"
 
 
 def _ci_health(url: str, *files: Path) -> list[str]:
