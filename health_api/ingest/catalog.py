@@ -72,8 +72,10 @@ class RunTests:
         self.recounted: dict[int, tuple[str, float | None]] = {}
         # The last batch's unknown names were all new (a job's first run, or a
         # new database): the next batch's are likely new too, so they go
-        # straight to the INSERT. PostgreSQL only, where RETURNING tells which
-        # rows it wrote; the others must look names up first.
+        # straight to the INSERT. PostgreSQL, where RETURNING tells which rows
+        # it wrote, and MySQL/MariaDB, whose plain INSERT of them all either
+        # writes every row or nothing (then they are looked up as usual);
+        # SQLite must look names up first.
         self.expect_new = False
 
     def ids(self, fresh: dict[str, tuple[TestResult, str | None]]) -> dict[str, int]:
@@ -98,7 +100,8 @@ class RunTests:
             _check_lengths(new)
             written = self._insert(new, fresh, found) if new else 0
             self.expect_new = (written == len(missing) >= EXPECT_NEW_MIN
-                               and self.conn.dialect.name == "postgresql"
+                               and self.conn.dialect.name in ("postgresql", "mysql",
+                                                              "mariadb")
                                and bulk.has_unique_key(self.conn, m.tests, ("test_id",)))
             room = self.cache.limit - len(self.cache.committed) - len(self.pending)
             for name in missing[:max(room, 0)]:
@@ -146,7 +149,8 @@ class RunTests:
     def _insert_counted(self, columns, rows: list[tuple], names: list[str],
                         found: dict[str, int]) -> int | None:
         """MySQL/MariaDB: insert the tests ``names`` (none was stored when looked
-        up) with this run's counts by a plain INSERT, in a savepoint. If it
+        up, or not looked up: ``expect_new``) with this run's counts by a plain
+        INSERT, in a savepoint. If it
         succeeds every row is ours (the unique index makes a concurrent
         ingester's INSERT of the same name wait for us, then fail) and the
         counters need no UPDATE at the end: for a run of new tests that UPDATE

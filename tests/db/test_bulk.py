@@ -88,3 +88,36 @@ def test_prepare_session_reads_nothing_and_learns_the_sequences(engine):
                         lambda *args: statements.append(args[2]))
         bulk.prepare_session(conn, tables)
         assert statements == []
+
+
+def test_insert_rows_ids_are_the_ids_the_rows_got(engine, monkeypatch):
+    # several statements, after rows another statement wrote (ids do not start at 1)
+    monkeypatch.setattr(bulk, "ID_INSERT_ROWS", 7)
+    columns = ("test_id", "run_count", "success", "failure", "run_time")
+    names = [f"pkg.t{i:02d}" for i in range(20)]
+    with engine.begin() as conn:
+        bulk.insert_rows(conn, m.tests, columns, [("pkg.first", 0, 0, 0, None)])
+        ids = bulk.insert_rows_ids(conn, m.tests, columns,
+                                   [(name, 0, 0, 0, None) for name in names])
+    if engine.dialect.name in ("mysql", "mariadb"):
+        assert ids == [r[0] for r in rows(engine, "SELECT id FROM tests WHERE test_id <> "
+                                                  "'pkg.first' ORDER BY test_id")]
+        assert len(set(ids)) == 20
+    else:  # elsewhere: nothing written, the caller inserts as usual
+        assert ids is None
+        assert rows(engine, "SELECT COUNT(*) FROM tests") == [(1,)]
+
+
+def test_insert_new_rows_with_ids_writes_nothing_if_one_is_stored(engine):
+    columns = ("test_id", "run_count", "success", "failure", "run_time")
+    with engine.begin() as conn:
+        bulk.insert_rows(conn, m.tests, columns, [("pkg.b", 0, 0, 0, None)])
+        ids: list = []
+        assert not bulk.insert_new_rows(conn, m.tests, columns, [
+            ("pkg.a", 1, 1, 0, 1.0), ("pkg.b", 1, 1, 0, 1.0)], ids=ids)
+        assert ids == []
+        assert bulk.insert_new_rows(conn, m.tests, columns, [("pkg.c", 1, 1, 0, 1.0)],
+                                    ids=ids)
+        stored_c = conn.exec_driver_sql("SELECT id FROM tests WHERE test_id = 'pkg.c'").scalar()
+    assert ids == ([stored_c] if engine.dialect.name in ("mysql", "mariadb") else [])
+    assert rows(engine, "SELECT test_id FROM tests ORDER BY test_id") == [("pkg.b",), ("pkg.c",)]

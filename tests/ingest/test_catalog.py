@@ -62,3 +62,36 @@ def test_names_that_go_straight_to_the_insert_but_exist(db_url, engine, monkeypa
     assert {v for k, v in got.items() if k not in known} == {(1, 1, 0)}
     assert rows(engine, "SELECT COUNT(*), COUNT(DISTINCT test_id) FROM test_runs") == [
         (350, 300)]
+
+
+def _attrs_by_test(engine):
+    return rows(engine, "SELECT t.test_id, trm.value FROM test_run_metadata trm "
+                        "JOIN test_runs tr ON tr.id = trm.test_run_id "
+                        "JOIN tests t ON t.id = tr.test_id "
+                        "WHERE trm.key = 'attrs' ORDER BY t.test_id")
+
+
+def test_test_run_ids_given_by_the_server_or_read_back_link_the_same_rows(
+        db_url, engine, monkeypatch):
+    # MySQL/MariaDB take the ids of the test_runs (and of new tests) from the
+    # INSERT where the server promises consecutive ids, else read them back:
+    # both link every test_run_metadata row to its own test_run, over several
+    # batches and statements, new tests and known ones.
+    from health_api.db import bulk
+    from health_api.ingest import writer
+    monkeypatch.setitem(writer.RunWriter.__init__.__kwdefaults__, "batch_size", 40)
+    monkeypatch.setattr(bulk, "ID_INSERT_ROWS", 15)
+    tests = [(f"pkg.t{i:03d}[id-{i},{'smoke' if i % 3 else 'slow'}]", "success")
+             for i in range(100)]
+    expected = sorted((f"pkg.t{i:03d}", f"id-{i},{'smoke' if i % 3 else 'slow'}")
+                      for i in range(100))
+    ingest(db_url, stream(*tests), "--run-meta", "build_name=a")
+    assert _attrs_by_test(engine) == expected
+    monkeypatch.setattr(bulk, "_ids_consecutive", lambda conn: False)  # the read back
+    ingest(db_url, stream(*tests), "--run-meta", "build_name=a")
+    ingest(db_url, stream(*[(f"pkg.u{i:03d}[x-{i}]", "fail") for i in range(60)]),
+           "--run-meta", "build_name=a")
+    assert _attrs_by_test(engine) == sorted(expected * 2 + [
+        (f"pkg.u{i:03d}", f"x-{i}") for i in range(60)])
+    assert rows(engine, "SELECT COUNT(*), SUM(run_count), SUM(success), SUM(failure) "
+                        "FROM tests") == [(160, 260, 200, 60)]
