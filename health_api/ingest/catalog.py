@@ -73,9 +73,8 @@ class RunTests:
         # The last batch's unknown names were all new (a job's first run, or a
         # new database): the next batch's are likely new too, so they go
         # straight to the INSERT. PostgreSQL, where RETURNING tells which rows
-        # it wrote, and MySQL/MariaDB, whose plain INSERT of them all either
-        # writes every row or nothing (then they are looked up as usual);
-        # SQLite must look names up first.
+        # it wrote; SQLite and MySQL/MariaDB, whose plain INSERT of them all
+        # either writes every row or nothing (then they are looked up as usual).
         self.expect_new = False
 
     def ids(self, fresh: dict[str, tuple[TestResult, str | None]]) -> dict[str, int]:
@@ -100,8 +99,8 @@ class RunTests:
             _check_lengths(new)
             written = self._insert(new, fresh, found) if new else 0
             self.expect_new = (written == len(missing) >= EXPECT_NEW_MIN
-                               and self.conn.dialect.name in ("postgresql", "mysql",
-                                                              "mariadb")
+                               and self.conn.dialect.name in ("postgresql", "sqlite",
+                                                              "mysql", "mariadb")
                                and bulk.has_unique_key(self.conn, m.tests, ("test_id",)))
             room = self.cache.limit - len(self.cache.committed) - len(self.pending)
             for name in missing[:max(room, 0)]:
@@ -129,6 +128,8 @@ class RunTests:
             return self._insert_unchecked(columns, rows, found)
         if self.counts_if_all_new:
             return self._insert_counted(columns, rows, names, found)
+        if self.conn.dialect.name == "sqlite":
+            return self._insert_sqlite(columns, rows, found)
         inserted = self._copy_new(columns, rows)
         if inserted is None:
             inserted = bulk.insert_ignore_rows(self.conn, m.tests, columns, ("test_id",), rows,
@@ -138,13 +139,33 @@ class RunTests:
             found.update(inserted)
             ours = [name for name, _id in inserted]
             names = [n for n in names if n not in found]  # inserted meanwhile by others
-        elif self.conn.dialect.name == "sqlite":
-            ours = names  # under the write lock nobody else inserts
         if names:
             self._select(names, found)
         if self.counts_new_tests and ours is not None:
             self.precounted.update(found[name] for name in ours)
         return None if ours is None else len(ours)
+
+    def _insert_sqlite(self, columns, rows: list[tuple], found: dict[str, int]) -> int:
+        """SQLite: insert the tests of ``rows`` with ids counted on from MAX(id)
+        (``bulk.allocate_ids``: our transaction holds the write lock, nobody
+        else inserts), so their ids need no look-up afterwards. Names that
+        were not looked up (``expect_new``) go in by a plain INSERT in a
+        savepoint; if one is stored after all, nothing of it stays, the names
+        are looked up and only the others inserted. (Looked-up names need no
+        savepoint, whose journal of the pages it changes costs time.)"""
+        ids = bulk.allocate_ids(self.conn, m.tests, len(rows))
+        with_ids = [(i,) + row for i, row in zip(ids, rows)]
+        if not self.expect_new:  # looked up: none is stored, and no savepoint to pay
+            bulk.insert_rows(self.conn, m.tests, ("id",) + columns, with_ids)
+        elif not bulk.insert_new_rows(self.conn, m.tests, ("id",) + columns, with_ids):
+            self._select([row[0] for row in rows], found)
+            rows = [row for row in rows if row[0] not in found]
+            ids = bulk.allocate_ids(self.conn, m.tests, len(rows))
+            bulk.insert_rows(self.conn, m.tests, ("id",) + columns,
+                             [(i,) + row for i, row in zip(ids, rows)])
+        found.update(zip((row[0] for row in rows), ids))
+        self.precounted.update(ids)
+        return len(rows)
 
     def _insert_counted(self, columns, rows: list[tuple], names: list[str],
                         found: dict[str, int]) -> int | None:
