@@ -26,13 +26,21 @@ written the way subunit2sql leaves a database (bench/scale_store.py), then:
 
 Each figure the issue sets a target for is printed with it, met or NOT met;
 ``--quick`` runs all of it on smaller stores in minutes. Prints plain lines. PostgreSQL server: CI_HEALTH_TEST_PG (default
-127.0.0.1:5432). The databases are dropped at the end.
+127.0.0.1:5432). The databases are dropped at the end, unless ``--keep NAME``:
+then the stores are written once into the databases NAME_week and
+NAME_quarter (their size in the database's comment) and kept; each run
+measures a copy of them (NAME_week_run, NAME_quarter_run: ``CREATE DATABASE
+... TEMPLATE``, a file copy, minutes instead of the half hour writing the
+gate quarter takes) and drops the copy, as adoption, rebuild and expire
+change it.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -77,6 +85,50 @@ def pg_database(name: str) -> str:
         conn.exec_driver_sql(f"CREATE DATABASE {name}")
     admin.dispose()
     return f"{PG}/{name}"
+
+
+def _comment(name: str) -> str | None:
+    admin = make_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        found = conn.execute(text(
+            "SELECT COALESCE(shobj_description(oid, 'pg_database'), '') FROM pg_database"
+            " WHERE datname = :name"), {"name": name}).scalar()
+    admin.dispose()
+    return found
+
+
+def kept_store(name: str, days: int, args) -> tuple[str, dict]:
+    """--keep: the store of ``days`` in database ``name``, written unless it is
+    there already; a copy of it to measure (adoption, rebuild and expire
+    change what they run on), named ``name``_run."""
+    wanted = {"days": days, "jobs": args.jobs, "runs_per_day": args.runs_per_day,
+              "tests": args.tests}
+    found = _comment(name)
+    if found is None:
+        url = pg_database(name)
+        size = subunit2sql_like_store(url, days, args)
+        admin = make_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(
+                f"COMMENT ON DATABASE {name} IS '{json.dumps(dict(size, **wanted))}'")
+        admin.dispose()
+        found = _comment(name)
+    try:
+        size = json.loads(found)
+    except ValueError:
+        size = {}
+    if {k: size.get(k) for k in wanted} != wanted:
+        raise SystemExit(f"database {name} exists but holds no store of {wanted} "
+                         f"(comment {found!r}): pick another --keep name")
+    copy = f"{name}_run"
+    drop_pg_database(copy)
+    admin = make_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
+    started = time.time()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {copy} TEMPLATE {name} STRATEGY = FILE_COPY")
+    admin.dispose()
+    size["copy_s"] = time.time() - started
+    return copy, size
 
 
 def drop_pg_database(name: str) -> None:
@@ -210,13 +262,22 @@ def _answer_meanwhile(url: str, paths: list[str], answers: list, stop) -> None:
 def stores(args) -> None:
     results = {}
     for label, days in (("week", args.week_days), ("quarter", args.quarter_days)):
-        name = f"ch_scale_{label}_{os.getpid()}"
-        url = pg_database(name)
+        if args.only and label != args.only:
+            continue
+        if args.keep:
+            name, size = kept_store(f"{args.keep}_{label}", days, args)
+            url = f"{PG}/{name}"
+        else:
+            name = f"ch_scale_{label}_{os.getpid()}"
+            url = pg_database(name)
         try:
-            size = subunit2sql_like_store(url, days, args)
+            if not args.keep:
+                size = subunit2sql_like_store(url, days, args)
             print(f"{label}: {days} days x {args.jobs} jobs x {args.runs_per_day} runs/day x "
                   f"{args.tests} tests = {size['runs']} runs, {size['results']:,} results "
-                  f"(written in {size['build_s']:.0f} s)", flush=True)
+                  f"(written in {size['build_s']:.0f} s"
+                  + (f"; copied from {args.keep}_{label} in {size['copy_s']:.0f} s"
+                     if args.keep else "") + ")", flush=True)
             engine = make_engine(url)
             # adoption: what `db upgrade` runs once it has adopted a database
             # whose runs nobody rolled up (subunit2sql_like_store left no rollups)
@@ -284,6 +345,11 @@ def stores(args) -> None:
             print(f"quarter/week cold p50 {path:<32} {q / w:5.2f}")
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def sqlite_ingest(args) -> None:
     from health_api.demo.streams import tempest_like_ids, write_stream
     exe = Path(sys.executable).with_name("ci-health")
@@ -310,22 +376,24 @@ def sqlite_ingest(args) -> None:
         thread.start()
         ids = tempest_like_ids(600)
         stream_path = Path(tmp) / "run.subunit"
-        times = []
+        times, cpu = [], []
         try:
             for i in range(args.sqlite_runs):
                 with stream_path.open("wb") as out:
                     write_stream(out, ids, seed=i, fail_every=50, traceback=True,
                                  start=dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
                                  + dt.timedelta(minutes=20 * i))
-                t = time.time()
+                t, used = time.time(), _children_cpu()
                 subprocess.run([str(exe), "ingest", "subunit", "--db", url,
                                 "--store-attachments", "--run-meta", f"build_name=job-{i % 30}",
                                 str(stream_path)], check=True, capture_output=True)
                 times.append(time.time() - t)
+                cpu.append(_children_cpu() - used)
                 wal_max[0] = max(wal_max[0], wal_size(probe))
                 if (i + 1) % 100 == 0:
                     print(f"sqlite: {i + 1} runs, median of the last 25 "
-                          f"{statistics.median(times[-25:]):.3f} s, WAL max "
+                          f"{statistics.median(times[-25:]):.3f} s (CPU "
+                          f"{statistics.median(cpu[-25:]):.3f} s), WAL max "
                           f"{wal_max[0] / 1e6:.1f} MB", flush=True)
         finally:
             stop.set()
@@ -340,6 +408,11 @@ def sqlite_ingest(args) -> None:
               f"; WAL max {wal_max[0] / 1e6:.1f} MB (target < {TARGET_WAL / 1e6:.0f} MB: "
               f"{'met' if wal_max[0] < TARGET_WAL else 'NOT met'}); database "
               f"{db.stat().st_size / 1e6:.0f} MB; API answered {served[0]} /api/v1/jobs meanwhile")
+        # user+sys of the ingest processes: what the run costs, less sensitive
+        # than the wall time to the other work of a shared machine
+        first, last = statistics.median(cpu[:25]), statistics.median(cpu[-25:])
+        print(f"sqlite: CPU (user+sys) per ingest process: median runs 1-25 {first:.3f} s, "
+              f"runs {len(cpu) - 24}-{len(cpu)} {last:.3f} s, ratio {last / first:.2f}")
 
 
 def main() -> None:
@@ -357,6 +430,11 @@ def main() -> None:
     parser.add_argument("--no-baseline", dest="baseline", action="store_false",
                         help="skip the previous rebuild (Python, batch by batch) on the week")
     parser.add_argument("--skip-sqlite-ingest", action="store_true")
+    parser.add_argument("--keep", metavar="NAME",
+                        help="write the stores once into databases NAME_week and "
+                             "NAME_quarter, keep them, and measure copies of them")
+    parser.add_argument("--only", choices=("week", "quarter"),
+                        help="measure one of the two stores")
     parser.add_argument("--quick", action="store_true",
                         help="smaller stores and 100 SQLite runs: " + ", ".join(
                             f"{k}={v}" for k, v in QUICK.items()))
