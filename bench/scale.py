@@ -226,6 +226,30 @@ def _name(path: str) -> str:
     return path.split("#", 1)[1] if "#" in path else path.split("?")[0]
 
 
+class ServerCpu:
+    """CPU time (user+sys) of the PostgreSQL server process behind ``engine``'s
+    one pooled connection, read from /proc when the server runs on this
+    machine: the figure the other work of a shared machine changes least."""
+
+    def __init__(self, engine):
+        with engine.connect() as conn:
+            self.pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+
+    def __call__(self) -> float | None:
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def since(self, start: float | None, results: int) -> str:
+        now = self()
+        if start is None or now is None or now <= start:
+            return ""
+        return (f"; server CPU {now - start:.1f} s: "
+                f"{results / (now - start):,.0f} results per CPU-second")
+
+
 def time_routes(url: str, paths: list[str], repeat: int) -> dict[str, dict]:
     """{route name: {"cold": (p50, p95), "warm": (p50, p95)}}."""
     cold_app = create_app(db_url=url, config=Config(environ={"CI_HEALTH_CACHE_DISABLED": "1"}))
@@ -284,17 +308,21 @@ def stores(args) -> None:
                   f"(written in {size['build_s']:.0f} s"
                   + (f"; copied from {args.keep}_{label} in {size['copy_s']:.0f} s"
                      if args.keep else "") + ")", flush=True)
-            engine = make_engine(url)
+            # one connection: the server process whose CPU time is printed
+            engine = make_engine(url, pool_size=1, max_overflow=0)
+            cpu = ServerCpu(engine)
             # adoption: what `db upgrade` runs once it has adopted a database
             # whose runs nobody rolled up (subunit2sql_like_store left no rollups)
-            t = time.time()
+            t, c = time.time(), cpu()
             report = roll_up_adopted_runs(engine)
             took = time.time() - t
             print(f"{label}: adoption (db upgrade) built rollups of {report['runs']} "
-                  f"runs in {took:.1f} s: {size['results'] / took:,.0f} results/s", flush=True)
-            t = time.time()
+                  f"runs in {took:.1f} s: {size['results'] / took:,.0f} results/s"
+                  f"{cpu.since(c, size['results'])}", flush=True)
+            t, c = time.time(), cpu()
             rollup_sql.build_all(engine)
             took = time.time() - t
+            print(f"{label}: db rebuild-rollups{cpu.since(c, size['results'])}", flush=True)
             rate = size["results"] / took
             print(f"{label}: db rebuild-rollups {took:.1f} s: {rate:,.0f} results/s "
                   f"({rate / ISSUE_REBUILD:.1f}x the issue's {ISSUE_REBUILD:,}/s; target "
@@ -329,9 +357,10 @@ def stores(args) -> None:
                 reader = threading.Thread(target=_answer_meanwhile,
                                           args=(url, routes(engine), answers, stop))
                 reader.start()
-                t = time.time()
+                t, c = time.time(), cpu()
                 report = expire_runs(engine, days=args.expire_keep_days, now=END)
                 took = time.time() - t
+                print(f"quarter: db expire{cpu.since(c, doomed)}", flush=True)
                 stop.set()
                 reader.join()
                 rate = doomed / took
