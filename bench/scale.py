@@ -26,13 +26,21 @@ written the way subunit2sql leaves a database (bench/scale_store.py), then:
 
 Each figure the issue sets a target for is printed with it, met or NOT met;
 ``--quick`` runs all of it on smaller stores in minutes. Prints plain lines. PostgreSQL server: CI_HEALTH_TEST_PG (default
-127.0.0.1:5432). The databases are dropped at the end.
+127.0.0.1:5432). The databases are dropped at the end, unless ``--keep NAME``:
+then the stores are written once into the databases NAME_week and
+NAME_quarter (their size in the database's comment) and kept; each run
+measures a copy of them (NAME_week_run, NAME_quarter_run: ``CREATE DATABASE
+... TEMPLATE``, a file copy, minutes instead of the half hour writing the
+gate quarter takes) and drops the copy, as adoption, rebuild and expire
+change it.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -77,6 +85,56 @@ def pg_database(name: str) -> str:
         conn.exec_driver_sql(f"CREATE DATABASE {name}")
     admin.dispose()
     return f"{PG}/{name}"
+
+
+def _comment(name: str) -> str | None:
+    admin = make_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        found = conn.execute(text(
+            "SELECT COALESCE(shobj_description(oid, 'pg_database'), '') FROM pg_database"
+            " WHERE datname = :name"), {"name": name}).scalar()
+    admin.dispose()
+    return found
+
+
+def kept_store(name: str, days: int, args) -> tuple[str, dict]:
+    """--keep: the store of ``days`` in database ``name``, written unless it is
+    there already; a copy of it to measure (adoption, rebuild and expire
+    change what they run on), named ``name``_run."""
+    wanted = {"days": days, "jobs": args.jobs, "runs_per_day": args.runs_per_day,
+              "tests": args.tests}
+    found = _comment(name)
+    if found is None:
+        url = pg_database(name)
+        size = subunit2sql_like_store(url, days, args)
+        admin = make_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(
+                f"COMMENT ON DATABASE {name} IS '{json.dumps(dict(size, **wanted))}'")
+        admin.dispose()
+        found = _comment(name)
+    try:
+        size = json.loads(found)
+    except ValueError:
+        size = {}
+    if {k: size.get(k) for k in wanted} != wanted:
+        raise SystemExit(f"database {name} exists but holds no store of {wanted} "
+                         f"(comment {found!r}): pick another --keep name")
+    copy = f"{name}_run"
+    drop_pg_database(copy)
+    admin = make_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
+    started = time.time()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {copy} TEMPLATE {name} STRATEGY = FILE_COPY")
+    admin.dispose()
+    size["copy_s"] = time.time() - started
+    # as subunit2sql left it, should a measurement have been run on ``name``
+    # itself (its rollups built): no rollup, no ch_rolled_runs
+    engine = make_engine(f"{PG}/{copy}")
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE ch_test_daily, ch_job_daily, ch_rolled_runs"))
+    engine.dispose()
+    return copy, size
 
 
 def drop_pg_database(name: str) -> None:
@@ -168,6 +226,30 @@ def _name(path: str) -> str:
     return path.split("#", 1)[1] if "#" in path else path.split("?")[0]
 
 
+class ServerCpu:
+    """CPU time (user+sys) of the PostgreSQL server process behind ``engine``'s
+    one pooled connection, read from /proc when the server runs on this
+    machine: the figure the other work of a shared machine changes least."""
+
+    def __init__(self, engine):
+        with engine.connect() as conn:
+            self.pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+
+    def __call__(self) -> float | None:
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def since(self, start: float | None, results: int) -> str:
+        now = self()
+        if start is None or now is None or now <= start:
+            return ""
+        return (f"; server CPU {now - start:.1f} s: "
+                f"{results / (now - start):,.0f} results per CPU-second")
+
+
 def time_routes(url: str, paths: list[str], repeat: int) -> dict[str, dict]:
     """{route name: {"cold": (p50, p95), "warm": (p50, p95)}}."""
     cold_app = create_app(db_url=url, config=Config(environ={"CI_HEALTH_CACHE_DISABLED": "1"}))
@@ -210,24 +292,37 @@ def _answer_meanwhile(url: str, paths: list[str], answers: list, stop) -> None:
 def stores(args) -> None:
     results = {}
     for label, days in (("week", args.week_days), ("quarter", args.quarter_days)):
-        name = f"ch_scale_{label}_{os.getpid()}"
-        url = pg_database(name)
+        if args.only and label != args.only:
+            continue
+        if args.keep:
+            name, size = kept_store(f"{args.keep}_{label}", days, args)
+            url = f"{PG}/{name}"
+        else:
+            name = f"ch_scale_{label}_{os.getpid()}"
+            url = pg_database(name)
         try:
-            size = subunit2sql_like_store(url, days, args)
+            if not args.keep:
+                size = subunit2sql_like_store(url, days, args)
             print(f"{label}: {days} days x {args.jobs} jobs x {args.runs_per_day} runs/day x "
                   f"{args.tests} tests = {size['runs']} runs, {size['results']:,} results "
-                  f"(written in {size['build_s']:.0f} s)", flush=True)
-            engine = make_engine(url)
+                  f"(written in {size['build_s']:.0f} s"
+                  + (f"; copied from {args.keep}_{label} in {size['copy_s']:.0f} s"
+                     if args.keep else "") + ")", flush=True)
+            # one connection: the server process whose CPU time is printed
+            engine = make_engine(url, pool_size=1, max_overflow=0)
+            cpu = ServerCpu(engine)
             # adoption: what `db upgrade` runs once it has adopted a database
             # whose runs nobody rolled up (subunit2sql_like_store left no rollups)
-            t = time.time()
+            t, c = time.time(), cpu()
             report = roll_up_adopted_runs(engine)
             took = time.time() - t
             print(f"{label}: adoption (db upgrade) built rollups of {report['runs']} "
-                  f"runs in {took:.1f} s: {size['results'] / took:,.0f} results/s", flush=True)
-            t = time.time()
+                  f"runs in {took:.1f} s: {size['results'] / took:,.0f} results/s"
+                  f"{cpu.since(c, size['results'])}", flush=True)
+            t, c = time.time(), cpu()
             rollup_sql.build_all(engine)
             took = time.time() - t
+            print(f"{label}: db rebuild-rollups{cpu.since(c, size['results'])}", flush=True)
             rate = size["results"] / took
             print(f"{label}: db rebuild-rollups {took:.1f} s: {rate:,.0f} results/s "
                   f"({rate / ISSUE_REBUILD:.1f}x the issue's {ISSUE_REBUILD:,}/s; target "
@@ -262,9 +357,10 @@ def stores(args) -> None:
                 reader = threading.Thread(target=_answer_meanwhile,
                                           args=(url, routes(engine), answers, stop))
                 reader.start()
-                t = time.time()
+                t, c = time.time(), cpu()
                 report = expire_runs(engine, days=args.expire_keep_days, now=END)
                 took = time.time() - t
+                print(f"quarter: db expire{cpu.since(c, doomed)}", flush=True)
                 stop.set()
                 reader.join()
                 rate = doomed / took
@@ -282,6 +378,11 @@ def stores(args) -> None:
         for path in results["week"]:
             w, q = results["week"][path]["cold"][0], results["quarter"][path]["cold"][0]
             print(f"quarter/week cold p50 {path:<32} {q / w:5.2f}")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def sqlite_ingest(args) -> None:
@@ -310,22 +411,24 @@ def sqlite_ingest(args) -> None:
         thread.start()
         ids = tempest_like_ids(600)
         stream_path = Path(tmp) / "run.subunit"
-        times = []
+        times, cpu = [], []
         try:
             for i in range(args.sqlite_runs):
                 with stream_path.open("wb") as out:
                     write_stream(out, ids, seed=i, fail_every=50, traceback=True,
                                  start=dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
                                  + dt.timedelta(minutes=20 * i))
-                t = time.time()
+                t, used = time.time(), _children_cpu()
                 subprocess.run([str(exe), "ingest", "subunit", "--db", url,
                                 "--store-attachments", "--run-meta", f"build_name=job-{i % 30}",
                                 str(stream_path)], check=True, capture_output=True)
                 times.append(time.time() - t)
+                cpu.append(_children_cpu() - used)
                 wal_max[0] = max(wal_max[0], wal_size(probe))
                 if (i + 1) % 100 == 0:
                     print(f"sqlite: {i + 1} runs, median of the last 25 "
-                          f"{statistics.median(times[-25:]):.3f} s, WAL max "
+                          f"{statistics.median(times[-25:]):.3f} s (CPU "
+                          f"{statistics.median(cpu[-25:]):.3f} s), WAL max "
                           f"{wal_max[0] / 1e6:.1f} MB", flush=True)
         finally:
             stop.set()
@@ -340,6 +443,11 @@ def sqlite_ingest(args) -> None:
               f"; WAL max {wal_max[0] / 1e6:.1f} MB (target < {TARGET_WAL / 1e6:.0f} MB: "
               f"{'met' if wal_max[0] < TARGET_WAL else 'NOT met'}); database "
               f"{db.stat().st_size / 1e6:.0f} MB; API answered {served[0]} /api/v1/jobs meanwhile")
+        # user+sys of the ingest processes: what the run costs, less sensitive
+        # than the wall time to the other work of a shared machine
+        first, last = statistics.median(cpu[:25]), statistics.median(cpu[-25:])
+        print(f"sqlite: CPU (user+sys) per ingest process: median runs 1-25 {first:.3f} s, "
+              f"runs {len(cpu) - 24}-{len(cpu)} {last:.3f} s, ratio {last / first:.2f}")
 
 
 def main() -> None:
@@ -357,6 +465,11 @@ def main() -> None:
     parser.add_argument("--no-baseline", dest="baseline", action="store_false",
                         help="skip the previous rebuild (Python, batch by batch) on the week")
     parser.add_argument("--skip-sqlite-ingest", action="store_true")
+    parser.add_argument("--keep", metavar="NAME",
+                        help="write the stores once into databases NAME_week and "
+                             "NAME_quarter, keep them, and measure copies of them")
+    parser.add_argument("--only", choices=("week", "quarter"),
+                        help="measure one of the two stores")
     parser.add_argument("--quick", action="store_true",
                         help="smaller stores and 100 SQLite runs: " + ", ".join(
                             f"{k}={v}" for k, v in QUICK.items()))

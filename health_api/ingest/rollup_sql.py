@@ -25,6 +25,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, bindparam, text
+from sqlalchemy.exc import IntegrityError
 
 from .. import rules
 
@@ -286,15 +287,78 @@ def _create_secondary(conn) -> None:
         conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({cols}){include}")
 
 
+def _day_ranges(conn, runs_per_range: int) -> list[tuple[list[int], bool]]:
+    """The store's runs in ranges of whole days (of run_at, as the rollups
+    count them), up to ``runs_per_range`` runs each: ([run ids], True), so
+    each (day, job) key of the rollups is written by one range only -- one
+    row per key and test, inserted once, where ranges of run ids split a day
+    between two ranges that each wrote its rows (the second one as updates:
+    a new row version and index entry each). A day of more runs than that is
+    split: ([run ids], False) for its second and later parts, which add to
+    the rows of the first. One read of (id, day) per run: 54,000 rows for a
+    gate quarter."""
+    kind = _kind(conn)
+    out: list[tuple[list[int], bool]] = []
+    current: list[int] = []
+    day_ids: list[int] = []
+    last_day = object()
+
+    def close_day() -> None:
+        nonlocal current
+        if len(current) + len(day_ids) > runs_per_range and current:
+            out.append((current, True))
+            current = []
+        if len(day_ids) <= runs_per_range:
+            current = current + day_ids
+            return
+        for i in range(0, len(day_ids), runs_per_range):
+            out.append((day_ids[i:i + runs_per_range], i == 0))
+
+    for run_id, day in conn.execute(text(
+            f"SELECT r.id, {_DAY[kind]} FROM runs r ORDER BY 2, 1")):
+        if day != last_day and day_ids:
+            close_day()
+            day_ids = []
+        last_day = day
+        day_ids.append(run_id)
+    if day_ids:
+        close_day()
+    if current:
+        out.append((current, True))
+    return out
+
+
+def _add_range(conn, kind: str, ids: list[int], whole_days: bool) -> None:
+    """One range's rollup rows. Whole days in a fresh build: plain inserts,
+    which cost PostgreSQL about 60% of the upsert's speculative insertion
+    (135,000 rows: 1.6 s against 2.7 s). Should a row exist all the same (an
+    ingest that committed a run of one of these days during the build; its
+    writer added its own rows), the savepoint is rolled back and the range
+    upserts."""
+    params = {"ids": ids, "lo": min(ids), "hi": max(ids)}
+    if whole_days:
+        try:
+            with conn.begin_nested():
+                _exec(conn, _job_sql(kind, _RANGE, 1, False), **params)
+                _exec(conn, _test_sql(kind, _RANGE, 1, False), **params)
+            return
+        except IntegrityError:
+            pass
+    _exec(conn, _job_sql(kind, _RANGE, 1, True), **params)
+    _exec(conn, _test_sql(kind, _RANGE, 1, True), **params)
+
+
 def build_all(engine: Engine, *, runs_per_range: int = RUNS_PER_RANGE) -> dict:
     """Recompute both rollup tables from runs and test_runs.
 
     One transaction empties the tables and drops their secondary indexes;
-    then one transaction per range of ``runs_per_range`` run ids (readers see
-    the rollups fill up; a concurrent ingest waits for at most one range on
-    SQLite and never on the servers, whose upserts add to what a range wrote);
-    the last one puts the indexes back. A run that an ingest commits during
-    the build is either in a range still to come or added by its writer."""
+    then one transaction per range of whole days of at most
+    ``runs_per_range`` runs (``_day_ranges``; readers see the rollups fill
+    up; a concurrent ingest waits for at most one range on SQLite and never
+    on the servers); the last one puts the indexes back. A run that an
+    ingest commits during the build is either in no range (its writer adds
+    it) or rolled up by its writer before its range lists it (the range
+    leaves it out: ch_rolled_runs)."""
     report = BuildReport()
     with engine.begin() as conn:
         kind = _kind(conn)
@@ -304,24 +368,19 @@ def build_all(engine: Engine, *, runs_per_range: int = RUNS_PER_RANGE) -> dict:
             for table in ("ch_test_daily", "ch_job_daily", "ch_rolled_runs"):
                 conn.exec_driver_sql(f"DELETE FROM {table}")
         _drop_secondary(conn)
-        lo, hi = conn.execute(text("SELECT MIN(id), MAX(id) FROM runs")).one()
+        ranges = _day_ranges(conn, runs_per_range)
     try:
-        start = lo
-        while lo is not None and start <= hi:
-            stop = start + runs_per_range - 1
+        for listed, whole_days in ranges:
             with engine.begin() as conn:
                 _tune(conn)
                 ids = list(conn.execute(text(
-                    "SELECT r.id FROM runs r WHERE r.id BETWEEN :lo AND :hi AND NOT EXISTS"
-                    " (SELECT 1 FROM ch_rolled_runs c WHERE c.run_id = r.id)"),
-                    {"lo": start, "hi": stop}).scalars())
+                    "SELECT r.id FROM runs r WHERE r.id IN :ids AND NOT EXISTS"
+                    " (SELECT 1 FROM ch_rolled_runs c WHERE c.run_id = r.id)")
+                    .bindparams(bindparam("ids", expanding=True)), {"ids": listed}).scalars())
                 if ids:
-                    params = {"ids": ids, "lo": min(ids), "hi": max(ids)}
-                    _exec(conn, _job_sql(kind, _RANGE, 1, True), **params)
-                    _exec(conn, _test_sql(kind, _RANGE, 1, True), **params)
-                    report.runs += _mark(conn, _RANGE, **params)
+                    _add_range(conn, kind, ids, whole_days)
+                    report.runs += _mark(conn, _LIST, ids=ids)
             report.ranges += 1
-            start = stop + 1
     finally:
         with engine.begin() as conn:
             _create_secondary(conn)

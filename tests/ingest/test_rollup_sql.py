@@ -155,3 +155,36 @@ def test_expire_of_part_of_a_day_subtracts_and_of_a_whole_day_deletes(engine, db
     assert {r[1] for r in after["test"]} == {"job-a"}
     rollup_sql.build_all(engine)
     _assert_same(_rollups(engine), after)
+
+
+def test_whole_day_range_adds_to_rows_a_writer_left(engine, db_url):
+    """A build's range of whole days inserts its rows plainly; when a writer
+    already put rows under one of its keys (an ingest that committed during
+    the build), the range falls back to adding to them: same rollups."""
+    _varied_runs(db_url)
+    by_writer = _rollups(engine)
+    with engine.begin() as conn:
+        run_ids = [r for (r,) in conn.exec_driver_sql("SELECT id FROM runs ORDER BY id")]
+        # the first two runs share day and job: take the second out, keep the first's rows
+        rollup_sql.subtract_runs(conn, run_ids[1:2])
+    assert _rollups(engine) != by_writer
+    with engine.begin() as conn:
+        rollup_sql._add_range(conn, rollup_sql._kind(conn), run_ids[1:2], True)
+    _assert_same(_rollups(engine), by_writer)
+
+
+def test_day_ranges_keep_days_whole(engine, db_url):
+    """Ranges hold whole days of run_at, as many as fit; a day of more runs
+    than a range holds is split, its later parts marked as adding to rows."""
+    _varied_runs(db_url)
+    with engine.connect() as conn:
+        r1, r2, r3, r4, r5, r6 = [r for (r,) in conn.exec_driver_sql(
+            "SELECT id FROM runs ORDER BY run_at, id")]
+        # days: 10-01 (r1, r2), 10-02 (r3 at 03:30, r4, r5), 10-04 (r6)
+        assert rollup_sql._day_ranges(conn, 3) == [([r1, r2], True), ([r3, r4, r5], True),
+                                                   ([r6], True)]
+        assert rollup_sql._day_ranges(conn, 2) == [([r1, r2], True), ([r3, r4], True),
+                                                   ([r5], False), ([r6], True)]
+        assert rollup_sql._day_ranges(conn, 1) == [([r1], True), ([r2], False), ([r3], True),
+                                                   ([r4], False), ([r5], False), ([r6], True)]
+        assert rollup_sql._day_ranges(conn, 1000) == [([r1, r2, r3, r4, r5, r6], True)]
