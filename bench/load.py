@@ -9,7 +9,8 @@ process (wrk), warm (cached) and uncached, on PostgreSQL and SQLite.
 Stores are built once (bench/scale_store.py: subunit2sql-shaped data written in
 SQL, then the rollups built in SQL as `db upgrade` does when it adopts one) and reused by later
 runs: the PostgreSQL database ``bench_load_<scale>``, the SQLite file
-``<tmp>/ci-health-bench-load-<scale>.db``; --rebuild starts over.
+``<tmp>/ci-health-bench-load-<scale>.db`` (--store-name NAME: database NAME and
+``<tmp>/ci-health-NAME.db``); --rebuild starts over.
 
 The mix is what the dashboard's pages ask for (frontend/js/pages/*.js) at
 their defaults (7-day period, hour resolution, 24-bucket trailing window;
@@ -118,15 +119,15 @@ def _pg_admin(sql: str) -> None:
     admin.dispose()
 
 
-def store(engine_name: str, scale: str, rebuild: bool) -> str:
+def store(engine_name: str, scale: str, rebuild: bool, name: str | None = None) -> str:
     """The URL of the scale's store, built unless a complete one is there."""
     days, jobs, per_day, tests = SCALES[scale]
     runs = days * jobs * per_day
+    name = name or f"bench_load_{scale}"
     if engine_name == "postgresql":
-        name = f"bench_load_{scale}"
         url = f"{PG}/{name}"
     else:
-        path = Path(tempfile.gettempdir()) / f"ci-health-bench-load-{scale}.db"
+        path = Path(tempfile.gettempdir()) / f"ci-health-{name.replace('_', '-')}.db"
         url = f"sqlite:///{path}"
     if not rebuild and _store_size(url) == runs:
         print(f"  {engine_name}: reusing the {scale} store ({runs} runs, {runs * tests} results)")
@@ -349,6 +350,10 @@ def main() -> None:
     ap.add_argument("--mixes", default="warm,uncached")
     ap.add_argument("--redis-url", default=REDIS, help="a Redis database the bench may flush")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the stores")
+    ap.add_argument("--store-name", help="the stores' name (PostgreSQL database, SQLite file "
+                                         "stem); bench_load_<scale> by default")
+    ap.add_argument("--build-only", action="store_true",
+                    help="build (or check) the stores and exit, without serving")
     a = ap.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench/load.py needs wrk (Debian package wrk)")
@@ -364,7 +369,9 @@ def main() -> None:
     results = []
     failed = False
     for engine_name in a.engines.split(","):
-        url = store(engine_name, scale, a.rebuild)
+        url = store(engine_name, scale, a.rebuild, a.store_name)
+        if a.build_only:
+            continue
         import redis
         redis.Redis.from_url(a.redis_url).flushdb()
         server = Server(url, a.workers, a.redis_url)

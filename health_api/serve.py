@@ -10,6 +10,17 @@ JSON_WORKER = "health_api.serve_worker.JsonErrorThreadWorker"
 GUNICORN_CONF = Path(__file__).resolve().parent.parent / "etc" / "gunicorn.conf.py"
 
 
+def child_exit(_server, worker) -> None:
+    """gunicorn's child_exit hook (in the master): in Prometheus multiprocess mode,
+    drop the exited worker's live gauges (its DB pool), so /metrics lists only
+    the workers that run. The master imports no metric itself: it would show
+    as a worker."""
+    import os
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid)
+
+
 class _Gunicorn(BaseApplication):
     def __init__(self, db_url: str, options: dict):
         self.db_url = db_url
@@ -20,6 +31,7 @@ class _Gunicorn(BaseApplication):
         # JSON bodies for gunicorn's own errors even without etc/gunicorn.conf.py
         self.cfg.set("worker_class", JSON_WORKER)
         self.cfg.set("threads", 4)
+        self.cfg.set("child_exit", child_exit)
         settings = runpy.run_path(str(GUNICORN_CONF)) if GUNICORN_CONF.is_file() else {}
         for key, value in settings.items():
             if key in self.cfg.settings:

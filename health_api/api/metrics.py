@@ -2,10 +2,13 @@
 
 Metrics (prometheus_client): request latency by route and status, uploads by
 format and outcome, uploaded test results, response-cache hits and misses,
-and the database pool of the worker answering the scrape. With several
+and the database read pool of every worker (size and connections in use, one
+series per live worker: label ``pid`` in multiprocess mode). With several
 gunicorn workers set ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory
-(the systemd unit can) so a scrape sums every worker's counters; without it
-each worker counts for itself.
+(the systemd unit can) so a scrape sums every worker's counters and lists
+every live worker's pool; without it each worker counts for itself. The
+pool gauges are "liveall": a worker that exits (gunicorn's ``child_exit``
+hook of `ci-health serve`, serve.child_exit, calls ``mark_process_dead``) leaves no series.
 
 Every request gets an id (the client's ``X-Request-ID`` if it is a short
 token, else a new one), returned in ``X-Request-ID`` and logged as JSON by
@@ -21,9 +24,9 @@ import time
 import uuid
 
 from flask import Flask, Response, g, request
-from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
-                               generate_latest)
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge,
+                               Histogram, generate_latest)
+from sqlalchemy import event
 
 access_log = logging.getLogger("health_api.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -42,21 +45,39 @@ CACHE_LOOKUPS = Counter("ci_health_cache_lookups_total", "response cache lookups
                         ["result"])
 
 
-class _PoolCollector:
-    """The answering worker's read pool: size and connections in use."""
+#: the read pool of each live worker (multiprocess mode: one series per pid); with
+#: several apps in one process (tests) the last one initialised is shown
+POOL_SIZE = Gauge("ci_health_db_pool_size", "database read pool size, per worker",
+                  multiprocess_mode="liveall")
+POOL_CHECKED_OUT = Gauge("ci_health_db_pool_checked_out",
+                         "database read pool connections in use, per worker",
+                         multiprocess_mode="liveall")
 
-    def __init__(self, app: Flask):
-        self.app = app
 
-    def collect(self):
-        pool = self.app.extensions["ci_health_engine"].pool
-        size = GaugeMetricFamily("ci_health_db_pool_size", "read pool size (this worker)")
-        used = GaugeMetricFamily("ci_health_db_pool_checked_out",
-                                 "read pool connections in use (this worker)")
-        size.add_metric([], float(getattr(pool, "size", lambda: 0)()))
-        used.add_metric([], float(getattr(pool, "checkedout", lambda: 0)()))
-        yield size
-        yield used
+def _pool_figures(pool) -> tuple[float, float]:
+    """(size, checked out); SQLite's NullPool (a connection per request) has no size."""
+    return (float(getattr(pool, "size", lambda: 0)()),
+            float(getattr(pool, "checkedout", lambda: 0)()))
+
+
+def _checked_out(*_args) -> None:
+    POOL_CHECKED_OUT.inc()
+
+
+def _checked_in(*_args) -> None:
+    POOL_CHECKED_OUT.dec()
+
+
+def _watch_pool(engine) -> None:
+    """Keep the pool gauges current: set at start, moved on every checkout and
+    checkin (a multiprocess gauge lives in a file any worker's scrape reads).
+    Engines are shared per URL in a process: one pair of listeners each."""
+    size, used = _pool_figures(engine.pool)
+    POOL_SIZE.set(size)
+    if not event.contains(engine, "checkout", _checked_out):
+        POOL_CHECKED_OUT.set(used)
+        event.listen(engine, "checkout", _checked_out)
+        event.listen(engine, "checkin", _checked_in)
 
 
 def _registry(app: Flask) -> CollectorRegistry:
@@ -72,8 +93,7 @@ def _registry(app: Flask) -> CollectorRegistry:
 
 def init_metrics(app: Flask) -> None:
     registry = _registry(app)
-    pool_registry = CollectorRegistry()
-    pool_registry.register(_PoolCollector(app))
+    _watch_pool(app.extensions["ci_health_engine"])
 
     @app.before_request
     def _start():
@@ -98,7 +118,7 @@ def init_metrics(app: Flask) -> None:
 
     @app.get("/metrics")
     def metrics():
-        body = generate_latest(registry) + generate_latest(pool_registry)
+        body = generate_latest(registry)
         return Response(body, mimetype=CONTENT_TYPE_LATEST.split(";")[0],
                         headers={"Cache-Control": "no-store"})
 
