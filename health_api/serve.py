@@ -41,7 +41,25 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         from .app import create_app
+        _access_log_to_stderr()
         return create_app(db_url=self.db_url)
+
+
+def _access_log_to_stderr() -> None:
+    """The app's structured access line (JSON: request id, method, route, path, status,
+    duration; api/metrics.py) on the worker's stderr, one per request, unless a logging
+    config gave the logger handlers. It replaces gunicorn's plain access log, which
+    etc/gunicorn.conf.py leaves off: one line per request, not two."""
+    import logging
+    import sys
+    log = logging.getLogger("health_api.access")
+    if log.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
 
 
 def run_server(db_url: str, *, host: str, port: int, workers: int, dev: bool) -> None:

@@ -16,12 +16,12 @@ the ``health_api.access`` logger with method, route, status and duration.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
 import re
 import time
-import uuid
 
 from flask import Flask, Response, g, request
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge,
@@ -30,6 +30,36 @@ from sqlalchemy import event
 
 access_log = logging.getLogger("health_api.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class _Ids:
+    """Request ids of this process: a random 16-hex-digit prefix drawn once per process
+    (again in a forked worker) and a counter (itertools.count: one C call, safe across
+    threads), 32 hex digits as a uuid4's hex. uuid4 per request read os.urandom each
+    time: a system call, and a GIL hand-off under load."""
+
+    def __init__(self):
+        self.prefix = os.urandom(8).hex()
+        self.count = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self.prefix}{next(self.count):016x}"
+
+
+_ids = _Ids()
+
+
+def _reseed() -> None:
+    global _ids
+    _ids = _Ids()
+
+
+os.register_at_fork(after_in_child=_reseed)
+
+
+def new_request_id() -> str:
+    return _ids.next()
+
 
 REQUEST_SECONDS = Histogram(
     "ci_health_http_request_duration_seconds", "API request latency by route",
@@ -91,6 +121,10 @@ def _registry(app: Flask) -> CollectorRegistry:
     return registry
 
 
+#: (method, route, status) -> the latency histogram child's observe
+_latency_children: dict = {}
+
+
 def init_metrics(app: Flask) -> None:
     registry = _registry(app)
     _watch_pool(app.extensions["ci_health_engine"])
@@ -99,7 +133,7 @@ def init_metrics(app: Flask) -> None:
     def _start():
         g.request_started = time.perf_counter()
         given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        g.request_id = given if given and _REQUEST_ID.match(given) else new_request_id()
 
     @app.after_request
     def _finish(response):
@@ -108,12 +142,18 @@ def init_metrics(app: Flask) -> None:
             return response
         seconds = time.perf_counter() - started
         route = request.url_rule.rule if request.url_rule else "unmatched"
-        REQUEST_SECONDS.labels(request.method, route, str(response.status_code)).observe(seconds)
+        key = (request.method, route, response.status_code)
+        observe = _latency_children.get(key)
+        if observe is None:  # labels() costs a lock and a dict build: once per key
+            observe = _latency_children[key] = REQUEST_SECONDS.labels(
+                request.method, route, str(response.status_code)).observe
+        observe(seconds)
         response.headers["X-Request-ID"] = g.request_id
-        access_log.info(json.dumps({"request_id": g.request_id, "method": request.method,
-                                    "route": route, "path": request.path,
-                                    "status": response.status_code,
-                                    "duration_ms": round(seconds * 1000, 2)}))
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(json.dumps({"request_id": g.request_id, "method": request.method,
+                                        "route": route, "path": request.path,
+                                        "status": response.status_code,
+                                        "duration_ms": round(seconds * 1000, 2)}))
         return response
 
     @app.get("/metrics")
