@@ -148,6 +148,17 @@ def test_series_daily(rows, start, stop, window: int) -> dict:
     return _test_points(frame.groupby("bucket").sum(), start, stop, "day", window)
 
 
+def test_series_buckets(rows, start, stop, resolution, window: int) -> dict:
+    """rows: (bucket, success, failure, skip, timed, run_time_sum) per bucket of one
+    test, summed in SQL (queries.tests.bucket_counts): as test_series_raw."""
+    frame = _frame(rows, ["bucket", "success", "failure", "skip", "timed", "rt_sum"],
+                   resolution)
+    counts = ["success", "failure", "skip", "timed"]
+    frame[counts] = frame[counts].astype("int64")  # MySQL's SUM() is a Decimal
+    frame["rt_sum"] = frame["rt_sum"].astype(float)
+    return _test_points(frame.groupby("bucket").sum(), start, stop, resolution, window)
+
+
 def test_series_raw(rows, start, stop, resolution, window: int) -> dict:
     """rows: (start_time, raw status, duration) of one test, classified by health_api.rules."""
     frame = pd.DataFrame(rows, columns=["bucket", "status", "duration"])
