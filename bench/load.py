@@ -172,7 +172,8 @@ def free_port() -> int:
 class Server:
     """`ci-health serve` in its own process group, stopped on exit."""
 
-    def __init__(self, url: str, workers: int, redis_url: str):
+    def __init__(self, url: str, workers: int, redis_url: str, log_path: str | None = None,
+                 threads: int | None = None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         # an hour: no entry expires during a run (the "warm" mix measures the cache;
@@ -180,10 +181,11 @@ class Server:
         env = {**os.environ, "CI_HEALTH_CACHE_REDIS_URL": redis_url,
                "CI_HEALTH_CACHE_TIMEOUT": "3600",
                "CI_HEALTH_GERRIT_CI_SYSTEMS": str(ROOT / "etc" / "ci-systems.demo.yaml")}
-        self.log = tempfile.TemporaryFile()
+        self.log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "health_api.cli", "serve", "--db", url,
-             "--workers", str(workers), "--port", str(self.port)],
+             "--workers", str(workers), "--port", str(self.port)]
+            + (["--threads", str(threads)] if threads else []),
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
         deadline = time.time() + 60
@@ -342,6 +344,7 @@ def main() -> None:
     ap.add_argument("--engines", default="postgresql,sqlite")
     ap.add_argument("--duration", type=int, help="seconds per mix (60; --quick 15)")
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--server-threads", type=int, help="threads per worker (serve's default)")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--uncached-connections", type=int, default=8,
                     help="connections of the uncached mix: with as many as the warm one its "
@@ -350,6 +353,8 @@ def main() -> None:
     ap.add_argument("--mixes", default="warm,uncached")
     ap.add_argument("--redis-url", default=REDIS, help="a Redis database the bench may flush")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the stores")
+    ap.add_argument("--server-log", help="keep the server's log (one JSON access line per "
+                                         "request: route, duration) in this file")
     ap.add_argument("--store-name", help="the stores' name (PostgreSQL database, SQLite file "
                                          "stem); bench_load_<scale> by default")
     ap.add_argument("--build-only", action="store_true",
@@ -374,7 +379,8 @@ def main() -> None:
             continue
         import redis
         redis.Redis.from_url(a.redis_url).flushdb()
-        server = Server(url, a.workers, a.redis_url)
+        server = Server(url, a.workers, a.redis_url,
+                        a.server_log and f"{a.server_log}.{engine_name}", a.server_threads)
         try:
             paths = dashboard_paths(server.base)
             paths_file = tmp / f"paths-{engine_name}.txt"

@@ -62,9 +62,11 @@ def _access_log_to_stderr() -> None:
     log.propagate = False
 
 
-def run_server(db_url: str, *, host: str, port: int, workers: int, dev: bool) -> None:
+def run_server(db_url: str, *, host: str, port: int, workers: int, dev: bool,
+               threads: int = 4) -> None:
     if dev:
         from .app import create_app
         create_app(db_url=db_url).run(host=host, port=port, debug=True)
         return
-    _Gunicorn(db_url, {"bind": f"{host}:{port}", "workers": workers}).run()
+    _Gunicorn(db_url, {"bind": f"{host}:{port}", "workers": workers,
+                       "threads": threads}).run()
