@@ -150,7 +150,7 @@ def status(engine) -> dict:
     with engine.connect() as conn:
         newest = rq.newest_run_at(conn)
         replica = replica_state(conn)
-        current = migrate.revision_of(conn)
+        current = migrate.served_revision(conn)  # last: see its docstring
     return {"newest_run_at": clean(newest), "replica": replica,
             "schema": {"current": current,
                        "head": migrate.head_revision()}}
