@@ -64,12 +64,14 @@ def runs_by_value(rows, start, stop, resolution, max_groups: int, window: int = 
     totals = totals.sort_values(["runs"], ascending=False, kind="stable")
     order = sorted(totals.index[:max_groups], key=lambda v: (-int(totals.loc[v, "runs"]), str(v)))
     series = []
+    period_keys = buckets.keys(_period(pd.DataFrame(index=index), start).index)
+    by_value = dict(tuple(frame.groupby("value")))  # one pass, not one filter per group
     for value in order:
-        part = frame[frame["value"] == value].groupby("bucket")[cols[2:]].sum()
+        part = by_value[value].groupby("bucket")[cols[2:]].sum()
         part = part.reindex(index, fill_value=0)
         part = trailing_rates(rate_columns(part), window)
         part = _period(moments(part, "runs", "run_time_sum"), start)
-        part["bucket"] = buckets.keys(part.index)
+        part["bucket"] = period_keys  # every group's period is the same grid
         t = totals.loc[value]
         series.append({"value": value, "runs": int(t["runs"]),
                        **{c: int(t[c]) for c in RUN_COUNTS}, **rate(t["failed"], t["passed"]),
@@ -79,8 +81,8 @@ def runs_by_value(rows, start, stop, resolution, max_groups: int, window: int = 
                                           "mean_run_time"])})
     period = _period(pd.DataFrame(index=index), start).index
     every = shown.groupby("bucket")[list(RUN_COUNTS)].sum().reindex(period, fill_value=0)
-    every["bucket"] = buckets.keys(period)
-    return {"buckets": buckets.keys(period), "window": window, "series": series,
+    every["bucket"] = period_keys
+    return {"buckets": list(period_keys), "window": window, "series": series,
             "totals": records(every, ["bucket", *RUN_COUNTS]),
             "groups_total": int(len(totals)), "groups_truncated": len(totals) > max_groups}
 
