@@ -96,7 +96,8 @@ def test_test_page_edge_results(db_url, engine):
     with engine.connect() as conn:
         for resolution, window in (("hour", 3), ("min", 5), ("sec", 2)):
             span = dt.timedelta(hours=1) if resolution == "sec" else dt.timedelta(hours=6)
-            start = t0 + dt.timedelta(minutes=30) if resolution == "sec" else t0 - dt.timedelta(hours=1)
+            start = (t0 + dt.timedelta(minutes=30) if resolution == "sec"
+                     else t0 - dt.timedelta(hours=1))
             want = reference_series(conn, 1, start, start + span, resolution, window)
             got = served_series(conn, 1, start, start + span, resolution, window)
             assert_same(got, want)
