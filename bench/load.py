@@ -9,7 +9,8 @@ process (wrk), warm (cached) and uncached, on PostgreSQL and SQLite.
 Stores are built once (bench/scale_store.py: subunit2sql-shaped data written in
 SQL, then the rollups built in SQL as `db upgrade` does when it adopts one) and reused by later
 runs: the PostgreSQL database ``bench_load_<scale>``, the SQLite file
-``<tmp>/ci-health-bench-load-<scale>.db``; --rebuild starts over.
+``<tmp>/ci-health-bench-load-<scale>.db`` (--store-name NAME: database NAME and
+``<tmp>/ci-health-NAME.db``); --rebuild starts over.
 
 The mix is what the dashboard's pages ask for (frontend/js/pages/*.js) at
 their defaults (7-day period, hour resolution, 24-bucket trailing window;
@@ -118,15 +119,15 @@ def _pg_admin(sql: str) -> None:
     admin.dispose()
 
 
-def store(engine_name: str, scale: str, rebuild: bool) -> str:
+def store(engine_name: str, scale: str, rebuild: bool, name: str | None = None) -> str:
     """The URL of the scale's store, built unless a complete one is there."""
     days, jobs, per_day, tests = SCALES[scale]
     runs = days * jobs * per_day
+    name = name or f"bench_load_{scale}"
     if engine_name == "postgresql":
-        name = f"bench_load_{scale}"
         url = f"{PG}/{name}"
     else:
-        path = Path(tempfile.gettempdir()) / f"ci-health-bench-load-{scale}.db"
+        path = Path(tempfile.gettempdir()) / f"ci-health-{name.replace('_', '-')}.db"
         url = f"sqlite:///{path}"
     if not rebuild and _store_size(url) == runs:
         print(f"  {engine_name}: reusing the {scale} store ({runs} runs, {runs * tests} results)")
@@ -171,7 +172,8 @@ def free_port() -> int:
 class Server:
     """`ci-health serve` in its own process group, stopped on exit."""
 
-    def __init__(self, url: str, workers: int, redis_url: str):
+    def __init__(self, url: str, workers: int, redis_url: str, log_path: str | None = None,
+                 threads: int | None = None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         # an hour: no entry expires during a run (the "warm" mix measures the cache;
@@ -179,10 +181,11 @@ class Server:
         env = {**os.environ, "CI_HEALTH_CACHE_REDIS_URL": redis_url,
                "CI_HEALTH_CACHE_TIMEOUT": "3600",
                "CI_HEALTH_GERRIT_CI_SYSTEMS": str(ROOT / "etc" / "ci-systems.demo.yaml")}
-        self.log = tempfile.TemporaryFile()
+        self.log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "health_api.cli", "serve", "--db", url,
-             "--workers", str(workers), "--port", str(self.port)],
+             "--workers", str(workers), "--port", str(self.port)]
+            + (["--threads", str(threads)] if threads else []),
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
         deadline = time.time() + 60
@@ -341,6 +344,7 @@ def main() -> None:
     ap.add_argument("--engines", default="postgresql,sqlite")
     ap.add_argument("--duration", type=int, help="seconds per mix (60; --quick 15)")
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--server-threads", type=int, help="threads per worker (serve's default)")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--uncached-connections", type=int, default=8,
                     help="connections of the uncached mix: with as many as the warm one its "
@@ -349,6 +353,12 @@ def main() -> None:
     ap.add_argument("--mixes", default="warm,uncached")
     ap.add_argument("--redis-url", default=REDIS, help="a Redis database the bench may flush")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the stores")
+    ap.add_argument("--server-log", help="keep the server's log (one JSON access line per "
+                                         "request: route, duration) in this file")
+    ap.add_argument("--store-name", help="the stores' name (PostgreSQL database, SQLite file "
+                                         "stem); bench_load_<scale> by default")
+    ap.add_argument("--build-only", action="store_true",
+                    help="build (or check) the stores and exit, without serving")
     a = ap.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench/load.py needs wrk (Debian package wrk)")
@@ -364,10 +374,13 @@ def main() -> None:
     results = []
     failed = False
     for engine_name in a.engines.split(","):
-        url = store(engine_name, scale, a.rebuild)
+        url = store(engine_name, scale, a.rebuild, a.store_name)
+        if a.build_only:
+            continue
         import redis
         redis.Redis.from_url(a.redis_url).flushdb()
-        server = Server(url, a.workers, a.redis_url)
+        server = Server(url, a.workers, a.redis_url,
+                        a.server_log and f"{a.server_log}.{engine_name}", a.server_threads)
         try:
             paths = dashboard_paths(server.base)
             paths_file = tmp / f"paths-{engine_name}.txt"

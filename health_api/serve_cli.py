@@ -13,9 +13,11 @@ from .config import load_config
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="gunicorn workers (default: [api] workers, else 2).")
+@click.option("--threads", type=click.IntRange(1, 64), default=None,
+              help="threads per worker (default: [api] threads, else 4).")
 @click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
 @fail_cleanly()
-def serve(db_url, host, port, workers, dev):
+def serve(db_url, host, port, workers, threads, dev):
     """Serve the API and the dashboard."""
     from .serve import run_server
     config = load_config()
@@ -24,4 +26,5 @@ def serve(db_url, host, port, workers, dev):
     from .db.session import dispose_engines
     dispose_engines()  # the workers open their own connections
     run_server(url, host=host, port=port,
-               workers=workers or config.get_int("api", "workers", 2), dev=dev)
+               workers=workers or config.get_int("api", "workers", 2),
+               threads=threads or config.get_int("api", "threads", 4), dev=dev)

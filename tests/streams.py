@@ -116,7 +116,7 @@ def start_server(url: str, log: Path, workers: int = 1, env: dict | None = None)
                 cwd=Path(__file__).resolve().parent.parent, env=env, stdout=out,
                 stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # workers import pandas: slow on a loaded machine
         while proc.poll() is None and time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2) as response:

@@ -5,11 +5,14 @@ dicts/lists (NaN already turned into None).
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 
 from . import buckets
 from .jsonsafe import clean, records
-from .rates import rate, rate_columns
+from .rates import rate, rate_columns, wilson_bounds
 from .runtime import moments, rolling
 from .. import rules
 
@@ -63,26 +66,63 @@ def runs_by_value(rows, start, stop, resolution, max_groups: int, window: int = 
     totals = shown.groupby("value")[["passed", "failed", "empty", "runs"]].sum()
     totals = totals.sort_values(["runs"], ascending=False, kind="stable")
     order = sorted(totals.index[:max_groups], key=lambda v: (-int(totals.loc[v, "runs"]), str(v)))
-    series = []
-    for value in order:
-        part = frame[frame["value"] == value].groupby("bucket")[cols[2:]].sum()
-        part = part.reindex(index, fill_value=0)
-        part = trailing_rates(rate_columns(part), window)
-        part = _period(moments(part, "runs", "run_time_sum"), start)
-        part["bucket"] = buckets.keys(part.index)
-        t = totals.loc[value]
-        series.append({"value": value, "runs": int(t["runs"]),
-                       **{c: int(t[c]) for c in RUN_COUNTS}, **rate(t["failed"], t["passed"]),
-                       "points": records(part.rename(columns={"mean": "mean_run_time"}),
-                                         ["bucket", *RUN_COUNTS, "failure_rate", "n",
-                                          "ci_low", "ci_high", *ROLLING_RATE,
-                                          "mean_run_time"])})
-    period = _period(pd.DataFrame(index=index), start).index
+    in_period = index >= pd.Timestamp(start)
+    period_keys = buckets.keys(index[in_period])
+    series = [{"value": value, "runs": int(totals.loc[value, "runs"]),
+               **{c: int(totals.loc[value, c]) for c in RUN_COUNTS},
+               **rate(totals.loc[value, "failed"], totals.loc[value, "passed"]), "points": points}
+              for value, points in zip(order, _group_points(frame, order, index, in_period,
+                                                            period_keys, window))]
+    period = index[in_period]
     every = shown.groupby("bucket")[list(RUN_COUNTS)].sum().reindex(period, fill_value=0)
-    every["bucket"] = buckets.keys(period)
-    return {"buckets": buckets.keys(period), "window": window, "series": series,
+    every["bucket"] = period_keys
+    return {"buckets": list(period_keys), "window": window, "series": series,
             "totals": records(every, ["bucket", *RUN_COUNTS]),
             "groups_total": int(len(totals)), "groups_truncated": len(totals) > max_groups}
+
+
+def _group_points(frame, order, index, in_period, period_keys, window) -> list[list[dict]]:
+    """The points of every shown group at once, as rate_columns + trailing_rates + moments
+    + _period + records give them one group at a time: one (groups x buckets) array per
+    column (dtypes kept), the trailing sums from cumulative sums (whole counts: exact)."""
+    if not order:
+        return []
+    cols = ["passed", "failed", "empty", "run_time_sum", "runs"]
+    grouped = frame.groupby(["value", "bucket"])[cols].sum()
+    wide = {c: grouped[c].unstack("bucket", fill_value=0)
+            .reindex(index=order, columns=index, fill_value=0).to_numpy() for c in cols}
+    f, p = wide["failed"].astype(float), wide["passed"].astype(float)
+    n = f + p
+    rate_, low, high = wilson_bounds(f, n)
+
+    def trailing(values):
+        c = np.cumsum(values, axis=1)
+        out = c.copy()
+        out[:, window:] = c[:, window:] - c[:, :-window]
+        return out
+    rf, rp = trailing(f), trailing(p)
+    rn = rf + rp
+    rrate, rlow, rhigh = wilson_bounds(rf, rn)
+    runs = wide["runs"].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(runs > 0, wide["run_time_sum"].astype(float) / runs, np.nan)
+    columns = [wide["passed"], wide["failed"], wide["empty"], rate_, n.astype(int), low, high,
+               rrate, rn.astype(int), rlow, rhigh, mean]
+    names = [*RUN_COUNTS, "failure_rate", "n", "ci_low", "ci_high", *ROLLING_RATE,
+             "mean_run_time"]
+    keys = ["bucket", *names]
+    out = []
+    for g in range(len(order)):
+        # tolist: numpy values as Python ints and floats; NaN (and infinities) become
+        # None, as clean makes them
+        values = [_finite_list(col[g][in_period].tolist()) if col.dtype.kind == "f"
+                  else col[g][in_period].tolist() for col in columns]
+        out.append([dict(zip(keys, row)) for row in zip(period_keys, *values)])
+    return out
+
+
+def _finite_list(values: list) -> list:
+    return [v if math.isfinite(v) else None for v in values]
 
 
 def job_summary(rows, times, names=None) -> list[dict]:
@@ -146,6 +186,17 @@ def test_series_daily(rows, start, stop, window: int) -> dict:
                                                 "rt_sum"]))
     frame["bucket"] = pd.to_datetime(frame["bucket"].astype(str) if len(frame) else frame["bucket"])
     return _test_points(frame.groupby("bucket").sum(), start, stop, "day", window)
+
+
+def test_series_buckets(rows, start, stop, resolution, window: int) -> dict:
+    """rows: (bucket, success, failure, skip, timed, run_time_sum) per bucket of one
+    test, summed in SQL (queries.tests.bucket_counts): as test_series_raw."""
+    frame = _frame(rows, ["bucket", "success", "failure", "skip", "timed", "rt_sum"],
+                   resolution)
+    counts = ["success", "failure", "skip", "timed"]
+    frame[counts] = frame[counts].astype("int64")  # MySQL's SUM() is a Decimal
+    frame["rt_sum"] = frame["rt_sum"].astype(float)
+    return _test_points(frame.groupby("bucket").sum(), start, stop, resolution, window)
 
 
 def test_series_raw(rows, start, stop, resolution, window: int) -> dict:

@@ -109,8 +109,9 @@ def _test_series(conn, test_db_id, start, stop, resolution, window) -> dict:
     if resolution == "day":
         return series.test_series_daily(tq.daily(conn, test_db_id, lead.date(), stop.date()),
                                         start, stop, window)
-    return series.test_series_raw(tq.raw_results(conn, test_db_id, lead, stop),
-                                  start, stop, resolution, window)
+    # finer than a day: summed per bucket in SQL, as the job page's counts_over_time
+    return series.test_series_buckets(tq.bucket_counts(conn, test_db_id, lead, stop, resolution),
+                                      start, stop, resolution, window)
 
 
 def _first_lines(failure: dict, lines: int = 10) -> dict:
@@ -149,7 +150,7 @@ def status(engine) -> dict:
     with engine.connect() as conn:
         newest = rq.newest_run_at(conn)
         replica = replica_state(conn)
-        current = migrate.revision_of(conn)
+        current = migrate.served_revision(conn)  # last: see its docstring
     return {"newest_run_at": clean(newest), "replica": replica,
             "schema": {"current": current,
                        "head": migrate.head_revision()}}

@@ -11,7 +11,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from .session import VERSION_TABLE, DatabaseError, describe
 
@@ -61,6 +61,22 @@ def revision_of(conn) -> str | None:
     """The database's revision, read on a connection the caller holds."""
     context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
     return context.get_current_revision()
+
+
+def served_revision(conn) -> str | None:
+    """revision_of for a database the API serves (its version table exists: `serve`
+    checks it at start): one SELECT instead of alembic's catalogue look-ups (~2 ms of
+    CPU and three round trips on each GET /api/v1/status). Without the table (the
+    caller's transaction is rolled back: call it last), alembic's answer; a database
+    that went away raises from there as from alembic."""
+    try:
+        rows = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).all()
+    except (ProgrammingError, OperationalError):
+        conn.rollback()
+        return revision_of(conn)
+    if len(rows) > 1:  # a branched history: alembic's own error, as before
+        return revision_of(conn)
+    return rows[0][0] if rows else None
 
 
 def subunit2sql_revision(engine: Engine) -> str | None:

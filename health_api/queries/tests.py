@@ -7,7 +7,7 @@ from sqlalchemy import case, desc, func, literal, select
 
 from .. import rules
 from ..db import models as m
-from .common import META, RUNS
+from .common import META, RUNS, bucket, dialect, duration_seconds
 from .runs import duration, tracebacks
 
 T, TR, TD = m.tests, m.test_runs, m.test_daily
@@ -92,6 +92,30 @@ def raw_results(conn, test_db_id: int, start: dt.datetime, stop: dt.datetime) ->
                    TR.c.stop_time_microsecond)
             .where(TR.c.test_id == test_db_id, TR.c.start_time >= start, TR.c.start_time < stop))
     return [(r[0], r[1], duration(r[0], r[2], r[3], r[4])) for r in conn.execute(stmt)]
+
+
+def bucket_counts(conn, test_db_id: int, start: dt.datetime, stop: dt.datetime,
+                  resolution: str) -> list[tuple]:
+    """(bucket, success, failure, skip, timed, run_time_sum) of one test per bucket of
+    start_time in a window the caller bounded, summed in SQL (one range of
+    ix_test_id_start_time; only the buckets come back, not every result): what
+    ``raw_results`` + ``analytics.series.test_series_raw`` make of the results, by the
+    same rules (health_api.rules status classes; a pass is timed when it has both
+    times, its duration as ``duration_seconds``)."""
+    kind = dialect(conn)
+    bk = bucket(TR.c.start_time, resolution, kind).label("bucket")
+    passed = TR.c.status.in_(rules.PASS_STATUSES)
+    timed = passed & TR.c.start_time.is_not(None) & TR.c.stop_time.is_not(None)
+    took = duration_seconds(TR.c.start_time, TR.c.stop_time, TR.c.start_time_microsecond,
+                            TR.c.stop_time_microsecond, kind)
+    stmt = (select(bk, func.sum(case((passed, 1), else_=0)),
+                   func.sum(case((TR.c.status.in_(rules.FAIL_STATUSES), 1), else_=0)),
+                   func.sum(case((TR.c.status.in_(rules.SKIP_STATUSES), 1), else_=0)),
+                   func.sum(case((timed, 1), else_=0)),
+                   func.sum(case((timed, took), else_=0.0)))
+            .where(TR.c.test_id == test_db_id, TR.c.start_time >= start, TR.c.start_time < stop)
+            .group_by(bk))
+    return [tuple(r) for r in conn.execute(stmt)]
 
 
 def per_job(conn, test_db_id: int, start_day: dt.date, stop_day: dt.date) -> list[tuple]:
