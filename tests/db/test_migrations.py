@@ -183,6 +183,7 @@ def _back_to_before_0020(engine, *, rollups: bool) -> None:
         conn.exec_driver_sql("DROP TABLE ci_daily_jobs")
         conn.exec_driver_sql("DROP TABLE ci_daily_reports")
         conn.exec_driver_sql("DROP TABLE ci_first_reports")
+        conn.exec_driver_sql("DROP TABLE ch_osh_test_hourly")  # 0014_compat14
         conn.exec_driver_sql("UPDATE ci_health_alembic_version SET version_num = '0009'")
         if not rollups:
             conn.exec_driver_sql("DELETE FROM ch_test_daily")
