@@ -11,10 +11,18 @@ build_name, project (a value with a slash), build_queue and node_provider metada
 the rollups `ci-health db rebuild-rollups` builds for such data. Then starts
 OpenStack-Health (its osh-reference launcher) and ci-health (`ci-health serve`) on it and
 prints per route: both servers' times for the first request (cold) and a repeat (warm),
-both answer sizes, the ratio of the cold times, and whether the answers are equal
+both servers' CPU time for the cold request (user + sys of the server's processes,
+from /proc: less sensitive than the wall time to what else the machine runs), both
+answer sizes, the ratio of the cold times, and whether the answers are equal
 (tests/compat/osh_compare.differences: floats to 1e-6 relative, NaN of OpenStack-Health's
 as null or absent; lists it leaves in database order compared sorted). Target: every
 route at most 0.3 s cold and at least 10 times faster than OpenStack-Health.
+
+Cold: the first request for that URL since the server started, its answer in no
+cache (ci-health's response cache is in the server process: SimpleCache, as `serve`
+configures it without Redis); not a cold process -- both servers answered one request
+of another URL (/status, which neither caches) before, so their processes, imports and
+database connections are up. Warm: the same URL again (ci-health: from its cache).
 """
 from __future__ import annotations
 
@@ -90,13 +98,33 @@ def start(cmd: list[str], port: int, env=None) -> subprocess.Popen:
                             start_new_session=True, env=env)
     for _ in range(600):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/runs/metadata/keys",
-                                   timeout=5).read()
+            # not one of the routes measured: their first request must find no cache
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=5).read()
             return proc
         except (OSError, urllib.error.URLError):
             time.sleep(0.5)
     proc.terminate()
     raise SystemExit(f"{cmd[0]} did not start")
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(proc: subprocess.Popen) -> float:
+    """User + sys CPU time of every process of the server's session (gunicorn's
+    master and workers), from /proc."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == proc.pid:  # the session's process group
+            total += int(fields[11]) + int(fields[12])
+    return total / _TICK
 
 
 def get(base: str, route: str) -> tuple[float, int, object]:
@@ -186,19 +214,24 @@ def main() -> None:
                 "--port", str(ci_port), "--workers", "1"], ci_port, env=dict(os.environ))
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     print(f"{'route':62} {'osh cold':>9} {'osh warm':>9} {'ci cold':>8} {'ci warm':>8} "
-          f"{'osh B':>10} {'ci B':>10} {'x cold':>7} equal")
+          f"{'osh cpu':>8} {'ci cpu':>7} {'osh B':>10} {'ci B':>10} {'x cold':>7} equal")
     worst = []
     try:
         for route in found:
+            before = cpu_seconds(osh)
             oc, osize, obody = get(f"http://127.0.0.1:{osh_port}", route)
+            ocpu = cpu_seconds(osh) - before
             ow, _, _ = get(f"http://127.0.0.1:{osh_port}", route)
+            before = cpu_seconds(ci)
             cc, csize, cbody = get(f"http://127.0.0.1:{ci_port}", route)
+            ccpu = cpu_seconds(ci) - before
             cw, _, _ = get(f"http://127.0.0.1:{ci_port}", route)
             problems = differences(normalised(route, cbody, unordered_rows),
                                    normalised(route, obody, unordered_rows))
             equal = obody is not None and not problems
             print(f"{route.split('?')[0][:62]:62} {oc:9.3f} {ow:9.3f} {cc:8.3f} {cw:8.3f} "
-                  f"{osize:10d} {csize:10d} {oc / cc:7.1f} {'yes' if equal else 'NO'}",
+                  f"{ocpu:8.2f} {ccpu:7.2f} {osize:10d} {csize:10d} {oc / cc:7.1f} "
+                  f"{'yes' if equal else 'NO'}",
                   flush=True)
             if not equal:
                 print("   ", "; ".join(problems[:3]) or "OpenStack-Health gave no JSON")

@@ -13,6 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 
+import orjson
 from flask import Response, current_app, request
 from flask_caching import Cache
 
@@ -87,12 +88,28 @@ def request_key() -> str:
     return "r:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
+#: orjson leaves datetimes and subclasses of the plain types to ``clean`` (ci-health's
+#: own formats: a naive datetime as "...Z", a str/int enum as its value)
+_ORJSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
 def _serialise(payload, media_type: str) -> bytes:
+    """The JSON bytes of a payload: never NaN or an infinity (null in their place: JSON
+    has neither, and a client's parser refuses them).
+
+    orjson first: the openstack-health /build_name/<job>/test_runs answer at hour over a
+    week is 25 MB, which json.dumps took about a second to write, orjson a tenth of
+    that. orjson writes NaN and infinities as null by itself -- what ``clean`` makes of
+    them -- and hands every value it does not know (numpy scalars, datetimes, decimals)
+    to ``clean``, one by one. What it refuses (a key that is not a string, an integer
+    past 64 bits) goes through json's full walk as before."""
     if isinstance(payload, (bytes, str)):
         return payload.encode() if isinstance(payload, str) else payload
     try:
-        # Most payloads are plain already: only values json does not know
-        # (numpy scalars, timestamps, decimals) go through clean, one by one.
+        return orjson.dumps(payload, default=clean, option=_ORJSON)
+    except TypeError:
+        pass
+    try:
         body = json.dumps(payload, allow_nan=False, default=clean, separators=(",", ":"))
     except (ValueError, TypeError):
         # a NaN or infinity somewhere, or a key that is not a string: the full walk

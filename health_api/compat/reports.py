@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..api.errors import bad_request, not_found
 from ..queries import common, jobs as jq, osh as oq, runs as rq, tests as tq
 from ..rules import STEP
-from . import shaping
+from . import rollup, shaping
 
 
 #: the most runs /runs/group_by reads: openstack-health had no bound; this one is far
@@ -71,9 +71,14 @@ COMPAT_MAX_RESULTS = 2_000_000
 
 
 def compat_job_test_runs(conn, name, start, stop, resolution) -> dict:
-    """Counted in SQL per bucket and test (one row each, not one per result)."""
-    rows = jq.job_test_buckets(conn, name, start, stop, resolution, shaping.OSH_PASS,
-                               shaping.OSH_FAIL, COMPAT_MAX_RESULTS + 1)
+    """Counted in SQL per bucket and test (one row each, not one per result): at hour
+    and day from the ch_osh_test_hourly rollup (compat.rollup), else from the results."""
+    rows = None
+    if resolution in rollup.RESOLUTIONS:
+        rows = rollup.job_buckets(conn, name, start, stop, resolution)
+    if rows is None:
+        rows = jq.job_test_buckets(conn, name, start, stop, resolution, shaping.OSH_PASS,
+                                   shaping.OSH_FAIL, COMPAT_MAX_RESULTS + 1)
     if len(rows) > COMPAT_MAX_RESULTS:
         raise bad_request("start_date", f"more than {COMPAT_MAX_RESULTS} tests x buckets in "
                                         f"the window; narrow start_date/stop_date")

@@ -350,3 +350,4 @@ alerts = Table(
     Column("delivered_at", DateTime),
     Index("ix_ch_alerts_fired_at", "fired_at"),
 )
+

@@ -14,6 +14,7 @@ from ..db import bulk
 from ..db import tables as m
 from ..queries.common import dialect, duration_seconds
 from ..verdicts import rollup as ci_rollup
+from ..compat import rollup as osh_rollup
 from . import rollup_sql
 
 _IN_CHUNK = 500
@@ -108,6 +109,7 @@ def _oldest_days(conn, cutoff: dt.datetime, batch_size: int) -> list[int]:
 def _expire_batch(conn, run_ids: list[int], report: dict) -> None:
     # the rollups first: a (day, job) key the batch leaves partly is
     # subtracted from the results, which must still be there
+    osh_rollup.expire_runs(conn, run_ids)
     rollup_sql.subtract_runs(conn, run_ids)
     deltas, lo, hi, deleted = _delete_results(conn, run_ids)
     bulk.add_to_test_counters(conn, m.tests, [d for d in deltas if d[1] or d[2]])
@@ -155,6 +157,7 @@ def rebuild_rollups(engine: Engine, *, missing_only: bool = False) -> dict:
     if missing_only:
         return rollup_sql.catch_up(engine)
     report = rollup_sql.build_all(engine)
+    report.update(osh_rollup.build_all(engine))
     if "ci_daily_jobs" in inspect(engine).get_table_names():
         with engine.begin() as conn:  # the CI verdicts' daily rollups too
             report.update(ci_rollup.build_all(conn))

@@ -428,6 +428,8 @@ def catch_up(engine: Engine, *, settle: dt.timedelta | None = SETTLE,
                 break
             _tune(conn)
             add_runs(conn, run_ids)
+            from ..compat import rollup as osh_rollup  # it builds on this module
+            osh_rollup.add_runs(conn, run_ids)
         report.runs += len(run_ids)
         report.ranges += 1
     return report.as_dict()

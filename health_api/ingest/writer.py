@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from ..db import bulk
 from ..db import tables as m
 from . import rollups
+from ..compat import rollup as osh_rollup
 from .catalog import RunTests, TestIdCache
 from .records import (DuplicateRunError, TestResult, check_times, normalizer_for,
                       time_in_range, to_naive_utc)
@@ -379,6 +380,7 @@ class RunWriter:
             self.tests.add_counts(per_test)
             rollups.apply_tests(self.conn, day=day, build_name=build_name,
                                 per_test=per_test, new_day=new_day)
+        osh_rollup.add_runs(self.conn, [summary.run_id])
         return summary
 
     def committed(self) -> None:
