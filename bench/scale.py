@@ -470,6 +470,9 @@ def main() -> None:
                              "NAME_quarter, keep them, and measure copies of them")
     parser.add_argument("--only", choices=("week", "quarter"),
                         help="measure one of the two stores")
+    parser.add_argument("--build-only", action="store_true",
+                        help="with --keep: write the kept stores that are missing and exit "
+                             "(so a quiet window is spent measuring, not writing)")
     parser.add_argument("--quick", action="store_true",
                         help="smaller stores and 100 SQLite runs: " + ", ".join(
                             f"{k}={v}" for k, v in QUICK.items()))
@@ -479,6 +482,16 @@ def main() -> None:
             setattr(args, key, value)
     print(f"# bench/scale.py on {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f}", flush=True)
+    if args.build_only:
+        if not args.keep:
+            parser.error("--build-only needs --keep NAME")
+        for label, days in (("week", args.week_days), ("quarter", args.quarter_days)):
+            if not args.only or label == args.only:
+                name, size = kept_store(f"{args.keep}_{label}", days, args)
+                drop_pg_database(name)  # the copy to measure; made again when measuring
+                print(f"{label}: {size['runs']} runs, {size['results']:,} results kept in "
+                      f"{args.keep}_{label}", flush=True)
+        return
     if not args.skip_sqlite_ingest:
         sqlite_ingest(args)
     if not args.skip_stores:
