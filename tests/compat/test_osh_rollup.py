@@ -192,3 +192,43 @@ def test_times_stored_to_the_second(engine, db_url):
                 f"{c} = {truncate.format(c=c)}" for c in ("start_time", "stop_time")))
     rebuild_rollups(engine)
     _assert_every_window(engine)
+
+
+#: stored parts (passes, fails, others, pass_sum, trailing, last_other, min_pass, max_pass,
+#: tangled) that a run's part of the same key is combined with; ids 1..5 come before any
+#: result of the run, FAR after all of them
+FAR = 10 ** 12
+STORED_PARTS = [
+    (2, 0, 0, 3.0, 3.0, None, 1, FAR, 0),   # passes on both sides of the run's fail
+    (1, 0, 1, 1.5, 0.0, FAR, 1, 1, 0),      # its other is the whole's last
+    (1, 0, 0, 1.5, 1.5, None, 1, 1, 0),     # no other anywhere
+    (0, 1, 0, 0.0, 0.0, 5, None, None, 0),  # only an other, before the run
+    (2, 0, 1, 4.0, 2.5, 3, 1, 5, 1),        # already tangled once
+]
+
+
+@pytest.mark.parametrize("status", ["success", "fail"])
+def test_writer_combines_stored_parts_as_combine_does(engine, db_url, status):
+    """The writer adds a run's part to the stored part of the same key (job, hour,
+    test, day) by the rule of ``combine``, however that part was made (here: set by
+    hand, to reach every branch of the rule, tangles included)."""
+    hour = dt.datetime(2026, 10, 1, 12, tzinfo=UTC)
+    _run(db_url, hour, ("t.a", "success", 1.0))
+    kind = rollup._kind(engine)
+    for n, stored in enumerate(STORED_PARTS):
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "UPDATE ch_osh_test_hourly SET passes = :p, fails = :f, others = :o,"
+                " pass_sum = :ps, trail_sum = :ts, last_other = :lo, min_pass = :mi,"
+                " max_pass = :ma, tangled = :t"),
+                dict(zip(("p", "f", "o", "ps", "ts", "lo", "mi", "ma", "t"), stored)))
+        run = _run(db_url, hour + dt.timedelta(minutes=n + 1), ("t.a", status, 0.25))
+        with engine.connect() as conn:
+            added = rollup._exec(conn, rollup._parts_sql(kind, "r.id IN :ids"),
+                                 {"ids": [run["run_id"]]}).one()
+            got = conn.execute(sa.text(
+                "SELECT passes, fails, others, pass_sum, trail_sum, last_other, min_pass,"
+                " max_pass, tangled FROM ch_osh_test_hourly")).all()
+        want = rollup.combine([stored, tuple(added[4:])])
+        assert len(got) == 1
+        assert tuple(got[0]) == pytest.approx(want), (stored, status)
