@@ -64,6 +64,22 @@ def run_times(conn, start: dt.datetime, stop: dt.datetime, name: str | None = No
     return [tuple(r) for r in conn.execute(stmt)]
 
 
+def run_time_p95(conn, start: dt.datetime, stop: dt.datetime) -> list[tuple] | None:
+    """(build_name, 95th percentile of run_time) per job of the window, computed by
+    PostgreSQL: percentile_cont interpolates linearly, as pandas' quantile does, and
+    one row a job comes back instead of every run's time (a gate month: 18,000 rows,
+    ~20 ms of the API's CPU). None on other engines (SQLite has no such aggregate,
+    MariaDB only as a window function): the caller reads run_times instead."""
+    if dialect(conn) != "postgresql":
+        return None
+    job, joined, where = _job_runs()
+    p95 = func.percentile_cont(0.95).within_group(RUNS.c.run_time)
+    stmt = (select(job, p95).select_from(joined)
+            .where(*where, RUNS.c.run_time.is_not(None), *window(RUNS.c.run_at, start, stop))
+            .group_by(job))
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
 def counts_over_time(conn, name: str, start: dt.datetime, stop: dt.datetime,
                      resolution: str) -> list[tuple]:
     """(bucket, passed, failed, empty, run_time_sum, run_time_sq_sum, runs)."""
