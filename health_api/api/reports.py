@@ -54,10 +54,11 @@ def run_detail(conn, run_id) -> dict:
 def jobs_summary(conn, start, stop) -> dict:
     prev_start = start - (stop - start)
     rows = jq.summary(conn, prev_start, start, stop)
-    p95 = jq.run_time_p95(conn, start, stop)
-    if p95 is None:
-        p95 = series.run_time_p95(jq.run_times(conn, start, stop))
-    jobs = series.job_summary(rows, dict(p95))
+    if jq.p95_in_summary(conn):
+        p95 = {r[0]: r[8] for r in rows if r[1] == 1}
+    else:
+        p95 = dict(series.run_time_p95(jq.run_times(conn, start, stop)))
+    jobs = series.job_summary([r[:8] for r in rows], p95)
     return {"start": start, "stop": stop, "previous_start": prev_start,
             "total": clean(series.jobs_total(jobs)), "jobs": jobs}
 
