@@ -64,7 +64,8 @@ def make_client(url: str):
     os.environ["CI_HEALTH_CACHE_DISABLED"] = "true"
     os.environ.pop("CI_HEALTH_CACHE_REDIS_URL", None)
     app = create_app(url, load_config())
-    return app, app.test_client()
+    client = app.test_client()
+    return app, client
 
 
 def main() -> None:
@@ -75,6 +76,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--route", help="only this endpoint")
     ap.add_argument("--profile", action="store_true", help="cProfile the timed requests")
+    ap.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
+                    help="leave the startup objects to the garbage collector (the server "
+                         "before it froze them)")
     a = ap.parse_args()
 
     app, client = make_client(a.db)
@@ -94,6 +98,9 @@ def main() -> None:
             by_route[endpoint].append(path)
     for urls in by_route.values():  # untimed: pools, imports, plans
         client.get(urls[0])
+    if a.gc_freeze:
+        from health_api.serve import freeze_startup_objects
+        freeze_startup_objects()  # as `ci-health serve`'s workers do once the app is built
     backends = Backends(a.db)
     profile = cProfile.Profile(time.process_time) if a.profile else None
     print(f"{'route':34} {'n':>4} {'app CPU ms':>11} {'db CPU ms':>10} {'KB':>7}")

@@ -6,7 +6,6 @@ dicts/lists (NaN already turned into None).
 from __future__ import annotations
 
 import decimal
-import math
 
 import numpy as np
 import pandas as pd
@@ -116,14 +115,22 @@ def _group_points(frame, order, index, in_period, period_keys, window) -> list[l
     for g in range(len(order)):
         # tolist: numpy values as Python ints and floats; NaN (and infinities) become
         # None, as clean makes them
-        values = [_finite_list(col[g][in_period].tolist()) if col.dtype.kind == "f"
+        values = [_finite_list(col[g][in_period]) if col.dtype.kind == "f"
                   else col[g][in_period].tolist() for col in columns]
         out.append([dict(zip(keys, row)) for row in zip(period_keys, *values)])
     return out
 
 
-def _finite_list(values: list) -> list:
-    return [v if math.isfinite(v) else None for v in values]
+def _finite_list(values: np.ndarray) -> list:
+    """A float array as a list of Python floats, None for NaN and infinities; the
+    mask in numpy, not math.isfinite per value (a week at hour, 20 groups: 84,000
+    values a request)."""
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return values.tolist()
+    out = values.astype(object)
+    out[bad] = None
+    return out.tolist()
 
 
 def run_time_p95(times) -> list[tuple]:
