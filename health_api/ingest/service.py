@@ -24,7 +24,8 @@ def freeze_startup_heap() -> None:
     what exists so far (modules, SQLAlchemy metadata, the engine) out of the
     garbage collector's sight. Its full collections then scan only what ingest
     allocates; otherwise they cost about a fifth of the CPU of a large run.
-    Not for long-lived servers: whatever is frozen is never collected."""
+    Whatever is frozen is never collected: for a long-lived process, only once,
+    on a heap it keeps anyway (health_api.serve.freeze_startup_objects)."""
     gc.freeze()
 
 

@@ -45,15 +45,28 @@ def job_exists(conn, name: str) -> bool:
 
 def summary(conn, prev_start: dt.datetime, start: dt.datetime, stop: dt.datetime) -> list[tuple]:
     """(build_name, period 0=previous/1=current, passed, failed, empty, runs, mean run time,
-    last run_at) for [prev_start, start) and [start, stop)."""
+    last run_at, p95 run time) for [prev_start, start) and [start, stop).
+
+    The 95th percentile of the group's run times comes from PostgreSQL's
+    percentile_cont (linear interpolation, as pandas' quantile; NULL run times
+    ignored) in the same pass, instead of every run's time sent back (a gate
+    month: 18,000 rows, ~20 ms of the API's CPU); it is None on the other engines
+    (SQLite has no such aggregate, MariaDB only as a window function): the caller
+    reads run_times there (p95_in_summary)."""
     job, joined, where = _job_runs()
     passed, failed, empty = outcome_flags()
     period = case((RUNS.c.run_at >= start, 1), else_=0).label("period")
+    p95 = (func.percentile_cont(0.95).within_group(RUNS.c.run_time) if p95_in_summary(conn)
+           else literal(None))
     stmt = (select(job.label("job"), period, func.sum(passed), func.sum(failed), func.sum(empty),
-                   func.count(), func.avg(RUNS.c.run_time), func.max(RUNS.c.run_at))
+                   func.count(), func.avg(RUNS.c.run_time), func.max(RUNS.c.run_at), p95)
             .select_from(joined).where(*where, *window(RUNS.c.run_at, prev_start, stop))
             .group_by(job, period))
     return [tuple(r) for r in conn.execute(stmt)]
+
+
+def p95_in_summary(conn) -> bool:
+    return dialect(conn) == "postgresql"
 
 
 def run_times(conn, start: dt.datetime, stop: dt.datetime, name: str | None = None) -> list[tuple]:
