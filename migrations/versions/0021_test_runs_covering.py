@@ -12,14 +12,11 @@ On PostgreSQL the index is built CONCURRENTLY, outside the migration's
 transaction, so ingests keep writing test_runs while it builds; an index a
 killed build left invalid is dropped and built again. MariaDB builds it
 online (InnoDB), SQLite in the transaction (one writer at a time anyway).
-The index is on the test_runs model, so a store that 0001 creates (or a
-subunit2sql store it adopts) has it already: then this revision adds nothing.
 
 Revision ID: 0021
 Revises: 0014_compat14
 Create Date: 2026-12-06
 """
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
@@ -33,17 +30,11 @@ COLUMNS = ["test_id", "start_time", "status", "stop_time", "start_time_microseco
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
-        valid = bind.execute(sa.text(
-            "SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid"
-            " WHERE c.relname = :name"), {"name": NAME}).scalar()
-        if valid:
-            return
+    if op.get_bind().dialect.name == "postgresql":
         with op.get_context().autocommit_block():
             op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {NAME}")
             op.create_index(NAME, "test_runs", COLUMNS, postgresql_concurrently=True)
-    elif NAME not in {ix["name"] for ix in sa.inspect(bind).get_indexes("test_runs")}:
+    else:
         op.create_index(NAME, "test_runs", COLUMNS)
 
 
