@@ -11,19 +11,12 @@ from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Index, Inte
                         SmallInteger, String, Table, Text, UniqueConstraint, false, text)
 from sqlalchemy.dialects import mysql
 
-from .tables import Id, metadata, test_daily, test_runs
+from .tables import Id, metadata, test_daily
 
 # one job's tests over a window (/api/v1/jobs/{name}/tests) as one index
 # range; on PostgreSQL with the counts, read from the index alone
 Index("ix_ch_test_daily_job", test_daily.c.build_name, test_daily.c.day, test_daily.c.test_id,
       postgresql_include=["success", "failure", "skip", "timed", "run_time_sum"])
-
-# one test's results over a window with every column the test page's buckets
-# read (queries.tests.bucket_counts): an index-only range, not a heap page per
-# result (migration 0021)
-Index("ix_test_runs_test_time_covering", test_runs.c.test_id, test_runs.c.start_time,
-      test_runs.c.status, test_runs.c.stop_time, test_runs.c.start_time_microsecond,
-      test_runs.c.stop_time_microsecond)
 
 # -- CI verdicts ---------------------------------------------------------------
 # From Gerrit (docs/design.md section 2), written by health_api.gerrit.writer.

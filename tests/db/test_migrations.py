@@ -184,10 +184,6 @@ def _back_to_before_0020(engine, *, rollups: bool) -> None:
         conn.exec_driver_sql("DROP TABLE ci_daily_reports")
         conn.exec_driver_sql("DROP TABLE ci_first_reports")
         conn.exec_driver_sql("DROP TABLE ch_osh_test_hourly")  # 0014_compat14
-        if conn.dialect.name in ("mysql", "mariadb"):  # 0021
-            conn.exec_driver_sql("DROP INDEX ix_test_runs_test_time_covering ON test_runs")
-        else:
-            conn.exec_driver_sql("DROP INDEX ix_test_runs_test_time_covering")
         conn.exec_driver_sql("UPDATE ci_health_alembic_version SET version_num = '0009'")
         if not rollups:
             conn.exec_driver_sql("DELETE FROM ch_test_daily")
