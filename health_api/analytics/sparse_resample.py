@@ -41,35 +41,47 @@ def kept_buckets(starts: np.ndarray, step: int, keep: int) -> np.ndarray:
     return firsts + offsets * step
 
 
-def bucket_means(series: pd.Series, step: dt.timedelta) -> pd.Series:
-    """``series.sort_index().resample(step).mean()`` without its NaN buckets: the
-    non-empty buckets' means, as pandas computes them (its groupby mean over the same
-    values in the same order), indexed by the bucket starts (integers, index ticks)."""
-    series = series.sort_index()
-    unit = series.index.unit
-    step = _ticks(step, unit)
+def bucket_means(data, step: dt.timedelta):
+    """``data.sort_index().resample(step).mean()`` (a Series or a DataFrame) without its
+    empty buckets: pandas' groupby mean over the same values in the same order, NaN
+    ones included (its compensated sum is not the same without them), indexed by the
+    bucket starts (integers, in the index's ticks)."""
+    data = data.sort_index()
+    ticks = _ticks(step, data.index.unit)
     # resample's bins of a step dividing a day start at midnight: the epoch's multiples
-    starts = (series.index.asi8 // step) * step
-    return series.groupby(starts).mean().dropna()
+    return data.groupby((data.index.asi8 // ticks) * ticks).mean()
 
 
-def sparse_resample_mean(series: pd.Series, step: dt.timedelta, keep: int) -> pd.Series:
-    """``series.sort_index().resample(step).mean()`` with every run of empty buckets
-    longer than ``keep`` cut to its first ``keep`` (NaN), on a DatetimeIndex of the
-    buckets' true starts; empty when no bucket has a value. A tz-aware index is
-    resampled in full (its days need not be UTC's)."""
-    if series.index.tz is not None:
-        full = series.sort_index().resample(step).mean()
-        return full if full.notna().any() else full.iloc[:0]
-    unit = series.index.unit
-    means = bucket_means(series, step)
+def spread(means: pd.Series, step: dt.timedelta, unit: str, keep: int,
+           until: int | None = None) -> pd.Series:
+    """One column of bucket_means -> the resampled column over only the buckets that
+    can hold a value: its buckets with a value, and of every run of empty buckets after
+    one its first ``keep`` (NaN), on a DatetimeIndex of their true starts; empty when
+    no bucket has a value. ``until``: the bucket start (ticks) the resample runs to (a
+    column of a frame spanning more than it does): its empty buckets after the last
+    value are cut the same way (interpolation fills the first of them)."""
+    means = means.dropna()
     if means.empty:
         return pd.Series([], index=pd.DatetimeIndex([], dtype=f"datetime64[{unit}]"),
                          dtype="float64")
-    positions = kept_buckets(means.index.to_numpy(), _ticks(step, unit), keep)
+    ticks = _ticks(step, unit)
+    positions = kept_buckets(means.index.to_numpy(dtype=np.int64), ticks, keep)
+    if until is not None:
+        after = min(max((until - int(positions[-1])) // ticks, 0), keep)
+        positions = np.append(positions, positions[-1] + ticks * np.arange(1, after + 1))
     values = means.reindex(positions).to_numpy(dtype="float64")
     return pd.Series(values, index=pd.DatetimeIndex(positions.view(f"datetime64[{unit}]")),
                      dtype="float64")
+
+
+def sparse_resample_mean(series: pd.Series, step: dt.timedelta, keep: int) -> pd.Series:
+    """``series.sort_index().resample(step).mean()`` over only the buckets that can hold
+    a value (spread). A tz-aware index is resampled in full (its days need not be
+    UTC's)."""
+    if series.index.tz is not None:
+        full = series.sort_index().resample(step).mean()
+        return full if full.notna().any() else full.iloc[:0]
+    return spread(bucket_means(series, step), step, series.index.unit, keep)
 
 
 def kept_bucket_count(series: pd.Series, step: dt.timedelta, keep: int) -> int:

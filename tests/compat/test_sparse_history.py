@@ -100,3 +100,65 @@ def test_sparse_history_over_years_at_sec_is_cheap():
     assert {k: v["run_time"] for k, v in got.items() if "run_time" in v} == \
         {t.isoformat(): rt for t, rt in zip(times, run_times)}
     assert len(got) == 3 * len(times) - 2  # the last success has no bucket after it
+
+
+def full_frame_numeric(times: dict, resolution: str) -> dict:
+    """/runs/key/<key>/<value>'s numeric before the sparse one (openstack-health's
+    run_aggregator.get_numeric_data): a column per job over every bucket of the span."""
+    frame = pd.DataFrame({job: {at: sum(v) / len(v) for at, v in by_time.items()}
+                          for job, by_time in times.items()})
+    frame.index = pd.to_datetime(frame.index)
+    frame = frame.sort_index().resample(RESAMPLE[resolution]).mean()
+    interpolated = frame.interpolate(method="time", limit=10)
+    for job in list(frame.columns):
+        frame[f"{job}-avg"] = interpolated[job].rolling(10).mean()
+    frame = frame.dropna(how="all", axis=1)
+    return {column: {ts.isoformat(): float(v) for ts, v in frame[column].items()
+                     if finite(v) is not None}
+            for column in frame.columns}
+
+
+@pytest.mark.parametrize("resolution", ["sec", "min", "hour", "day"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sparse_job_numeric_equals_the_full_frame(resolution, seed):
+    """Jobs whose runs interleave (a bucket's mean is taken with the other jobs' NaN in
+    between, as the frame had them), end at different times (interpolation carries a
+    job's last value into the frame's later buckets) and one without any run time."""
+    rng = random.Random(seed)
+    times: dict = {}
+    for job in ("a", "b", "c"):
+        count = rng.randrange(40, 300)
+        job_times, job_run_times = history(rng.randrange(1000), resolution, count)
+        for at, run_time in zip(job_times, job_run_times):
+            if run_time is not None:
+                times.setdefault(job, {}).setdefault(at, []).append(run_time)
+    times["d"] = {dt.datetime(2019, 3, 1, 7, 13, 5): [float("nan")]}
+    expected = full_frame_numeric(times, resolution)
+    got = shaping._numeric(times, resolution)
+    assert list(got) == list(expected)
+    assert got == expected
+
+
+def pad_by_sorting(out: dict, resolution: str) -> dict:
+    """openstack-health's padding as shaping wrote it before: a datetime per bucket,
+    then a sort of every key."""
+    present = {dt.datetime.fromisoformat(k) for k in out}
+    first, last = min(present), max(present)
+    step, span = shaping._STEP[resolution], last - first
+    count = span.days if resolution == "day" else int(span.total_seconds()
+                                                         // step.total_seconds())
+    for n in range(count):
+        if first + step * n not in present:
+            out[(first + step * n).isoformat()] = []
+    return dict(sorted(out.items()))
+
+
+@pytest.mark.parametrize("resolution", ["sec", "min", "hour", "day"])
+def test_pad_equals_padding_by_sorting(resolution):
+    rng = random.Random(5)
+    at = dt.datetime(2026, 1, 30, 22, 59, 58, 5)
+    rows = [at + shaping._STEP[resolution] * rng.randrange(3000) for _ in range(50)]
+    out = {shaping.osh_key(t, resolution): {"job": [1]} for t in rows}
+    expected = pad_by_sorting(dict(out), resolution)
+    got = shaping.pad(dict(out), resolution, list)
+    assert list(got.items()) == list(expected.items())
