@@ -16,11 +16,12 @@ with gunicorn (2 workers, body limit 1 MiB), then prints:
 - schemathesis (examples, coverage and fuzzing phases, --max-examples per
   operation, every operation including the token-holding upload): its summary.
   Its per-request timeout is --request-timeout (120 s), not schemathesis's 10 s:
-  some OpenStack-Health routes answer what OSH answered within OSH's own bounds
-  at a cost of seconds, e.g. ``/test_runs/<id>?start_date=2000-01-01&
-  datetime_resolution=sec`` (a million one-second buckets, ~9 s of CPU on the
-  demo store) and ``/runs/group_by/build_branch`` (every run, 6 MB, ~1.5 s of
-  CPU); a timeout is a failure, as is any 5xx or undocumented status.
+  some OpenStack-Health routes answer what OSH answered, padding included, e.g.
+  ``/runs/group_by/build_branch`` (a key per second of the span, 6 MB, ~0.4 s of
+  CPU on the demo store) and ``/runs/key/build_branch/master?datetime_resolution=
+  sec`` (12 MB, ~1 s); ``/test_runs/<id>?start_date=2000-01-01&datetime_resolution=
+  sec`` resamples only the buckets near its successes (ms, was ~6-9 s); a timeout
+  is a failure, as is any 5xx or undocumented status.
 
 Exits 1 when any figure is not the expected one.
 """

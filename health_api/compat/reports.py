@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from ..api.errors import bad_request, not_found
 from ..queries import common, jobs as jq, osh as oq, runs as rq, tests as tq
-from ..rules import STEP
 from . import rollup, shaping
 
 
@@ -85,10 +84,12 @@ def compat_job_test_runs(conn, name, start, stop, resolution) -> dict:
     return {"tests": shaping.test_buckets(rows, resolution)}
 
 
-#: the most buckets /test_runs/<test_id> resamples a test's run times into (a series of
-#: floats per bucket, several of them: about 40 MB each at this bound): a year at min,
-#: 11 days at sec; openstack-health had no bound
-COMPAT_MAX_BUCKETS = 1_000_000
+#: the most buckets /test_runs/<test_id> computes a test's run-time series over: those
+#: holding a success and up to 40 empty ones after each (the ones that can hold a value,
+#: analytics.sparse_resample), whatever the span between them, so years at sec resolution
+#: cost what their successes cost; five float64 series of this length are ~200 MB, about
+#: a second of CPU. openstack-health had no bound (it resampled the whole span)
+COMPAT_MAX_BUCKETS = 5_000_000
 
 
 def compat_test_runs(conn, test_id, start, stop, resolution) -> dict:
@@ -99,9 +100,9 @@ def compat_test_runs(conn, test_id, start, stop, resolution) -> dict:
         raise bad_request("start_date", f"more than {COMPAT_MAX_RESULTS} results in the "
                                         f"window; narrow start_date/stop_date")
     successes = [r[2] for r in rows if r[1] == "success" and r[2] is not None]
-    if successes and (max(successes) - min(successes)) / STEP[resolution] > COMPAT_MAX_BUCKETS:
+    if shaping.history_bucket_count(successes, resolution) > COMPAT_MAX_BUCKETS:
         raise bad_request("datetime_resolution",
-                          f"the test's successes span more than {COMPAT_MAX_BUCKETS} buckets "
+                          f"the test's successes need more than {COMPAT_MAX_BUCKETS} buckets "
                           f"of {resolution}; narrow start_date/stop_date or take a coarser "
                           f"datetime_resolution")
     failed = tq.runs_with_job_and_provider(conn, [r[0] for r in rows if r[1] == "fail"])

@@ -4,11 +4,15 @@ per-test counts, a test's series. Pure functions, no SQL and no Flask.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
+import numpy as np
 import pandas as pd
 
 from ..analytics import buckets
 from ..analytics.jsonsafe import finite
+from ..analytics.sparse_resample import (bucket_means, kept_bucket_count, sparse_resample_mean,
+                                         spread)
 
 
 #: a bucket's step and how many of them the padding walks, as RunAggregator did
@@ -91,17 +95,46 @@ def osh_key(ts: dt.datetime, resolution: str) -> str:
 def pad(out: dict, resolution: str, empty) -> dict:
     """openstack-health's padding: every bucket from the first to the last one with data
     present, the missing ones as ``empty()`` under their datetime isoformat (also at day,
-    where its data keys are dates: its quirk, kept), keys sorted."""
-    if out:
-        present = {dt.datetime.fromisoformat(k) for k in out}
-        first, last = min(present), max(present)
-        span = last - first
-        count = span.days if resolution == "day" else int(span.total_seconds()
-                                                             // _STEP[resolution].total_seconds())
-        for n in range(count):
-            at = first + _STEP[resolution] * n
-            if at not in present:
-                out[at.isoformat()] = empty()
+    where its data keys are dates: its quirk, kept), keys sorted.
+
+    The padding is most of the answer at a fine resolution (a key per second of the
+    span): its keys are written by numpy in one call and laid out in bucket order, which
+    is their sorted order (ISO text of one length; at day a date sorts where its
+    midnight does), instead of a datetime, a set lookup and a sort per bucket."""
+    if not out:
+        return {}
+    present = {dt.datetime.fromisoformat(k): k for k in out}
+    first, last = min(present), max(present)
+    step = _STEP[resolution]
+    seconds = int(step.total_seconds())
+    count = ((last - first).days if resolution == "day"
+             else int((last - first).total_seconds() // seconds))
+    by_grid = {at.isoformat(): k for at, k in present.items()}
+    grid = None
+    if first.tzinfo is None and first.microsecond == 0 and first.year >= 1000:
+        origin = np.datetime64(first, "s").astype(np.int64)
+        grid = np.datetime_as_string((origin + seconds * np.arange(count + 1)).astype(
+            "datetime64[s]"), unit="s").tolist()
+    if grid is not None:
+        padded, found = {}, 0
+        for g in grid:
+            k = by_grid.get(g)
+            if k is None:
+                padded[g] = empty()
+            else:
+                padded[k] = out[k]
+                found += 1
+        if found == len(out):  # else a key off the grid
+            return padded
+    return _pad_by_datetime(out, present, first, step, count, empty)
+
+
+def _pad_by_datetime(out, present, first, step, count, empty) -> dict:
+    """pad's general way, for keys numpy's whole-second naive grid does not hold."""
+    for n in range(count):
+        at = first + step * n
+        if at not in present:
+            out[at.isoformat()] = empty()
     return dict(sorted(out.items()))
 
 
@@ -143,6 +176,9 @@ def key_value(rows, resolution) -> dict:
             (passes, fails, run_time))
     timedelta = []
     for k, jobs in pad(per_bucket, resolution, list).items():
+        if not jobs:  # a padded bucket: most of them at a fine resolution
+            timedelta.append({"datetime": k, "job_data": []})
+            continue
         job_data = [{"fail": sum(1 for _, f, _ in runs if f > 0),
                      "job_name": job,
                      "mean_run_time": finite(sum(rt or 0.0 for _, _, rt in runs) / len(runs)),
@@ -153,19 +189,55 @@ def key_value(rows, resolution) -> dict:
     return {"numeric": _numeric(times, resolution), "data": {"timedelta": timedelta}}
 
 
+#: run_aggregator's interpolation limit and rolling window of a job's run times
+_JOB_WINDOW = 10
+
+
 def _numeric(times: dict, resolution: str) -> dict:
+    """openstack-health's run_aggregator.get_numeric_data: a frame of a column per job,
+    resampled over the span of all of them, time-interpolated and rolled per column.
+    Each column is computed on its own over only the buckets that can hold a value
+    (analytics.sparse_resample; its empty ones after its last value up to the frame's
+    end too): the same values, without a row per bucket of the span."""
     if not times:
         return {}
     frame = pd.DataFrame({job: {at: sum(v) / len(v) for at, v in by_time.items()}
                           for job, by_time in times.items()})
     frame.index = pd.to_datetime(frame.index)
+    if frame.index.tz is not None:
+        return _numeric_frame(frame, resolution)
+    step, unit = _STEP[resolution], frame.index.unit
+    means = bucket_means(frame, step)  # one row per bucket with a run, not per bucket
+    until = int(means.index.max())
+    columns, averages = {}, {}
+    for job in means.columns:
+        series = spread(means[job], step, unit, 2 * _JOB_WINDOW, until)
+        if series.empty:  # no value: dropna(how="all", axis=1) drops both columns
+            continue
+        columns[job] = series
+        interpolated = series.interpolate(method="time", limit=_JOB_WINDOW)
+        averages[f"{job}-avg"] = interpolated.rolling(_JOB_WINDOW).mean()
+    out = {}
+    for column, series in {**columns, **averages}.items():
+        values = series.to_numpy(dtype="float64")
+        if np.isnan(values).all():
+            continue
+        # openstack-health wrote NaN where a bucket has no mean (invalid JSON); its
+        # client skips those points (isNaN), but would draw a null as 0: left out
+        series = series[np.isfinite(values)]
+        out[column] = {ts.isoformat(): v for ts, v in zip(series.index,
+                                                          series.to_numpy().tolist())}
+    return out
+
+
+def _numeric_frame(frame, resolution: str) -> dict:
+    """_numeric as openstack-health computed it, over every bucket of the span: for
+    tz-aware times, whose days need not be UTC's."""
     frame = frame.sort_index().resample(_RESAMPLE[resolution]).mean()
-    interpolated = frame.interpolate(method="time", limit=10)
+    interpolated = frame.interpolate(method="time", limit=_JOB_WINDOW)
     for job in list(frame.columns):
-        frame[f"{job}-avg"] = interpolated[job].rolling(10).mean()
+        frame[f"{job}-avg"] = interpolated[job].rolling(_JOB_WINDOW).mean()
     frame = frame.dropna(how="all", axis=1)
-    # openstack-health wrote NaN where a bucket has no mean (invalid JSON); its client
-    # skips those points (isNaN), but would draw a null as 0: such buckets are left out
     return {column: {ts.isoformat(): float(v) for ts, v in frame[column].items()
                      if finite(v) is not None}
             for column in frame.columns}
@@ -256,14 +328,22 @@ def _test_numeric(times, run_times, resolution) -> dict:
     if not times:
         return {}
     run_time = pd.Series(run_times, index=pd.DatetimeIndex(times), dtype="float64")
-    run_time = run_time.sort_index().resample(_RESAMPLE[resolution]).mean()
+    # only the buckets that can hold a value (sparse_resample's docstring): the answer
+    # is the full resample's, at a cost in the buckets with data, not in the span
+    run_time = sparse_resample_mean(run_time, _STEP[resolution], 2 * _TEST_WINDOW)
     interpolated = run_time.interpolate(method="time", limit=_TEST_WINDOW)
     frame = pd.DataFrame({"run_time": run_time,
                           "avg_run_time": interpolated.rolling(_TEST_WINDOW).mean(),
                           "std_dev_run_time": interpolated.rolling(_TEST_WINDOW).std()})
+    frame = frame[np.isfinite(frame.to_numpy()).any(axis=1)]
+    columns = list(frame.columns)
     out = {}
-    for ts, row in frame.iterrows():
-        values = {k: float(v) for k, v in row.items() if finite(v) is not None}
-        if values:
-            out[ts.isoformat()] = values
+    for ts, row in zip(frame.index, frame.to_numpy().tolist()):
+        out[ts.isoformat()] = {k: v for k, v in zip(columns, row) if math.isfinite(v)}
     return out
+
+
+def history_bucket_count(times, resolution) -> int:
+    """How many buckets _test_numeric computes for successes at ``times``."""
+    return kept_bucket_count(pd.Series(0.0, index=pd.DatetimeIndex(times)),
+                             _STEP[resolution], 2 * _TEST_WINDOW)
