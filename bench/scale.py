@@ -322,18 +322,15 @@ def stores(args) -> None:
                   f"{cpu.since(c, size['results'])}", flush=True)
             # what `db rebuild-rollups` runs (expire.rebuild_rollups, no CI verdicts
             # here): the daily rollups, then openstack-health's hourly parts, each timed
-            t, c = time.time(), cpu()
-            rollup_sql.build_all(engine)
-            daily = time.time() - t
-            print(f"{label}: db rebuild-rollups, daily rollups {daily:.1f} s: "
-                  f"{size['results'] / daily:,.0f} results/s{cpu.since(c, size['results'])}",
-                  flush=True)
-            t2, c = time.time(), cpu()
-            osh_rollup.build_all(engine)
-            hourly = time.time() - t2
-            print(f"{label}: db rebuild-rollups, openstack-health hourly parts {hourly:.1f} s: "
-                  f"{size['results'] / hourly:,.0f} results/s{cpu.since(c, size['results'])}",
-                  flush=True)
+            t = time.time()
+            for part, build in (("daily rollups", rollup_sql.build_all),
+                                ("openstack-health hourly parts", osh_rollup.build_all)):
+                started, c = time.time(), cpu()
+                build(engine)
+                spent = time.time() - started
+                print(f"{label}: db rebuild-rollups, {part} {spent:.1f} s: "
+                      f"{size['results'] / spent:,.0f} results/s"
+                      f"{cpu.since(c, size['results'])}", flush=True)
             took = time.time() - t
             rate = size["results"] / took
             print(f"{label}: db rebuild-rollups {took:.1f} s: {rate:,.0f} results/s "
