@@ -34,6 +34,7 @@ by subunit2sql since the last catch-up) is read raw by the route.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 from sqlalchemy import bindparam, text
 
@@ -215,15 +216,13 @@ def _add_in_server(conn, kind: str, run_ids: list[int]) -> None:
           {"ids": list(run_ids)})
 
 
-def _sqlite_upsert() -> bool:
-    """SQLite's upsert (ON CONFLICT ... DO UPDATE) came in 3.24; older ones merge here."""
-    import sqlite3
-    return sqlite3.sqlite_version_info >= (3, 24, 0)
+#: SQLite's upsert (ON CONFLICT ... DO UPDATE) came in 3.24; older ones merge in Python
+_SQLITE_UPSERT = sqlite3.sqlite_version_info >= (3, 24, 0)
 
 
 def _add(conn, run_ids: list[int]) -> None:
     kind = _kind(conn)
-    if kind in ("postgresql", "mysql") or (kind == "sqlite" and _sqlite_upsert()):
+    if kind in ("postgresql", "mysql") or (kind == "sqlite" and _SQLITE_UPSERT):
         _add_in_server(conn, kind, run_ids)
         return
     new = _exec(conn, _parts_sql(kind, "r.id IN :ids"), {"ids": list(run_ids)}).all()
