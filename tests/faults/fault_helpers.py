@@ -76,7 +76,10 @@ class PrivatePostgres:
 
     def signal_all(self, signum: int) -> None:
         for pid in self.processes():
-            os.kill(pid, signum)
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:  # exited between pgrep and now: nothing to signal
+                pass
 
     def close(self) -> None:
         try:
