@@ -6,8 +6,8 @@ its AngularJS dashboard and scripts written against it switch to ci-health uncha
 - ``reports``: one function per route, queries in, answer out
 - ``shaping``: openstack-health's JSON shapes from query rows (its keys, its bucket keys,
   its padding, its status classes and run-time means, quirks included)
-- ``rollup``: ``ch_osh_test_hourly``, the rollup behind /build_name/<name>/test_runs at
-  hour and day (counts and the trailing duration sum its resetting running mean needs),
+- ``rollup``: ``ch_osh_test_daily``, the rollup behind /build_name/<name>/test_runs at
+  day resolution (counts and the trailing duration sum its resetting running mean needs),
   its upkeep (writer, rebuild-rollups, --missing, expire) and its reads
 - ``jsonp``: ``callback=NAME`` answers, as its client fetches every route by JSONP
 

@@ -70,8 +70,8 @@ COMPAT_MAX_RESULTS = 2_000_000
 
 
 def compat_job_test_runs(conn, name, start, stop, resolution) -> dict:
-    """Counted in SQL per bucket and test (one row each, not one per result): at hour
-    and day from the ch_osh_test_hourly rollup (compat.rollup), else from the results."""
+    """Counted in SQL per bucket and test (one row each, not one per result): at day
+    from the ch_osh_test_daily rollup (compat.rollup), else from the results."""
     rows = None
     if resolution in rollup.RESOLUTIONS:
         rows = rollup.job_buckets(conn, name, start, stop, resolution)

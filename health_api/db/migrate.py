@@ -119,8 +119,8 @@ def _roll_up_adopted_runs(engine: Engine) -> dict | None:
     if any_run is None:
         return None
     if any_rolled is None:
-        from ..compat import rollup as osh_rollup
-        return {**rollup_sql.build_all(engine), **osh_rollup.build_all(engine)}
+        from ..ingest import rebuild
+        return rebuild.build_all(engine)
     # what subunit2sql wrote since, however young (nothing else writes during an upgrade)
     report = rollup_sql.catch_up(engine, settle=None)
     return report if report["runs"] else None

@@ -178,18 +178,18 @@ rolled_runs = Table(
     Column("run_id", BigInteger, primary_key=True, autoincrement=False),
 )
 
-# -- openstack-health rollup (migration 0014_compat14) -------------------------
-# Per job, hour of the results' start time, test and run day (the run's run_at
+# -- openstack-health rollup (migration 0015_osh_daily) ------------------------
+# Per job, day of the results' start time, test and run day (the run's run_at
 # date, as ch_test_daily's day: what expire deletes by): openstack-health's
 # pass/fail/other counts of /build_name/<job>/test_runs and what its resetting
 # running mean needs -- ``trail_sum``, the durations of the passes after the
 # part's last other result in test_runs.id order, ``pass_sum`` of all its passes,
 # and the ids that say how parts combine (health_api.compat.rollup). The runs in
 # it are exactly those of ch_rolled_runs.
-osh_test_hourly = Table(
-    "ch_osh_test_hourly", metadata,
+osh_test_daily = Table(
+    "ch_osh_test_daily", metadata,
     Column("build_name", String(255), primary_key=True),
-    Column("hour", DateTime, primary_key=True),
+    Column("start_day", Date, primary_key=True),
     Column("test_id", BigInteger, primary_key=True, autoincrement=False),
     Column("day", Date, primary_key=True),
     Column("passes", Integer, nullable=False, default=0),
@@ -201,5 +201,5 @@ osh_test_hourly = Table(
     Column("min_pass", BigInteger),
     Column("max_pass", BigInteger),
     Column("tangled", Integer, nullable=False, default=0),
-    Index("ix_ch_osh_test_hourly_day", "day", "build_name"),
+    Index("ix_ch_osh_test_daily_day", "day", "build_name"),
 )

@@ -15,7 +15,7 @@ from ..db import tables as m
 from ..queries.common import dialect, duration_seconds
 from ..verdicts import rollup as ci_rollup
 from ..compat import rollup as osh_rollup
-from . import rollup_sql
+from . import rebuild, rollup_sql
 
 _IN_CHUNK = 500
 #: runs per transaction: a day of a Tempest gate (600 runs, 900,000 results) in one
@@ -156,8 +156,7 @@ def rebuild_rollups(engine: Engine, *, missing_only: bool = False) -> dict:
     ``missing_only``: add just the runs no writer rolled up yet."""
     if missing_only:
         return rollup_sql.catch_up(engine)
-    report = rollup_sql.build_all(engine)
-    report.update(osh_rollup.build_all(engine))
+    report = rebuild.build_all(engine)
     if "ci_daily_jobs" in inspect(engine).get_table_names():
         with engine.begin() as conn:  # the CI verdicts' daily rollups too
             report.update(ci_rollup.build_all(conn))

@@ -348,7 +348,7 @@ def _add_range(conn, kind: str, ids: list[int], whole_days: bool) -> None:
     _exec(conn, _test_sql(kind, _RANGE, 1, True), **params)
 
 
-def build_all(engine: Engine, *, runs_per_range: int = RUNS_PER_RANGE) -> dict:
+def build_all(engine: Engine, *, runs_per_range: int = RUNS_PER_RANGE, follower=None) -> dict:
     """Recompute both rollup tables from runs and test_runs.
 
     One transaction empties the tables and drops their secondary indexes;
@@ -358,7 +358,9 @@ def build_all(engine: Engine, *, runs_per_range: int = RUNS_PER_RANGE) -> dict:
     on the servers); the last one puts the indexes back. A run that an
     ingest commits during the build is either in no range (its writer adds
     it) or rolled up by its writer before its range lists it (the range
-    leaves it out: ch_rolled_runs)."""
+    leaves it out: ch_rolled_runs). ``follower`` (health_api.ingest.rebuild):
+    emptied with the tables (``clear(conn)``), then told each range's runs once
+    they are committed (``add(run_ids, whole_days)``)."""
     report = BuildReport()
     with engine.begin() as conn:
         kind = _kind(conn)
@@ -367,6 +369,8 @@ def build_all(engine: Engine, *, runs_per_range: int = RUNS_PER_RANGE) -> dict:
         else:
             for table in ("ch_test_daily", "ch_job_daily", "ch_rolled_runs"):
                 conn.exec_driver_sql(f"DELETE FROM {table}")
+        if follower is not None:
+            follower.clear(conn)
         _drop_secondary(conn)
         ranges = _day_ranges(conn, runs_per_range)
     try:
@@ -380,6 +384,8 @@ def build_all(engine: Engine, *, runs_per_range: int = RUNS_PER_RANGE) -> dict:
                 if ids:
                     _add_range(conn, kind, ids, whole_days)
                     report.runs += _mark(conn, _LIST, ids=ids)
+            if ids and follower is not None:
+                follower.add(ids, whole_days)
             report.ranges += 1
     finally:
         with engine.begin() as conn:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Integer, case, exists, extract, func, literal_column, select
+from sqlalchemy import Integer, case, exists, func, literal_column, select
 from sqlalchemy.sql import ColumnElement
 
 from .. import rules
@@ -44,7 +44,11 @@ def duration_seconds(start, stop, start_us, stop_us, dialect: str) -> ColumnElem
     elif dialect in ("mysql", "mariadb"):
         whole = func.timestampdiff(literal_column("SECOND"), start, stop)
     else:
-        whole = extract("epoch", func.date_trunc("second", stop) - func.date_trunc("second", start))
+        # the floored epochs (doubles) rather than EXTRACT of the truncated times'
+        # difference: the same whole seconds, without interval arithmetic and numeric
+        # (EXTRACT's type since PostgreSQL 14), a third of the cost a result
+        whole = (func.floor(func.date_part("epoch", stop))
+                 - func.floor(func.date_part("epoch", start)))
     return whole + (func.coalesce(stop_us, 0) - func.coalesce(start_us, 0)) / 1e6
 
 

@@ -2,11 +2,10 @@
 (job, hour, test, run day) -- its pass/fail/other counts and the "trailing"
 duration sum its resetting running mean needs (health_api.compat.rollup).
 
-The runs in it are those of ch_rolled_runs: on a live database the table is
-filled here from those runs, day by day of run_at, in the migration's
-transaction (readers see it whole or not at all); a database whose runs are
-not rolled up yet (adopted from subunit2sql) gets it from the rollup build
-that ``db upgrade`` runs after the migrations.
+Superseded by 0015_osh_daily (parts per day: hourly parts were about one row
+per result at a gate's rate), which fills its table from the results and drops
+this one: so this revision only creates the table now (filling it here, with
+code that writes the daily table, would be work 0015 throws away).
 
 Revision ID: 0014_compat14
 Revises: 0013b
@@ -39,13 +38,6 @@ def upgrade() -> None:
         sa.Column("tangled", sa.Integer, nullable=False, server_default="0"),
     )
     op.create_index("ix_ch_osh_test_hourly_day", "ch_osh_test_hourly", ["day", "build_name"])
-    from health_api.compat import rollup
-    bind = op.get_bind()
-    rollup.fill(bind)
-    if bind.dialect.name == "postgresql":
-        # the planner's statistics of the new rows (VACUUM cannot run in the transaction;
-        # autovacuum sets the visibility map later, as db rebuild-rollups' VACUUM does)
-        op.execute("ANALYZE ch_osh_test_hourly")
 
 
 def downgrade() -> None:

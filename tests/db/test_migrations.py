@@ -183,7 +183,7 @@ def _back_to_before_0020(engine, *, rollups: bool) -> None:
         conn.exec_driver_sql("DROP TABLE ci_daily_jobs")
         conn.exec_driver_sql("DROP TABLE ci_daily_reports")
         conn.exec_driver_sql("DROP TABLE ci_first_reports")
-        conn.exec_driver_sql("DROP TABLE ch_osh_test_hourly")  # 0014_compat14
+        conn.exec_driver_sql("DROP TABLE ch_osh_test_daily")  # 0015_osh_daily
         conn.exec_driver_sql("UPDATE ci_health_alembic_version SET version_num = '0009'")
         if not rollups:
             conn.exec_driver_sql("DELETE FROM ch_test_daily")
@@ -212,7 +212,7 @@ def test_0020_on_a_live_store_and_on_one_adopted_without_rollups(fresh_db, kind)
     # adopted before 0020, no rollup ever built: the upgrade builds them, in SQL
     _back_to_before_0020(engine, rollups=False)
     report = upgrade(engine)
-    assert report.rollups == {"runs": 2, "ranges": 1, "osh_test_hourly_rows": 4}
+    assert report.rollups == {"runs": 2, "ranges": 1, "osh_test_daily_rows": 4}
     with engine.connect() as conn:
         got = conn.exec_driver_sql("SELECT * FROM ch_test_daily ORDER BY 1, 2, 3").all()
         assert [r[:7] for r in got] == [r[:7] for r in rollups]
