@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (Float, and_, case, cast, desc, func, literal, literal_column,
+from sqlalchemy import (BigInteger, Float, and_, case, cast, desc, func, literal, literal_column,
                         select)
 
 from .. import rules
@@ -184,11 +184,34 @@ def job_test_buckets(conn, name: str, start, stop, resolution: str, passes, fail
                                     func.coalesce(r.took, 0)), else_=0)).label("trailing"))
               .group_by(r.k, r.test_id).limit(limit).subquery())
     c = counts.c
-    text, trailing = c.k, c.trailing
     if d == "postgresql":
-        # the sum is numeric there: a float8 (the same rounding) reads far faster than a Decimal
-        text = func.to_char(c.k, literal_column("'YYYY-MM-DD HH24:MI:SS'"))
-        trailing = cast(c.trailing, Float)
-    stmt = (select(text, t.c.test_id, c.passes, c.fails, c.others, trailing)
+        return _pg_buckets(conn, counts)
+    stmt = (select(c.k, t.c.test_id, c.passes, c.fails, c.others, c.trailing)
             .select_from(counts.join(t, t.c.id == c.tid)))
     return [tuple(row) for row in conn.execute(stmt)]
+
+
+def _pg_buckets(conn, counts) -> list[tuple]:
+    """PostgreSQL: the buckets as integers (epoch seconds, test id; the sum as a float8,
+    not a numeric), named and formatted here once per distinct value: a Tempest job's
+    week at hour is 210,000 rows, whose timestamp and name texts took longer to read
+    than the query took to run."""
+    c = counts.c
+    stmt = select(cast(func.floor(func.date_part("epoch", c.k)), BigInteger), c.tid,
+                  c.passes, c.fails, c.others, cast(c.trailing, Float))
+    rows = conn.execute(stmt).all()
+    names = dict(conn.execute(select(m.tests.c.id, m.tests.c.test_id).where(
+        m.tests.c.id.in_({row[1] for row in rows}))).all()) if rows else {}
+    texts: dict[int, str] = {}
+    out = []
+    for epoch, tid, passes, fails, others, trailing in rows:
+        key = texts.get(epoch)
+        if key is None:
+            at = _EPOCH + dt.timedelta(seconds=epoch)
+            key = texts[epoch] = (f"{at.year:04d}-{at.month:02d}-{at.day:02d}"
+                                  f" {at.hour:02d}:{at.minute:02d}:{at.second:02d}")
+        out.append((key, names[tid], passes, fails, others, trailing))
+    return out
+
+
+_EPOCH = dt.datetime(1970, 1, 1)
