@@ -159,23 +159,25 @@ def _group_points(numbers, value_codes, n_values, position, order, width, in_per
         mean = np.where(runs > 0, wide["run_time_sum"].astype(float) / runs, np.nan)
     columns = [wide["passed"], wide["failed"], wide["empty"], rate_, n.astype(int), low, high,
                rrate, rn.astype(int), rlow, rhigh, mean]
-    names = [*RUN_COUNTS, "failure_rate", "n", "ci_low", "ci_high", *ROLLING_RATE,
-             "mean_run_time"]
-    keys = ["bucket", *names]
-    out = []
-    for g in range(len(order)):
-        # tolist: numpy values as Python ints and floats; NaN (and infinities) become
-        # None, as clean makes them
-        values = [_finite_list(col[g][in_period]) if col.dtype.kind == "f"
-                  else col[g][in_period].tolist() for col in columns]
-        out.append([dict(zip(keys, row)) for row in zip(period_keys, *values)])
-    return out
+    # tolist of every group at once: numpy values as Python ints and floats; NaN (and
+    # infinities) become None, as clean makes them
+    lists = [_finite_list(col[:, in_period]) if col.dtype.kind == "f"
+             else col[:, in_period].tolist() for col in columns]
+    # a dict display, not dict(zip(keys, row)): a week at hour is 3,360 points of 13
+    # keys, 7.6 -> 1.8 ms (the keys in the order the answer always had)
+    return [[{"bucket": b, "passed": pa, "failed": fa, "empty": em, "failure_rate": fr,
+              "n": nn, "ci_low": lo, "ci_high": hi, "rolling_failure_rate": rfr,
+              "rolling_n": rnn, "rolling_ci_low": rlo, "rolling_ci_high": rhi,
+              "mean_run_time": mrt}
+             for b, pa, fa, em, fr, nn, lo, hi, rfr, rnn, rlo, rhi, mrt
+             in zip(period_keys, *(values[g] for values in lists))]
+            for g in range(len(order))]
 
 
 def _finite_list(values: np.ndarray) -> list:
-    """A float array as a list of Python floats, None for NaN and infinities; the
-    mask in numpy, not math.isfinite per value (a week at hour, 20 groups: 84,000
-    values a request)."""
+    """A float array (of any shape) as (nested) lists of Python floats, None for NaN and
+    infinities; the mask in numpy, not math.isfinite per value (a week at hour, 20
+    groups: 84,000 values a request)."""
     bad = ~np.isfinite(values)
     if not bad.any():
         return values.tolist()
