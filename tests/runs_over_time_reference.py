@@ -8,9 +8,9 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from health_api.analytics import buckets
-from health_api.analytics.jsonsafe import records
+from health_api.analytics.jsonsafe import clean, finite_list
 from health_api.analytics.rates import rate, wilson_bounds
-from health_api.analytics.series import ROLLING_RATE, RUN_COUNTS, _finite_list, numeric
+from health_api.analytics.series import ROLLING_RATE, RUN_COUNTS, numeric
 from health_api.api import cache
 from health_api.queries.common import (META, RUNS, bucket, dialect, meta_filters,
                                        outcome_flags, window)
@@ -51,7 +51,7 @@ def reference_by_value(rows, start, stop, resolution, max_groups: int, window: i
     every = shown.groupby("bucket")[list(RUN_COUNTS)].sum().reindex(period, fill_value=0)
     every["bucket"] = period_keys
     return {"buckets": list(period_keys), "window": window, "series": series,
-            "totals": records(every, ["bucket", *RUN_COUNTS]),
+            "totals": _records(every, ["bucket", *RUN_COUNTS]),
             "groups_total": int(len(totals)), "groups_truncated": len(totals) > max_groups}
 
 
@@ -83,10 +83,15 @@ def _points(frame, order, index, in_period, period_keys, window) -> list[list[di
             "mean_run_time"]
     out = []
     for g in range(len(order)):
-        values = [_finite_list(col[g][in_period]) if col.dtype.kind == "f"
+        values = [finite_list(col[g][in_period]) if col.dtype.kind == "f"
                   else col[g][in_period].tolist() for col in columns]
         out.append([dict(zip(keys, row)) for row in zip(period_keys, *values)])
     return out
+
+
+def _records(frame, columns) -> list[dict]:
+    return [{c: clean(v) for c, v in zip(columns, row)}
+            for row in frame[columns].itertuples(index=False, name=None)]
 
 
 def json_bytes(payload) -> bytes:
