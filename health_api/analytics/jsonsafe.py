@@ -59,7 +59,33 @@ def clean(value):
     return value
 
 
+def finite_list(values: np.ndarray) -> list:
+    """A float array (of any shape) as (nested) lists of Python floats, None for NaN and
+    infinities; the mask in numpy, not math.isfinite per value (a week at hour, 20
+    groups: 84,000 values a request)."""
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return values.tolist()
+    out = values.astype(object)
+    out[bad] = None
+    return out.tolist()
+
+
 def records(frame: pd.DataFrame, columns=None) -> list[dict]:
+    """The rows of ``frame`` as dicts of clean values. Column by column: a numpy float,
+    int or bool column becomes a list at once (what clean makes of each of its values),
+    any other goes through clean value by value; a month at hour of the job page is
+    720 points of 16 values, 11,520 clean calls before (issue 16)."""
     columns = list(columns or frame.columns)
-    return [{c: clean(v) for c, v in zip(columns, row)}
-            for row in frame[columns].itertuples(index=False, name=None)]
+    lists = [_clean_column(frame[c]) for c in columns]
+    if not lists:
+        return [{} for _ in range(len(frame))]
+    return [dict(zip(columns, row)) for row in zip(*lists)]
+
+
+def _clean_column(column: pd.Series) -> list:
+    dtype = column.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
+        values = column.to_numpy()
+        return finite_list(values) if dtype.kind == "f" else values.tolist()
+    return [clean(v) for v in column]

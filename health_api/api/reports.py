@@ -48,7 +48,14 @@ def run_detail(conn, run_id) -> dict:
     run = rq.run_detail(conn, run_id)
     if run is None:
         raise not_found("run_id", f"no run {run_id!r}")
-    return clean(run)
+    # a run's results (1,500 at the gate) are str, str or None, two times and a float or
+    # None (queries.runs.duration): only their times need clean, not a walk of every
+    # value of every result (issue 16: half of clean(run)'s 19 ms)
+    tests = [{"test_id": t["test_id"], "status": t["status"],
+              "start_time": clean(t["start_time"]), "stop_time": clean(t["stop_time"]),
+              "duration": t["duration"]} for t in run.pop("tests")]
+    failed = run.pop("failed_tests")
+    return {**clean(run), "tests": tests, "failed_tests": clean(failed)}
 
 
 def jobs_summary(conn, start, stop) -> dict:

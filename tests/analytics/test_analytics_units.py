@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from health_api.analytics import buckets, rates, runtime, series
-from health_api.analytics.jsonsafe import clean
+from health_api.analytics.jsonsafe import clean, records
 
 
 def test_floor_and_keys():
@@ -77,3 +77,22 @@ def test_runs_by_value_fills_empty_buckets():
     assert [p["bucket"] for p in points] == out["buckets"]
     assert [(p["passed"], p["failed"], p["empty"]) for p in points] == [(1, 1, 0), (0, 0, 0), (0, 0, 1)]
     assert points[0]["failure_rate"] == 0.5 and points[1]["failure_rate"] is None
+
+
+def test_records_column_by_column_equals_clean_of_every_value():
+    """records (lists per numpy column) gives what clean made of each itertuples value."""
+    frame = pd.DataFrame({
+        "bucket": ["2026-10-01T00:00:00Z", "2026-10-01T01:00:00Z", "2026-10-01T02:00:00Z"],
+        "n": np.array([3, 0, 7], dtype="int64"), "u": np.array([1, 2, 3], dtype="uint8"),
+        "rate": [0.5, float("nan"), float("inf")], "small": np.array([0.1, 2.5, -1], "float32"),
+        "ok": [True, False, True], "at": pd.to_datetime(["2026-10-01", None, "2026-10-02"]),
+        "mixed": [None, 1.5, "x"], "count": pd.array([1, None, 3], dtype="Int64")})
+    want = [{c: clean(v) for c, v in zip(frame.columns, row)}
+            for row in frame.itertuples(index=False, name=None)]
+    got = records(frame)
+    assert repr(got) == repr(want)  # values, their types (1 vs 1.0) and None/NaN alike
+    assert [[type(v) for v in r.values()] for r in got] == \
+        [[type(v) for v in r.values()] for r in want]
+    assert records(frame, ["rate", "n"]) == [{"rate": 0.5, "n": 3}, {"rate": None, "n": 0},
+                                             {"rate": None, "n": 7}]
+    assert records(frame.iloc[:0]) == []
