@@ -105,12 +105,13 @@ def _results_sql(kind: str, runs_where: str, results_where: str) -> str:
     keeps, with their part's key and what the parts sum, classified once a result:
     pass and fail flags, the duration and the id of a pass (NULL for the others)."""
     passed = f"tr.status IN ({_PASS})"
+    source = f"({_keys_sql(kind, runs_where)})"
     return (f"SELECT k.gk, {_START_DAY[kind]} AS start_day, tr.test_id, tr.id,"
             f" CASE WHEN {passed} THEN 1 ELSE 0 END AS passed,"
             f" CASE WHEN tr.status IN ({_FAIL}) THEN 1 ELSE 0 END AS failed,"
             f" CASE WHEN {passed} THEN {_DURATION[kind]} END AS took,"
             f" CASE WHEN {passed} THEN tr.id END AS pass_id"
-            f" FROM test_runs tr JOIN ({_keys_sql(kind, runs_where)}) k ON k.run_id = tr.run_id"
+            f" FROM test_runs tr JOIN {source} k ON k.run_id = tr.run_id"
             f" WHERE tr.start_time IS NOT NULL AND tr.test_id IS NOT NULL AND {results_where}")
 
 
@@ -300,9 +301,13 @@ def build_days(conn, lo: dt.datetime | None, hi: dt.datetime | None) -> int:
         where, params = "r.run_at >= :lo AND r.run_at < :hi", {"lo": lo, "hi": hi}
     # in primary-key order: a job's rows of the day lie together in the table, so the
     # route's range over one job reads a few runs of pages instead of a page per row
-    sql = (f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "
-           + _parts_sql(kind, f"{where} AND {_ROLLED}") + _KEY_ORDER)
+    sql = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) " + _build_sql(kind, f"{where} AND {_ROLLED}")
     return _exec(conn, sql, params).rowcount
+
+
+def _build_sql(kind: str, runs_where: str) -> str:
+    """The parts of all the results of whole days of runs, in primary-key order."""
+    return _parts_sql(kind, runs_where) + _KEY_ORDER
 
 
 def _days(conn) -> list[dt.date]:
@@ -359,7 +364,7 @@ def build_runs(conn, run_ids: list[int], whole_days: bool) -> int:
         try:
             with conn.begin_nested():
                 return _exec(conn, f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "
-                             + _parts_sql(_kind(conn), "r.id IN :ids") + _KEY_ORDER,
+                             + _build_sql(_kind(conn), "r.id IN :ids"),
                              {"ids": list(run_ids)}).rowcount
         except IntegrityError:
             pass
