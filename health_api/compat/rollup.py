@@ -124,28 +124,57 @@ _KEY_ORDER = " ORDER BY k.build_name, a.start_day, a.test_id, k.day"
 def _parts_sql(kind: str, runs_where: str, results_where: str = "1 = 1") -> str:
     """The parts (COLUMNS, in order) of the results of the runs ``runs_where`` selects
     (conditions on runs r and the build_name row b) that ``results_where`` keeps
-    (conditions on test_runs tr), per job, start day, test and run day. Each part's
-    last other (the greatest id of a result that is not a pass) comes from a second,
-    grouped read of those results joined back by key, not from a window over them:
-    the window sorted every result by its text key and, with openstack-health's
-    duration as interval arithmetic, took 6.9 s of a gate day's 900,000 results
-    (PostgreSQL, load 3.5); this form, hashing integer keys, 1.6 s."""
+    (conditions on test_runs tr), per job, start day, test and run day.
+
+    Each part's last other (the greatest id of a result that is not a pass) comes, on
+    PostgreSQL, from a second, grouped read of those results joined back by key: a
+    window over them sorted every result and, with openstack-health's duration as
+    interval arithmetic, took 6.9 s of a gate day's 900,000 results (load 3.5), this
+    form, hashing integer keys, 1.6 s. SQLite and MariaDB join derived tables by
+    nested loops (a 100,000-test ingest: 50 s), so there it is the window."""
     group = "x.gk, x.start_day, x.test_id"
+    sums = (" SUM(x.passed) AS passes, SUM(x.failed) AS fails,"
+            " COUNT(*) - SUM(x.passed) - SUM(x.failed) AS others,"
+            " COALESCE(SUM(x.took), 0) AS pass_sum,"
+            " COALESCE(SUM(CASE WHEN {lo} IS NULL OR x.id > {lo} THEN x.took END), 0) AS trail_sum,"
+            " MAX({lo}) AS lo, MIN(x.pass_id) AS min_pass, MAX(x.pass_id) AS max_pass")
+    results = _results_sql(kind, runs_where, results_where)
+    if kind == "postgresql":
+        source = (f"({results}) x LEFT JOIN (SELECT {group}, MAX(x.id) AS lo FROM ("
+                  f"{_results_sql(kind, runs_where, f'{results_where} AND {_OTHER}')}) x"
+                  f" GROUP BY {group}) l ON l.gk = x.gk AND l.start_day = x.start_day"
+                  " AND l.test_id = x.test_id")
+        aggregates = sums.format(lo="l.lo")
+    else:
+        source = (f"(SELECT y.*, MAX(CASE WHEN y.passed = 1 THEN NULL ELSE y.id END) OVER ("
+                  f"PARTITION BY y.gk, y.start_day, y.test_id) AS lo FROM ({results}) y) x")
+        aggregates = sums.format(lo="x.lo")
     return (
         "SELECT k.build_name, a.start_day, a.test_id, k.day, a.passes, a.fails, a.others,"
         " a.pass_sum, a.trail_sum, a.lo, a.min_pass, a.max_pass, 0 "
-        f"FROM (SELECT {group}, SUM(x.passed) AS passes, SUM(x.failed) AS fails,"
-        " COUNT(*) - SUM(x.passed) - SUM(x.failed) AS others,"
-        " COALESCE(SUM(x.took), 0) AS pass_sum,"
-        " COALESCE(SUM(CASE WHEN l.lo IS NULL OR x.id > l.lo THEN x.took END), 0) AS trail_sum,"
-        " MAX(l.lo) AS lo, MIN(x.pass_id) AS min_pass, MAX(x.pass_id) AS max_pass"
-        f" FROM ({_results_sql(kind, runs_where, results_where)}) x LEFT JOIN ("
-        f"SELECT {group}, MAX(x.id) AS lo FROM ("
-        f"{_results_sql(kind, runs_where, f'{results_where} AND {_OTHER}')}) x"
-        f" GROUP BY {group}) l ON l.gk = x.gk AND l.start_day = x.start_day"
-        f" AND l.test_id = x.test_id GROUP BY {group}) a"
+        f"FROM (SELECT {group},{aggregates} FROM {source} GROUP BY {group}) a"
         f" JOIN (SELECT DISTINCT gk, build_name, day FROM ({_keys_sql(kind, runs_where)}) kk) k"
         " ON k.gk = a.gk")
+
+
+def _run_parts_sql(kind: str) -> str:
+    """``_parts_sql`` of one run (``:run_id``; the writer's), in primary-key order: a
+    test has one result a run (subunit2sql's unique (test_id, run_id)), so each part
+    holds that one result -- under each build_name row of the run -- and needs no
+    last other to trail by: its passes trail it whole. Grouped all the same (a
+    build_name row repeated counts the result again, as openstack-health's join did)."""
+    passed = f"tr.status IN ({_PASS})"
+    took = f"CASE WHEN {passed} THEN COALESCE({_DURATION[kind]}, 0) ELSE 0 END"
+    key = f"b.value, {_START_DAY[kind]}, tr.test_id, {_DAY[kind]}"
+    return (f"SELECT {key}, SUM(CASE WHEN {passed} THEN 1 ELSE 0 END),"
+            f" SUM(CASE WHEN tr.status IN ({_FAIL}) THEN 1 ELSE 0 END),"
+            f" SUM(CASE WHEN {passed} OR tr.status IN ({_FAIL}) THEN 0 ELSE 1 END),"
+            f" SUM({took}), SUM({took}), MAX(CASE WHEN {passed} THEN NULL ELSE tr.id END),"
+            f" MIN(CASE WHEN {passed} THEN tr.id END), MAX(CASE WHEN {passed} THEN tr.id END), 0"
+            " FROM test_runs tr JOIN runs r ON r.id = tr.run_id"
+            f" JOIN run_metadata b ON b.run_id = r.id AND b.key = '{rules.BUILD_NAME_KEY}'"
+            " WHERE r.id = :run_id AND tr.start_time IS NOT NULL AND tr.test_id IS NOT NULL"
+            f" GROUP BY {key} ORDER BY {key}")
 
 
 def _exec(conn, sql: str, params: dict):
@@ -254,9 +283,12 @@ def _add_in_server(conn, kind: str, run_ids: list[int]) -> None:
         target = f"{TABLE} ({columns})"
         upsert = "ON DUPLICATE KEY UPDATE " + _combine_sets(
             lambda c: f"{TABLE}.{c}", lambda c: f"VALUES({c})", kind)
+    if len(run_ids) == 1:  # the writer's run
+        _exec(conn, f"INSERT INTO {target} {_run_parts_sql(kind)} {upsert}",
+              {"run_id": run_ids[0]})
+        return
     _exec(conn, f"INSERT INTO {target} " + _parts_sql(kind, "r.id IN :ids")
-                + f"{_KEY_ORDER} {upsert}",
-          {"ids": list(run_ids)})
+                + f"{_KEY_ORDER} {upsert}", {"ids": list(run_ids)})
 
 
 #: SQLite's upsert (ON CONFLICT ... DO UPDATE) came in 3.24; older ones merge in Python
