@@ -7,8 +7,9 @@ its AngularJS dashboard and scripts written against it switch to ci-health uncha
 - ``shaping``: openstack-health's JSON shapes from query rows (its keys, its bucket keys,
   its padding, its status classes and run-time means, quirks included)
 - ``rollup``: ``ch_osh_test_daily``, the rollup behind /build_name/<name>/test_runs at
-  day resolution (counts and the trailing duration sum its resetting running mean needs),
-  its upkeep (writer, rebuild-rollups, --missing, expire) and its reads
+  day resolution (counts and the trailing duration sum its resetting running mean needs)
+  and its upkeep (writer, rebuild-rollups, --missing, expire)
+- ``day_buckets``: that route at day resolution, read from it
 - ``jsonp``: ``callback=NAME`` answers, as its client fetches every route by JSONP
 
 Checked against its recorded answers (tests/data/osh-golden/: tests/compat/

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..api.errors import bad_request, not_found
 from ..queries import common, jobs as jq, osh as oq, runs as rq, tests as tq
-from . import rollup, shaping
+from . import day_buckets, shaping
 
 
 #: the most runs /runs/group_by reads: openstack-health had no bound; this one is far
@@ -71,10 +71,10 @@ COMPAT_MAX_RESULTS = 2_000_000
 
 def compat_job_test_runs(conn, name, start, stop, resolution) -> dict:
     """Counted in SQL per bucket and test (one row each, not one per result): at day
-    from the ch_osh_test_daily rollup (compat.rollup), else from the results."""
+    from the ch_osh_test_daily rollup (compat.day_buckets), else from the results."""
     rows = None
-    if resolution in rollup.RESOLUTIONS:
-        rows = rollup.job_buckets(conn, name, start, stop, resolution)
+    if resolution in day_buckets.RESOLUTIONS:
+        rows = day_buckets.job_buckets(conn, name, start, stop, resolution)
     if rows is None:
         rows = jq.job_test_buckets(conn, name, start, stop, resolution, shaping.OSH_PASS,
                                    shaping.OSH_FAIL, COMPAT_MAX_RESULTS + 1)

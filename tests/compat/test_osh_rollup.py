@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from health_api.compat import rollup, shaping
+from health_api.compat import day_buckets, rollup, shaping
 from health_api.db.migrate import head_revision, upgrade
 from health_api.ingest import rollup_sql
 from health_api.ingest.expire import expire_runs, rebuild_rollups
@@ -72,7 +72,7 @@ def _raw(engine, name, start, stop, resolution):
 
 def _from_rollup(engine, name, start, stop, resolution):
     with engine.connect() as conn:
-        return rollup.job_buckets(conn, name, start, stop, resolution)
+        return day_buckets.job_buckets(conn, name, start, stop, resolution)
 
 
 def _answer(found, resolution):
@@ -100,7 +100,7 @@ WINDOWS = [(None, None), (N, N + dt.timedelta(days=3)),
 def _assert_every_window(engine):
     for name in ("job-a", "job-b"):
         for start, stop in WINDOWS:
-            for resolution in rollup.RESOLUTIONS:
+            for resolution in day_buckets.RESOLUTIONS:
                 if name == "job-b" and stop is not None and stop.day == 1 and stop.hour <= 22:
                     continue  # job-b has nothing before 00:40 of the 2nd
                 _assert_route_equal(engine, name, start, stop, resolution)
@@ -116,7 +116,7 @@ def test_writer_build_and_route_agree(engine, db_url):
     _assert_every_window(engine)
     # the app's route reads the rollup and answers as from the results
     from health_api.compat.reports import compat_job_test_runs
-    for resolution in rollup.RESOLUTIONS:
+    for resolution in day_buckets.RESOLUTIONS:
         want = {"tests": _answer(_raw(engine, "job-a", None, None, resolution), resolution)}
         with engine.connect() as conn:
             got = compat_job_test_runs(conn, "job-a", None, None, resolution)
