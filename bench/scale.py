@@ -338,9 +338,9 @@ def stores(args) -> None:
             # daily rollups with openstack-health's day parts right behind them
             t, c = time.time(), cpu()
             report = rebuild_rollups(engine)
+            took = time.time() - t  # before reading the server's CPU, not after
             print(f"{label}: db rebuild-rollups: {report}{cpu.since(c, size['results'])}",
                   flush=True)
-            took = time.time() - t
             rate = size["results"] / took
             print(f"{label}: db rebuild-rollups {took:.1f} s: {rate:,.0f} results/s "
                   f"({rate / ISSUE_REBUILD:.1f}x the issue's {ISSUE_REBUILD:,}/s; target "

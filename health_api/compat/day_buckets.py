@@ -49,10 +49,10 @@ def _merged(rows):
 
 
 def _whole_days(start, stop) -> tuple[dt.date | None, dt.date | None]:
-    """The table's days [lo, hi) inside the closed window [start, stop]; the rest of the
-    window (before lo, from hi on) is read raw."""
+    """The table's days [lo, hi) inside the closed window [start, stop] (naive UTC, as
+    the routes parse them); the rest of the window (before lo, from hi on) is read raw."""
     lo = None if start is None else start.date()
-    if lo is not None and dt.datetime.combine(lo, dt.time()) < start.replace(tzinfo=None):
+    if lo is not None and dt.datetime.combine(lo, dt.time()) < start:
         lo += dt.timedelta(days=1)
     hi = None if stop is None else stop.date()
     return lo, hi
@@ -90,7 +90,7 @@ def job_buckets(conn, name: str, start, stop, resolution: str = "day") -> list[t
     hi_at = None if hi is None else dt.datetime.combine(hi, dt.time())
     job = "b.value = :name"
     extra_where = []  # (conditions on the runs, on their results, parameters)
-    if lo_at is not None and start.replace(tzinfo=None) < lo_at:
+    if lo_at is not None and start < lo_at:
         extra_where.append((job, "tr.start_time >= :a AND tr.start_time < :b",
                             {"a": start, "b": lo_at}))
     if hi_at is not None:

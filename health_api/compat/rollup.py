@@ -50,7 +50,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.exc import IntegrityError
 
 from .. import rules
-from ..ingest.rollup_sql import _DAY, _DURATION as _DAILY_DURATION, _kind
+from ..ingest.rollup_sql import _DAY, _DURATION as _DAILY_DURATION, _kind, _tune
 
 TABLE = "ch_osh_test_daily"
 COLUMNS = ("build_name", "start_day", "test_id", "day", "passes", "fails", "others", "pass_sum",
@@ -334,13 +334,9 @@ def build_days(conn, lo: dt.datetime | None, hi: dt.datetime | None) -> int:
         where, params = "r.run_at >= :lo AND r.run_at < :hi", {"lo": lo, "hi": hi}
     # in primary-key order: a job's rows of the day lie together in the table, so the
     # route's range over one job reads a few runs of pages instead of a page per row
-    sql = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) " + _build_sql(kind, f"{where} AND {_ROLLED}")
+    sql = (f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "
+           + _parts_sql(kind, f"{where} AND {_ROLLED}") + _KEY_ORDER)
     return _exec(conn, sql, params).rowcount
-
-
-def _build_sql(kind: str, runs_where: str) -> str:
-    """The parts of all the results of whole days of runs, in primary-key order."""
-    return _parts_sql(kind, runs_where) + _KEY_ORDER
 
 
 def _days(conn) -> list[dt.date]:
@@ -382,15 +378,6 @@ def clear(conn) -> None:
     conn.exec_driver_sql(f"DELETE FROM {TABLE}")
 
 
-def _tune(conn) -> None:
-    if _kind(conn) == "postgresql":
-        # a range's hash aggregates stay in memory; and no JIT: compiling this
-        # statement's expressions cost more than they saved (a gate day's parts:
-        # 6.9 s with, 4.4 s without, in one EXPLAIN ANALYZE of the window form)
-        conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
-        conn.exec_driver_sql("SET LOCAL jit = off")
-
-
 def build_runs(conn, run_ids: list[int], whole_days: bool) -> int:
     """The parts of these rolled-up runs, one range of the daily rollups' build. Whole
     days: plain inserts (no other run has a part under their keys), unless a writer
@@ -401,7 +388,7 @@ def build_runs(conn, run_ids: list[int], whole_days: bool) -> int:
         try:
             with conn.begin_nested():
                 return _exec(conn, f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "
-                             + _build_sql(_kind(conn), "r.id IN :ids"),
+                             + _parts_sql(_kind(conn), "r.id IN :ids") + _KEY_ORDER,
                              {"ids": list(run_ids)}).rowcount
         except IntegrityError:
             pass

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (BigInteger, Float, and_, case, cast, desc, func, literal, literal_column,
-                        select)
+from sqlalchemy import BigInteger, Float, and_, case, cast, desc, func, literal, select
 
 from .. import rules
 from ..db import models as m
