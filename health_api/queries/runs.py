@@ -98,13 +98,13 @@ def run_detail(conn, ref: str) -> dict | None:
                         .join(t, t.c.id == tr.c.test_id).where(tr.c.run_id == row.id)
                         .order_by(tr.c.start_time, tr.c.id)).all()
     tests, failed_ids = [], []
-    for r in rows:
-        tests.append({"test_id": r.test_id, "status": r.status, "start_time": r.start_time,
-                      "stop_time": r.stop_time,
-                      "duration": duration(r.start_time, r.stop_time,
-                                           r.start_time_microsecond, r.stop_time_microsecond)})
-        if r.status in rules.FAIL_STATUSES:
-            failed_ids.append((r.id, r.test_id, r.status))
+    fail_statuses = rules.FAIL_STATUSES
+    # unpacked, not read by attribute: 1,500 results at the gate, 5 attributes each
+    for result_id, test_id, status, start, stop, start_us, stop_us in rows:
+        tests.append({"test_id": test_id, "status": status, "start_time": start,
+                      "stop_time": stop, "duration": duration(start, stop, start_us, stop_us)})
+        if status in fail_statuses:
+            failed_ids.append((result_id, test_id, status))
     tb = tracebacks(conn, [i for i, _, _ in failed_ids])
     run["tests"] = tests
     run["failed_tests"] = [{"test_id": name, "status": st, "traceback": tb.get(i)}

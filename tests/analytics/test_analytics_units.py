@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from health_api.analytics import buckets, rates, runtime, series
 from health_api.analytics.jsonsafe import clean, records
@@ -21,6 +22,14 @@ def test_floor_and_keys():
     assert buckets.key(buckets.floor(ts, "day")) == "2026-10-01T00:00:00Z"
     assert buckets.ceil(dt.datetime(2026, 10, 1), "day") == dt.datetime(2026, 10, 1)
     assert buckets.ceil(ts, "day") == dt.datetime(2026, 10, 2)
+
+
+@given(st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)))
+@settings(max_examples=500)
+def test_key_is_the_strftime_key(ts):
+    # buckets.key writes by isoformat where that gives strftime's text (a speed-up)
+    assert buckets.key(ts) == ts.strftime(buckets.KEY_FORMAT)
+    assert buckets.key(pd.Timestamp(ts).to_pydatetime()) == ts.strftime(buckets.KEY_FORMAT)
 
 
 def test_grid_has_every_bucket():
