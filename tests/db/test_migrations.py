@@ -135,6 +135,28 @@ def test_0005_leaves_room_for_counter_updates_on_postgresql(fresh_db):
     engine.dispose()
 
 
+def test_0016_leaves_room_for_osh_part_updates_on_postgresql(fresh_db):
+    # an ingest updates the parts its job's earlier runs of the day wrote: heap-only
+    # updates need room on the page
+    engine = make_engine(fresh_db("postgresql"))
+    upgrade(engine, "0015_osh_daily")
+    query = "SELECT reloptions FROM pg_class WHERE relname = 'ch_osh_test_daily'"
+
+    def fillfactor():
+        with engine.connect() as conn:
+            return conn.exec_driver_sql(query).scalar()
+    assert fillfactor() is None
+    upgrade(engine)
+    assert fillfactor() == ["fillfactor=50"]
+    with engine.connect() as conn:  # and back
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0015_osh_daily")
+        conn.commit()
+    assert fillfactor() is None
+    engine.dispose()
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mysql"])
 def test_models_and_migrated_schema_agree(fresh_db, kind):
     """Migration 0001 writes its tables out (frozen history); every later revision
