@@ -60,7 +60,7 @@ class JsonErrorThreadWorker(ThreadWorker):
     fewer than ``worker_connections`` (1,000) connections, so a burst of new connections
     lands on whichever worker wakes first: in bench/load.py's uncached mix, 8 kept-alive
     connections over 4 workers, two workers served 90% of the requests, each running
-    3-4 at once under one GIL, while the machine's second core stayed half idle. After
+    3-4 at once under one GIL while the other two idled. After
     each accept, a worker with requests in flight stops accepting for ``BACKOFF_S`` per
     such request (at most ``BACKOFF_MAX_S``): a worker with none accepts at once, so new
     connections go to the least busy worker when there is one, and wait at most
