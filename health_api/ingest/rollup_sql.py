@@ -270,14 +270,13 @@ def _tune(conn) -> None:
 #: secondary indexes of the rollup tables: rebuilt once at the end of a full
 #: build rather than maintained row by row (the primary keys stay: the
 #: ranges' upserts need them)
-_SECONDARY = (("ix_ch_test_daily_test", "ch_test_daily", "test_id, day", ""),
-              ("ix_ch_test_daily_job", "ch_test_daily", "build_name, day, test_id",
-               " INCLUDE (success, failure, skip, timed, run_time_sum)"),
-              ("ix_ch_job_daily_build_name", "ch_job_daily", "build_name, day", ""))
+_SECONDARY = (("ix_ch_test_daily_test", "ch_test_daily", "test_id, day"),
+              ("ix_ch_test_daily_job", "ch_test_daily", "build_name, day, test_id"),
+              ("ix_ch_job_daily_build_name", "ch_job_daily", "build_name, day"))
 
 
 def _drop_secondary(conn) -> None:
-    for name, table, _cols, _include in _SECONDARY:
+    for name, table, _cols in _SECONDARY:
         if _kind(conn) == "mysql":
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name} ON {table}")
         else:
@@ -285,10 +284,9 @@ def _drop_secondary(conn) -> None:
 
 
 def _create_secondary(conn) -> None:
-    for name, table, cols, include in _SECONDARY:
-        include = include if _kind(conn) == "postgresql" else ""
+    for name, table, cols in _SECONDARY:
         # IF NOT EXISTS: a build that was killed left them dropped
-        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({cols}){include}")
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({cols})")
 
 
 def _day_ranges(conn, runs_per_range: int) -> list[tuple[list[int], bool]]:
@@ -399,10 +397,9 @@ def build_all(engine: Engine, *, runs_per_range: int = RUNS_PER_RANGE, follower=
 
 
 def _vacuum(engine: Engine) -> None:
-    """PostgreSQL: a freshly built table has no visibility map, so the index-only
-    scans the routes rely on (ix_ch_test_daily_job INCLUDEs the counts) would
-    visit the heap for every row until autovacuum came by; and the planner
-    needs statistics of the new rows."""
+    """PostgreSQL: the planner needs statistics of the new rows, and a freshly
+    built table has no visibility map, so index-only scans (ch_rolled_runs'
+    probes) would visit the heap for every row until autovacuum came by."""
     if engine.dialect.name != "postgresql":
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -157,6 +157,37 @@ def test_0016_leaves_room_for_osh_part_updates_on_postgresql(fresh_db):
     engine.dispose()
 
 
+def test_0017_job_index_leaves_counter_updates_heap_only_on_postgresql(fresh_db):
+    # an update is heap-only only when no indexed column changes: the job index must
+    # not cover ch_test_daily's counters, which every ingest of a known test updates
+    engine = make_engine(fresh_db("postgresql"))
+    upgrade(engine, "0016_osh_fillfactor")
+    query = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_ch_test_daily_job'"
+
+    def definition():
+        with engine.connect() as conn:
+            return conn.exec_driver_sql(query).scalar()
+    assert "INCLUDE" in definition()
+    upgrade(engine)
+    assert definition().endswith("(build_name, day, test_id)")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO ch_test_daily (day, build_name, test_id, success,"
+                             " failure, skip, timed, run_time_sum)"
+                             " VALUES ('2026-12-01', 'job', 1, 1, 0, 0, 1, 2.0)")
+    with engine.begin() as conn:  # the transaction's own counts: no wait for the stats
+        conn.exec_driver_sql("UPDATE ch_test_daily SET success = success + 1")
+        hot = conn.exec_driver_sql("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables"
+                                   " WHERE relname = 'ch_test_daily'").one()
+    assert tuple(hot) == (1, 1)
+    with engine.connect() as conn:  # and back
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0016_osh_fillfactor")
+        conn.commit()
+    assert "INCLUDE (success, failure, skip, timed, run_time_sum)" in definition()
+    engine.dispose()
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mysql"])
 def test_models_and_migrated_schema_agree(fresh_db, kind):
     """Migration 0001 writes its tables out (frozen history); every later revision
