@@ -9,6 +9,7 @@ its AngularJS dashboard and scripts written against it switch to ci-health uncha
 - ``rollup``: ``ch_osh_test_daily``, the rollup behind /build_name/<name>/test_runs at
   day resolution (counts and the trailing duration sum its resetting running mean needs)
   and its upkeep (writer, rebuild-rollups, --missing, expire)
+- ``parts_sql``: the SQL of that rollup's parts (of a set of runs, of one run)
 - ``day_buckets``: that route at day resolution, read from it
 - ``jsonp``: ``callback=NAME`` answers, as its client fetches every route by JSONP
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 from ..ingest.rollup_sql import _kind
-from .rollup import _ROLLED, TABLE, _exec, _parts_sql, combine
+from .parts_sql import _parts_sql
+from .rollup import _ROLLED, TABLE, _exec, combine
 
 #: the resolutions the table serves (its parts are days; finer ones read the results)
 RESOLUTIONS = ("day",)

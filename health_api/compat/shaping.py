@@ -243,7 +243,7 @@ def _numeric_frame(frame, resolution: str) -> dict:
             for column in frame.columns}
 
 
-from .rollup import OSH_FAIL, OSH_PASS  # noqa: E402 (defined there: the ingest path needs them without pandas)
+from .parts_sql import OSH_FAIL, OSH_PASS  # noqa: E402 (defined there: the ingest path needs them without pandas)
 
 
 def at_micro(day, micro):

@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from health_api.compat import day_buckets, rollup, shaping
+from health_api.compat import day_buckets, parts_sql, rollup, shaping
 from health_api.db.migrate import head_revision, upgrade
 from health_api.ingest import rollup_sql
 from health_api.ingest.expire import expire_runs, rebuild_rollups
@@ -273,7 +273,7 @@ def test_writer_combines_stored_parts_as_combine_does(engine, db_url, status):
                 dict(zip(("p", "f", "o", "ps", "ts", "lo", "mi", "ma", "t"), stored)))
         run = _run(db_url, hour + dt.timedelta(minutes=n + 1), ("t.a", status, 0.25))
         with engine.connect() as conn:
-            added = rollup._exec(conn, rollup._parts_sql(kind, "r.id IN :ids"),
+            added = rollup._exec(conn, parts_sql._parts_sql(kind, "r.id IN :ids"),
                                  {"ids": [run["run_id"]]}).one()
             got = conn.execute(sa.text(
                 "SELECT passes, fails, others, pass_sum, trail_sum, last_other, min_pass,"
