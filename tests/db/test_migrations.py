@@ -42,6 +42,14 @@ def _indexes(engine, table):
     return found
 
 
+def _downgrade(engine, revision: str) -> None:
+    with engine.connect() as conn:
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+        conn.commit()
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mysql"])
 def test_fresh_schema_has_every_subunit2sql_index(fresh_db, kind):
     engine = make_engine(fresh_db(kind))
@@ -126,11 +134,7 @@ def test_0005_leaves_room_for_counter_updates_on_postgresql(fresh_db):
     upgrade(engine)
     assert fillfactors() == {**before, "tests": ["fillfactor=50"],
                              "ch_test_daily": ["fillfactor=50"]}
-    with engine.connect() as conn:  # and back
-        config = alembic_config()
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0004")
-        conn.commit()
+    _downgrade(engine, "0004")  # and back
     assert fillfactors() == before
     engine.dispose()
 
@@ -148,11 +152,7 @@ def test_0016_leaves_room_for_osh_part_updates_on_postgresql(fresh_db):
     assert fillfactor() is None
     upgrade(engine)
     assert fillfactor() == ["fillfactor=50"]
-    with engine.connect() as conn:  # and back
-        config = alembic_config()
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0015_osh_daily")
-        conn.commit()
+    _downgrade(engine, "0015_osh_daily")  # and back
     assert fillfactor() is None
     engine.dispose()
 
@@ -179,11 +179,7 @@ def test_0017_job_index_leaves_counter_updates_heap_only_on_postgresql(fresh_db)
         hot = conn.exec_driver_sql("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables"
                                    " WHERE relname = 'ch_test_daily'").one()
     assert tuple(hot) == (1, 1)
-    with engine.connect() as conn:  # and back
-        config = alembic_config()
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0016_osh_fillfactor")
-        conn.commit()
+    _downgrade(engine, "0016_osh_fillfactor")  # and back
     assert "INCLUDE (success, failure, skip, timed, run_time_sum)" in definition()
     engine.dispose()
 
