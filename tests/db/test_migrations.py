@@ -42,6 +42,11 @@ def _indexes(engine, table):
     return found
 
 
+def _scalar(engine, query: str):
+    with engine.connect() as conn:
+        return conn.exec_driver_sql(query).scalar()
+
+
 def _downgrade(engine, revision: str) -> None:
     with engine.connect() as conn:
         config = alembic_config()
@@ -145,15 +150,11 @@ def test_0016_leaves_room_for_osh_part_updates_on_postgresql(fresh_db):
     engine = make_engine(fresh_db("postgresql"))
     upgrade(engine, "0015_osh_daily")
     query = "SELECT reloptions FROM pg_class WHERE relname = 'ch_osh_test_daily'"
-
-    def fillfactor():
-        with engine.connect() as conn:
-            return conn.exec_driver_sql(query).scalar()
-    assert fillfactor() is None
+    assert _scalar(engine, query) is None
     upgrade(engine)
-    assert fillfactor() == ["fillfactor=50"]
+    assert _scalar(engine, query) == ["fillfactor=50"]
     _downgrade(engine, "0015_osh_daily")  # and back
-    assert fillfactor() is None
+    assert _scalar(engine, query) is None
     engine.dispose()
 
 
@@ -163,13 +164,9 @@ def test_0017_job_index_leaves_counter_updates_heap_only_on_postgresql(fresh_db)
     engine = make_engine(fresh_db("postgresql"))
     upgrade(engine, "0016_osh_fillfactor")
     query = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_ch_test_daily_job'"
-
-    def definition():
-        with engine.connect() as conn:
-            return conn.exec_driver_sql(query).scalar()
-    assert "INCLUDE" in definition()
+    assert "INCLUDE" in _scalar(engine, query)
     upgrade(engine)
-    assert definition().endswith("(build_name, day, test_id)")
+    assert _scalar(engine, query).endswith("(build_name, day, test_id)")
     with engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO ch_test_daily (day, build_name, test_id, success,"
                              " failure, skip, timed, run_time_sum)"
@@ -180,7 +177,7 @@ def test_0017_job_index_leaves_counter_updates_heap_only_on_postgresql(fresh_db)
                                    " WHERE relname = 'ch_test_daily'").one()
     assert tuple(hot) == (1, 1)
     _downgrade(engine, "0016_osh_fillfactor")  # and back
-    assert "INCLUDE (success, failure, skip, timed, run_time_sum)" in definition()
+    assert "INCLUDE (success, failure, skip, timed, run_time_sum)" in _scalar(engine, query)
     engine.dispose()
 
 
