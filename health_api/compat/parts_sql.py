@@ -111,8 +111,9 @@ def _parts_sql_pg(runs_where: str, results_where: str) -> str:
     others the trailing sum is the pass sum (no other after a pass) or 0 (no pass
     after the last other). A grouped second read of the others joined back by key
     (the form before) cost a gate day's 900,000 results 1.57 s of server CPU, this
-    one 1.30 s (medians of 6, same day and session); the answers are equal to the
-    bit there, as the sums add the same values in the same order."""
+    one 1.30 s (medians of 6, same day and session), with answers equal to the bit
+    there (a mixed part's sum may add its values in another order than the scan did:
+    the tests compare to 1e-9, as for the parts the writer combines)."""
     kind = "postgresql"
     passed = f"tr.status IN ({_PASS})"
     start_day, took = _START_DAY[kind], _DURATION[kind]
