@@ -50,7 +50,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.exc import IntegrityError
 
 from .. import rules
-from ..ingest.rollup_sql import _DAY, _kind, _tune
+from ..ingest.rollup_sql import _DAY, _kind, _tune, empty_tables
 from .parts_sql import _KEY_ORDER, _parts_sql, _run_parts_sql
 
 TABLE = "ch_osh_test_daily"
@@ -253,13 +253,7 @@ def build_all(engine) -> dict:
 
 
 def clear(conn) -> None:
-    if conn.dialect.name == "postgresql":
-        # in the caller's transaction, as the daily rollups' TRUNCATE: a DELETE of a
-        # gate month's 1.4M parts took 1.6 s before the build could start and left
-        # as many dead rows for its closing VACUUM (2.5 s), each on one core
-        conn.exec_driver_sql(f"TRUNCATE {TABLE}")
-    else:  # MariaDB commits at a TRUNCATE; SQLite has none
-        conn.exec_driver_sql(f"DELETE FROM {TABLE}")
+    empty_tables(conn, TABLE)
 
 
 def build_runs(conn, run_ids: list[int], whole_days: bool) -> int:
