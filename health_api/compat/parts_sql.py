@@ -39,6 +39,9 @@ OSH_PASS = frozenset({"success", "xfail"})
 OSH_FAIL = frozenset({"fail", "unxsuccess"})
 _PASS = _in(OSH_PASS)
 _FAIL = _in(OSH_FAIL)
+#: a result of test_runs tr that openstack-health counts as a pass / a fail
+_PASSED = f"tr.status IN ({_PASS})"
+_FAILED = f"tr.status IN ({_FAIL})"
 
 
 def _keys_sql(kind: str, runs_where: str) -> str:
@@ -57,13 +60,12 @@ def _results_sql(kind: str, runs_where: str, results_where: str) -> str:
     """The results of those runs that ``results_where`` (conditions on test_runs tr)
     keeps, with their part's key and what the parts sum, classified once a result:
     pass and fail flags, the duration and the id of a pass (NULL for the others)."""
-    passed = f"tr.status IN ({_PASS})"
     source = f"({_keys_sql(kind, runs_where)})"
     return (f"SELECT k.gk, {_START_DAY[kind]} AS start_day, tr.test_id, tr.id,"
-            f" CASE WHEN {passed} THEN 1 ELSE 0 END AS passed,"
-            f" CASE WHEN tr.status IN ({_FAIL}) THEN 1 ELSE 0 END AS failed,"
-            f" CASE WHEN {passed} THEN {_DURATION[kind]} END AS took,"
-            f" CASE WHEN {passed} THEN tr.id END AS pass_id"
+            f" CASE WHEN {_PASSED} THEN 1 ELSE 0 END AS passed,"
+            f" CASE WHEN {_FAILED} THEN 1 ELSE 0 END AS failed,"
+            f" CASE WHEN {_PASSED} THEN {_DURATION[kind]} END AS took,"
+            f" CASE WHEN {_PASSED} THEN tr.id END AS pass_id"
             f" FROM test_runs tr JOIN {source} k ON k.run_id = tr.run_id"
             f" WHERE tr.start_time IS NOT NULL AND tr.test_id IS NOT NULL AND {results_where}")
 
@@ -115,17 +117,16 @@ def _parts_sql_pg(runs_where: str, results_where: str) -> str:
     there (a mixed part's sum may add its values in another order than the scan did:
     the tests compare to 1e-9, as for the parts the writer combines)."""
     kind = "postgresql"
-    passed = f"tr.status IN ({_PASS})"
     start_day, took = _START_DAY[kind], _DURATION[kind]
     return (
         f"WITH rk AS MATERIALIZED ({_keys_sql(kind, runs_where)}),"
         f" pa AS MATERIALIZED (SELECT k.gk, {start_day} AS start_day, tr.test_id,"
-        f" SUM(CASE WHEN {passed} THEN 1 ELSE 0 END) AS passes,"
-        f" SUM(CASE WHEN tr.status IN ({_FAIL}) THEN 1 ELSE 0 END) AS fails, COUNT(*) AS n,"
-        f" COALESCE(SUM(CASE WHEN {passed} THEN {took} END), 0) AS pass_sum,"
-        f" MAX(CASE WHEN {passed} THEN NULL ELSE tr.id END) AS lo,"
-        f" MIN(CASE WHEN {passed} THEN tr.id END) AS min_pass,"
-        f" MAX(CASE WHEN {passed} THEN tr.id END) AS max_pass"
+        f" SUM(CASE WHEN {_PASSED} THEN 1 ELSE 0 END) AS passes,"
+        f" SUM(CASE WHEN {_FAILED} THEN 1 ELSE 0 END) AS fails, COUNT(*) AS n,"
+        f" COALESCE(SUM(CASE WHEN {_PASSED} THEN {took} END), 0) AS pass_sum,"
+        f" MAX(CASE WHEN {_PASSED} THEN NULL ELSE tr.id END) AS lo,"
+        f" MIN(CASE WHEN {_PASSED} THEN tr.id END) AS min_pass,"
+        f" MAX(CASE WHEN {_PASSED} THEN tr.id END) AS max_pass"
         " FROM test_runs tr JOIN rk k ON k.run_id = tr.run_id"
         f" WHERE tr.start_time IS NOT NULL AND tr.test_id IS NOT NULL AND {results_where}"
         f" GROUP BY k.gk, {start_day}, tr.test_id),"
@@ -133,7 +134,7 @@ def _parts_sql_pg(runs_where: str, results_where: str) -> str:
         " mixed AS (SELECT a.gk, a.start_day, a.test_id, s.trail"
         " FROM pa a JOIN gr g ON g.gk = a.gk CROSS JOIN LATERAL (SELECT SUM("
         f"{took}) AS trail FROM test_runs tr WHERE tr.test_id = a.test_id"
-        f" AND tr.run_id = ANY(g.runs) AND tr.id > a.lo AND {passed}"
+        f" AND tr.run_id = ANY(g.runs) AND tr.id > a.lo AND {_PASSED}"
         f" AND {start_day} = a.start_day AND {results_where}) s"
         " WHERE a.lo > a.min_pass AND a.lo < a.max_pass) "
         "SELECT k.build_name, a.start_day, a.test_id, k.day, a.passes, a.fails,"
@@ -152,14 +153,13 @@ def _run_parts_sql(kind: str) -> str:
     holds that one result -- under each build_name row of the run -- and needs no
     last other to trail by: its passes trail it whole. Grouped all the same (a
     build_name row repeated counts the result again, as openstack-health's join did)."""
-    passed = f"tr.status IN ({_PASS})"
-    took = f"CASE WHEN {passed} THEN COALESCE({_DURATION[kind]}, 0) ELSE 0 END"
+    took = f"CASE WHEN {_PASSED} THEN COALESCE({_DURATION[kind]}, 0) ELSE 0 END"
     key = f"b.value, {_START_DAY[kind]}, tr.test_id, {_DAY[kind]}"
-    return (f"SELECT {key}, SUM(CASE WHEN {passed} THEN 1 ELSE 0 END),"
-            f" SUM(CASE WHEN tr.status IN ({_FAIL}) THEN 1 ELSE 0 END),"
-            f" SUM(CASE WHEN {passed} OR tr.status IN ({_FAIL}) THEN 0 ELSE 1 END),"
-            f" SUM({took}), SUM({took}), MAX(CASE WHEN {passed} THEN NULL ELSE tr.id END),"
-            f" MIN(CASE WHEN {passed} THEN tr.id END), MAX(CASE WHEN {passed} THEN tr.id END), 0"
+    return (f"SELECT {key}, SUM(CASE WHEN {_PASSED} THEN 1 ELSE 0 END),"
+            f" SUM(CASE WHEN {_FAILED} THEN 1 ELSE 0 END),"
+            f" SUM(CASE WHEN {_PASSED} OR {_FAILED} THEN 0 ELSE 1 END),"
+            f" SUM({took}), SUM({took}), MAX(CASE WHEN {_PASSED} THEN NULL ELSE tr.id END),"
+            f" MIN(CASE WHEN {_PASSED} THEN tr.id END), MAX(CASE WHEN {_PASSED} THEN tr.id END), 0"
             " FROM test_runs tr JOIN runs r ON r.id = tr.run_id"
             f" JOIN run_metadata b ON b.run_id = r.id AND b.key = '{rules.BUILD_NAME_KEY}'"
             " WHERE r.id = :run_id AND tr.start_time IS NOT NULL AND tr.test_id IS NOT NULL"
