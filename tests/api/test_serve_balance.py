@@ -21,7 +21,10 @@ from streams import start_server
 #: scheduler runs used to take most of a burst before the others ran at all
 WORKERS = 4
 CONNECTIONS = 8
-BURSTS = 3
+#: enough bursts to judge by their average: the scheduler decides who runs when, and on
+#: a loaded machine (the suite runs on 2 cores beside this server's 4 workers) even
+#: with the step back one burst in 10-40 leaves 4 connections on one worker
+BURSTS = 8
 
 
 def _worker_of_each_connection(base: str) -> list[str]:
@@ -69,7 +72,9 @@ def test_kept_alive_connections_spread_over_the_workers(migrated_urls, tmp_path)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    # 2 each at best; without the step back, one worker took 4 or more of a burst of 8 in
-    # about half the bursts (8 of 8 in bench/load.py's)
-    for per_worker in bursts:
-        assert len(per_worker) >= 3 and max(per_worker.values()) <= 3, bursts
+    # 2 each at best. Measured on this kind of machine, 40-80 bursts each way: with the
+    # step back, the busiest worker of a burst took 2-3 connections, and 4 in 1 burst of
+    # 40 (quiet or 2 busy processes) to 8 of 80 (4 busy processes); never 5. Without it,
+    # 4 or more in 30 of 40 bursts and 5 or more in half of them (mean 5.3-6.1).
+    busiest = [max(per_worker.values()) for per_worker in bursts]
+    assert max(busiest) <= 4 and sum(busiest) / len(busiest) <= 3.4, bursts
