@@ -380,7 +380,7 @@ class RunWriter:
             self.tests.add_counts(per_test)
             rollups.apply_tests(self.conn, day=day, build_name=build_name,
                                 per_test=per_test, new_day=new_day)
-        osh_rollup.add_runs(self.conn, [summary.run_id])
+        osh_rollup.add_run(self.conn, summary.run_id, first_of_job_day=new_day == [True])
         return summary
 
     def committed(self) -> None:

@@ -281,3 +281,19 @@ def test_writer_combines_stored_parts_as_combine_does(engine, db_url, status):
         want = rollup.combine([stored, tuple(added[4:])])
         assert len(got) == 1
         assert tuple(got[0]) == pytest.approx(want), (stored, status)
+
+
+def test_a_stored_part_turns_the_first_runs_insert_into_a_combine(engine, db_url):
+    """The writer inserts the parts of its job's first run of a day plainly (no stored
+    part can have their keys); should one be stored all the same (the run's other
+    build_name rows, a writer of the same job and day that committed first), the
+    insert is undone and the parts are combined, in the same transaction. Here: the
+    run's own parts, added a second time."""
+    run = _run(db_url, BASE, ("t.a", "success", 1.5), ("t.b", "fail", 0.25), ("t.c", "skip"))
+    once = _table(engine)
+    with engine.begin() as conn:
+        rollup.add_run(conn, run["run_id"], first_of_job_day=True)
+        conn.execute(sa.text("SELECT 1")).one()  # the transaction is still usable
+    twice = _table(engine)
+    assert [r[:4] for r in twice] == [r[:4] for r in once] and len(once) == 3
+    assert [r[4:8] for r in twice] == [tuple(2 * v for v in r[4:8]) for r in once]
