@@ -37,8 +37,11 @@ from health_api.demo.streams import tempest_like_ids, write_stream
 BUILD = ("--run-meta", "build_name=bench-job")
 #: issue 18's targets: a 1,500-test stream into a warm database, whole process
 SMALL_TARGET_S = {"sqlite": 0.35, "postgresql": 0.45}
-#: results/s of a large stream (MariaDB: the 10k stream), new and known tests
-LARGE_TARGET = {"sqlite": 25_000, "postgresql": 25_000, "mysql": 10_000}
+#: issue 18's targets for a large stream, by engine and size: (results/s of new and of
+#: known tests, whether known tests must not be slower than new ones); MariaDB's is set
+#: on the 10k stream, and the "not slower" clause on SQLite and PostgreSQL's 100k
+LARGE_TARGET = {("sqlite", 100_000): (25_000, True), ("postgresql", 100_000): (25_000, True),
+                ("mysql", 10_000): (10_000, False)}
 
 
 def _load() -> str:
@@ -47,6 +50,18 @@ def _load() -> str:
 
 def _verdict(ok: bool) -> str:
     return "target met" if ok else "TARGET MISSED"
+
+
+def _large_verdict(target: tuple[int, bool], new_rate: float, known_rate: float) -> str:
+    """Issue 18's figure for a large stream: ``target`` results/s, new and known tests
+    both; where ``not_slower`` (SQLite and PostgreSQL's 100k stream), known tests at
+    least as fast as new ones, within the runs' noise (5%)."""
+    rate, not_slower = target
+    met = min(new_rate, known_rate) >= rate
+    if not_slower:
+        met = met and known_rate >= new_rate * 0.95
+    return (f"[>= {rate:,}/s new and known{', known not slower' if not_slower else ''}: "
+            f"{_verdict(met)}; known/new {known_rate / new_rate:.2f}]")
 
 
 def _ids(count: int, family: str) -> list[str]:
@@ -167,11 +182,8 @@ def run(engines: list[str], fresh_url, upgrade, make_engine, tmp: Path, compat: 
             line = (f"{kind:10s} {size:,}-test stream: new tests {new_rate:,.0f} results/s "
                     f"({_spread(new)}), known tests {known_rate:,.0f} results/s "
                     f"({_spread(known)})")
-            if kind in LARGE_TARGET and (kind != "mysql" or size == 10_000):
-                met = (min(new_rate, known_rate) >= LARGE_TARGET[kind]
-                       and known_rate >= new_rate * 0.95)  # "not slower", within noise
-                line += (f" [>= {LARGE_TARGET[kind]:,}/s new and known, known not slower: "
-                         f"{_verdict(met)}]")
+            if (kind, size) in LARGE_TARGET:
+                line += " " + _large_verdict(LARGE_TARGET[kind, size], new_rate, known_rate)
             if s2s_url and s2s_large and size <= 10_000:
                 s2s_rate = size / _timed(_subunit2sql(compat, s2s_url, files[0]))
                 line += f"; subunit2sql {s2s_rate:,.0f}/s on this stream"
