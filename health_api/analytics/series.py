@@ -19,13 +19,25 @@ from .. import rules
 RUN_COUNTS = ("passed", "failed", "empty")
 
 
+#: columns of whole counts: integers in every answer (the OpenAPI document says so)
+COUNT_COLUMNS = frozenset({*RUN_COUNTS, "runs", "success", "failure", "skip", "timed"})
+
+
 def numeric(frame: pd.DataFrame, skip=("bucket", "value", "job", "test_id", "status",
                                          "last_run_at")) -> pd.DataFrame:
-    """SUM() comes back as Decimal on MySQL: make every count/sum column numeric."""
+    """SUM() comes back as Decimal on MySQL: make every count/sum column numeric, and
+    the counts (COUNT_COLUMNS) integers, also with no row at all (an object column
+    then, which would otherwise become float and answer ``0.0``)."""
     for column in frame.columns:
         if column not in skip and frame[column].dtype == object:
-            frame[column] = pd.to_numeric(frame[column].astype(float), errors="coerce")
+            frame[column] = _as_numbers(frame[column], column in COUNT_COLUMNS)
     return frame
+
+
+def _as_numbers(values: pd.Series, count: bool) -> pd.Series:
+    out = pd.to_numeric(values.astype(float), errors="coerce")
+    # a count is a whole number below 2**53: exact through float
+    return out.astype("int64") if count and not out.isna().any() else out
 
 
 def _frame(rows, columns, resolution) -> pd.DataFrame:
@@ -66,13 +78,13 @@ def runs_by_value(rows, start, stop, resolution, max_groups: int, window: int = 
     In numpy on codes, not in pandas groupbys: a week at hour is one row per run (4,200
     for 30 jobs), and the groupby/unstack/.loc path cost 35 ms of the route's 70 (issue
     16). The answer is the groupby path's to the byte: values of NULL are no group, the
-    groups are the most runs first (ties by value), counts keep their column's dtype
-    (float on MySQL, whose SUM() is a Decimal; float with no row at all)."""
+    groups are the most runs first (ties by value), counts are integers on every
+    engine (MySQL's SUM() is a Decimal) and with no row at all (``numeric``)."""
     index = buckets.grid(buckets.lead_start(start, resolution, window), stop, resolution)
     in_period = index >= pd.Timestamp(start)
     period_keys = buckets.keys(index[in_period])
     columns = list(zip(*rows)) or [()] * (2 + len(RUN_COLUMNS))
-    numbers = dict(zip(RUN_COLUMNS, map(_column, columns[2:])))
+    numbers = {name: _column(values, name) for name, values in zip(RUN_COLUMNS, columns[2:])}
     bucket_codes, bucket_texts = pd.factorize(np.asarray(columns[0], dtype=object))
     # the distinct bucket texts (a few hundred), not every row's, parsed
     stamps = pd.DatetimeIndex(buckets.bucket_series(
@@ -105,13 +117,16 @@ def runs_by_value(rows, start, stop, resolution, max_groups: int, window: int = 
             "groups_truncated": len(present) > max_groups}
 
 
-def _column(values) -> np.ndarray:
+def _column(values, name: str) -> np.ndarray:
     """One count/sum column of the rows, in the dtype a DataFrame of them gets from
-    ``numeric``: the driver's ints or floats; floats for Decimals (MySQL) and for none."""
+    ``numeric``: the driver's ints or floats; for Decimals (MySQL) and for no row at
+    all, integers for the counts and floats for the sums."""
+    count = name in COUNT_COLUMNS
+    if not len(values):
+        return np.zeros(0, dtype=np.int64 if count else float)
     out = np.asarray(values)
     if out.dtype.kind not in "if":
-        out = pd.to_numeric(pd.Series(values, dtype=object).astype(float),
-                            errors="coerce").to_numpy()
+        out = _as_numbers(pd.Series(values, dtype=object), count).to_numpy()
     return out
 
 
@@ -256,8 +271,6 @@ def test_series_buckets(rows, start, stop, resolution, window: int) -> dict:
     test, summed in SQL (queries.tests.bucket_counts): as test_series_raw."""
     frame = _frame(rows, ["bucket", "success", "failure", "skip", "timed", "rt_sum"],
                    resolution)
-    counts = ["success", "failure", "skip", "timed"]
-    frame[counts] = frame[counts].astype("int64")  # MySQL's SUM() is a Decimal
     frame["rt_sum"] = frame["rt_sum"].astype(float)
     return _test_points(frame.groupby("bucket").sum(), start, stop, resolution, window)
 

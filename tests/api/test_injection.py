@@ -7,11 +7,12 @@ an XML feed."""
 from __future__ import annotations
 
 import time
-import urllib.parse
 
 import sqlalchemy as sa
 
 from health_api.db.session import make_engine
+
+from api_helpers import get_operations, operation_url, valid_values
 
 INJECTIONS = [
     "' OR '1'='1",
@@ -22,36 +23,6 @@ INJECTIONS = [
     "<script>alert(1)</script>",
     "../../../../etc/passwd%' OR 1=1 -- ${jndi:ldap://127.0.0.1/a}{{7*7}}\\x27'\"`",
 ]
-#: a valid value per parameter name, from the demo data the fixture holds
-VALID = {"name": "gate-tempest-full", "build_name": "gate-tempest-full", "key": "build_name",
-         "run_metadata_key": "build_name", "value": "gate-tempest-full", "status": "fail",
-         "limit": "5", "project": "openstack/nova"}
-
-
-def _operations(client) -> list[tuple[str, list[dict], set[str]]]:
-    doc = client.get("/api/v1/openapi.json").get_json()
-    return [(path, item["get"].get("parameters", []), set(item["get"]["responses"]))
-            for path, item in sorted(doc["paths"].items()) if "get" in item]
-
-
-def _fill(raw) -> dict[str, str]:
-    run = next(r for r in raw["runs"] if r["fails"])
-    test_id = next(iter(raw["tests"].values()))
-    job = run["meta"].get("build_name", VALID["name"])
-    return {**VALID, "name": job, "build_name": job, "value": job, "run_id": run["uuid"],
-            "test_id": test_id, "prefix": test_id.split(".")[0], "cluster_id": "0" * 16}
-
-
-def _url(path: str, params: list[dict], values: dict[str, str]) -> str:
-    for p in params:
-        if p["in"] == "path":
-            path = path.replace("{" + p["name"] + "}",
-                                urllib.parse.quote(values.get(p["name"], "x"), safe=""))
-    query = {p["name"]: values[p["name"]] for p in params
-             if p["in"] == "query" and p["name"] in values}
-    return path + ("?" + urllib.parse.urlencode(query) if query else "")
-
-
 def _counts(url: str) -> dict[str, int]:
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -63,17 +34,17 @@ def _counts(url: str) -> dict[str, int]:
 
 def test_injection_strings_in_every_parameter(client, raw, demo_url):
     before = _counts(demo_url)
-    fill = _fill(raw)
+    fill = valid_values(raw)
     sent, refused, failures = 0, 0, []
-    for path, params, documented in _operations(client):
+    for path, params, documented in get_operations(client):
         required = {p["name"] for p in params if p["in"] == "path" or p.get("required")}
         base = {k: v for k, v in fill.items() if k in required}
         # a 400 is the injected parameter's only when the valid request is not one
-        base_status = client.get(_url(path, params, base)).status_code
+        base_status = client.get(operation_url(path, params, base)).status_code
         for param in params:
             for attack in INJECTIONS:
                 values = {**base, param["name"]: attack}
-                url = _url(path, params, values)
+                url = operation_url(path, params, values)
                 started = time.monotonic()
                 r = client.get(url)
                 took = time.monotonic() - started
