@@ -119,11 +119,16 @@ def test_db_pool_per_worker_multiprocess(db_url, tmp_path):
         assert len(pids) == 2
         for _ in range(20):  # reads on both workers (each takes and returns connections)
             assert urllib.request.urlopen(base + "/api/v1/runs", timeout=30).status == 200
+        sqlite = db_url.startswith("sqlite")
+        # A worker's series appears at 0 when it imports the metrics (prometheus_client
+        # writes the key then) and takes its pool's size once its app is built: a
+        # worker still starting lists 0 for a moment. Wait until each has its pool.
         series = wait_for(lambda: (s := pool_series(base))["ci_health_db_pool_size"].keys()
-                          == pids and s)
+                          == pids and (sqlite or all(s["ci_health_db_pool_size"].values()))
+                          and s)
         assert series, pool_series(base)
         sizes = set(series["ci_health_db_pool_size"].values())
-        if db_url.startswith("sqlite"):
+        if sqlite:
             assert sizes == {0.0}  # a connection per request (NullPool)
         else:
             assert len(sizes) == 1 and sizes.pop() > 0
