@@ -121,12 +121,9 @@ def _column(values, name: str) -> np.ndarray:
     """One count/sum column of the rows, in the dtype a DataFrame of them gets from
     ``numeric``: the driver's ints or floats; for Decimals (MySQL) and for no row at
     all, integers for the counts and floats for the sums."""
-    count = name in COUNT_COLUMNS
-    if not len(values):
-        return np.zeros(0, dtype=np.int64 if count else float)
     out = np.asarray(values)
-    if out.dtype.kind not in "if":
-        out = _as_numbers(pd.Series(values, dtype=object), count).to_numpy()
+    if out.dtype.kind not in "if" or not len(out):  # no row: numpy's empty array is float
+        out = _as_numbers(pd.Series(values, dtype=object), name in COUNT_COLUMNS).to_numpy()
     return out
 
 
