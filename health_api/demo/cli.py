@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..clitools import db_option, fail_cleanly, open_engine, parse_time
+from ..clitools import collect_after_startup, db_option, fail_cleanly, open_engine, parse_time
 
 
 @click.command("demo-data")
@@ -25,6 +25,7 @@ from ..clitools import db_option, fail_cleanly, open_engine, parse_time
 @click.option("--changes-per-day", type=click.IntRange(0, 5000), default=40, show_default=True,
               help="Gerrit changes per day for the CI verdict history (0: none).")
 @fail_cleanly()
+@collect_after_startup
 def demo_data(db_url, days, jobs, runs_per_day, seed, end, truth_path, quiet, if_empty,
               changes_per_day):
     """Write a deterministic synthetic gate history (runs, tests, flaky tests)."""

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import click
 
-from ..clitools import CliError, db_option, fail_cleanly, open_engine, parse_time
+from ..clitools import (CliError, collect_after_startup, db_option, fail_cleanly,
+                        open_engine, parse_time)
 
 
 #: runs.uuid is VARCHAR(36): the same limit on every engine (SQLite would
@@ -179,6 +180,7 @@ def ingest() -> None:
               help="Accept non-subunit bytes in the stream (wrapped as NAME) "
                    "instead of failing.")
 @fail_cleanly()
+@collect_after_startup
 def ingest_subunit(db_url, files, non_subunit_name, **kwargs):
     """Ingest subunit v2 streams."""
     from .service import subunit_parser
@@ -189,6 +191,7 @@ def ingest_subunit(db_url, files, non_subunit_name, **kwargs):
 @ingest.command("junit")
 @ingest_options
 @fail_cleanly()
+@collect_after_startup
 def ingest_junit(db_url, files, **kwargs):
     """Ingest JUnit XML files."""
     from .service import junit_parser

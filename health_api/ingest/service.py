@@ -25,8 +25,11 @@ def freeze_startup_heap() -> None:
     garbage collector's sight. Its full collections then scan only what ingest
     allocates; otherwise they cost about a fifth of the CPU of a large run.
     Whatever is frozen is never collected: for a long-lived process, only once,
-    on a heap it keeps anyway (health_api.serve.freeze_startup_objects)."""
+    on a heap it keeps anyway (health_api.serve.freeze_startup_objects). Collection
+    is on from here, also in a command that paused it while it started
+    (clitools.collect_after_startup)."""
     gc.freeze()
+    gc.enable()
 
 
 @dataclass(frozen=True)
