@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A PostgreSQL streaming replica of the 127.0.0.1:5432 server, on port 5433,
 # for the read-replica tests ([database] read_url). Idempotent: does nothing
-# when the standby answers already.
+# when the standby answers already. `standby.sh remove` takes it away.
 #
 # pg_basebackup copies the primary into a second cluster (a sibling of the
 # primary's data directory, owned by the postgres user) and writes its
@@ -13,15 +13,28 @@ PORT="${CI_HEALTH_STANDBY_PORT:-5433}"
 SLOT=ci_health_standby
 psql_primary() { psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atqc "$1"; }
 
-if pg_isready -h 127.0.0.1 -p "$PORT" -q 2>/dev/null; then
-  exit 0
-fi
 PRIMARY_DATA="$(psql_primary 'SHOW data_directory')"
 HBA="$(psql_primary 'SHOW hba_file')"
 STANDBY_DATA="${CI_HEALTH_STANDBY_DIR:-$(dirname "$PRIMARY_DATA")/ci-health-standby}"
 # the primary's own server binaries (same major version: a standby must match)
 BIN="$(dirname "$(readlink -f "/proc/$(head -n 1 "$PRIMARY_DATA/postmaster.pid")/exe")")"
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# "remove": stop the standby, drop its slot and its copy (before benchmarks on
+# big stores: it replays every write on the same cores and copies every
+# database at its base backup); tools/services.sh makes it again
+if [ "${1:-}" = "remove" ]; then
+  if [ -f "$STANDBY_DATA/postmaster.pid" ]; then
+    as_postgres "$BIN/pg_ctl" -D "$STANDBY_DATA" -w -t 120 stop -m fast >/dev/null
+  fi
+  psql_primary "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+                WHERE slot_name = '$SLOT'" >/dev/null
+  rm -rf "$STANDBY_DATA"
+  exit 0
+fi
+if pg_isready -h 127.0.0.1 -p "$PORT" -q 2>/dev/null; then
+  exit 0
+fi
 
 # replication connections from 127.0.0.1 (the "all" database entry does not cover them)
 if ! grep -Eq '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32' "$HBA"; then
