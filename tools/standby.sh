@@ -13,6 +13,9 @@ PORT="${CI_HEALTH_STANDBY_PORT:-5433}"
 SLOT=ci_health_standby
 psql_primary() { psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atqc "$1"; }
 
+if [ "${1:-}" != remove ] && pg_isready -h 127.0.0.1 -p "$PORT" -q 2>/dev/null; then
+  exit 0
+fi
 PRIMARY_DATA="$(psql_primary 'SHOW data_directory')"
 HBA="$(psql_primary 'SHOW hba_file')"
 STANDBY_DATA="${CI_HEALTH_STANDBY_DIR:-$(dirname "$PRIMARY_DATA")/ci-health-standby}"
@@ -30,9 +33,6 @@ if [ "${1:-}" = "remove" ]; then
   psql_primary "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
                 WHERE slot_name = '$SLOT'" >/dev/null
   rm -rf "$STANDBY_DATA"
-  exit 0
-fi
-if pg_isready -h 127.0.0.1 -p "$PORT" -q 2>/dev/null; then
   exit 0
 fi
 
