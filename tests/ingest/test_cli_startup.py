@@ -30,11 +30,17 @@ finally:
 HEAVY = {"flask", "pandas", "numpy", "paramiko", "werkzeug", "asyncssh", "yaml"}
 
 
-def _loaded(*args: str, input: bytes | None = None) -> set[str]:
-    done = subprocess.run([sys.executable, "-c", _PROBE, *args], input=input,
+def _probe(script: str, *args: str, input: bytes | None = None):
+    """Run ``script`` (one of the probes here) in a fresh interpreter with the CLI's
+    ``args``: the JSON it prints last on stderr."""
+    done = subprocess.run([sys.executable, "-c", script, *args], input=input,
                           capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
-    return set(json.loads(done.stderr.decode().strip().splitlines()[-1]))
+    return json.loads(done.stderr.decode().strip().splitlines()[-1])
+
+
+def _loaded(*args: str, input: bytes | None = None) -> set[str]:
+    return set(_probe(_PROBE, *args, input=input))
 
 
 @pytest.mark.parametrize("args", [["--help"], ["ingest", "subunit", "--help"],
@@ -114,10 +120,7 @@ print(json.dumps(seen), file=sys.stderr)
 
 
 def _gc_seen(*args: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", _GC_PROBE, *args], capture_output=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr.decode()
-    return json.loads(done.stderr.decode().strip().splitlines()[-1])
+    return _probe(_GC_PROBE, *args)
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mysql"])
