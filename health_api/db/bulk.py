@@ -295,40 +295,43 @@ def add_to_test_counters(conn: Connection, tests: Table, rows: Sequence[Row]) ->
 
 
 def _add_to_test_counters_mysql(conn: Connection, t: str, rows: Sequence[Row]) -> None:
-    """``add_to_test_counters`` on MySQL/MariaDB: PyMySQL sends an executemany
-    UPDATE row by row (a round trip per test: 10,000 of them for a 10k-test
-    run), so each statement carries IN_CHUNK tests as CASE lists. Single-table
-    UPDATE: SET runs left to right, run_time first, on the old success count.
-    Through the primary key only: see the FORCE INDEX note below."""
+    """``add_to_test_counters`` on MySQL/MariaDB: one INSERT ... ON DUPLICATE KEY
+    UPDATE per IN_CHUNK tests, on rows that exist (their names are read first:
+    the INSERT needs test_id, NOT NULL without a default, even for a row it only
+    updates). PyMySQL would send an executemany UPDATE row by row, and an UPDATE
+    carrying the chunk as CASE lists compares every row with every WHEN (10,000
+    known tests: 0.39-0.44 s against 0.16-0.19 s this way). The INSERT meets the
+    primary key first and updates that row in place, so, as with the UPDATE
+    through the primary key it replaces, locks are taken in test id order on the
+    primary key alone: two ingesters cannot deadlock on the row's index records.
+
+    VALUES() carries the deltas in the columns of the row it would insert:
+    success and failure as themselves, run_count the timed passes, run_time
+    their summed duration. Assignments run left to right on the old values
+    until assigned: run_time first, on the old success count."""
     for start in range(0, len(rows), IN_CHUNK):
         chunk = rows[start:start + IN_CHUNK]
-        run_time, success, failure, ids = [], [], [], []
-        p_time, p_success, p_failure, p_count = [], [], [], []
+        names = dict(conn.exec_driver_sql(
+            f"SELECT id, test_id FROM {t} WHERE id IN ({', '.join(['%s'] * len(chunk))})",
+            tuple(row[0] for row in chunk)).all())
+        params: list = []
         for test_id, passes, fails, timed, dur in chunk:
-            ids.append(test_id)
-            if timed:
-                run_time.append(f"WHEN %s THEN (CASE WHEN COALESCE({t}.success, 0) + %s > 0 "
-                                f"THEN (COALESCE({t}.run_time, 0) * COALESCE({t}.success, 0)"
-                                f" + %s) / (COALESCE({t}.success, 0) + %s) END)")
-                p_time += (test_id, timed, dur, timed)
-            p_success += (test_id, passes)
-            p_failure += (test_id, fails)
-            p_count += (test_id, passes + fails)
-        when = " ".join(["WHEN %s THEN %s"] * len(chunk))
-        time_sql = (f"CASE {t}.id {' '.join(run_time)} ELSE {t}.run_time END" if run_time
-                    else f"{t}.run_time")
-        marks = ", ".join(["%s"] * len(ids))
-        # MariaDB may reach "id = ?" through ix_test_ids (id, test_id) in one
-        # statement and through the primary key in another; two ingesters then
-        # lock the same row's two index records in opposite orders (seen as
-        # a deadlock). One access path keeps the locks in test id order.
+            if test_id in names:  # gone (expired meanwhile): nothing to add to
+                params += (test_id, names[test_id], passes, fails, timed, dur)
+        if not params:
+            continue
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * (len(params) // 6))
         conn.exec_driver_sql(
-            f"UPDATE {t} FORCE INDEX (PRIMARY) SET run_time = ({time_sql}), "
-            f"success = COALESCE({t}.success, 0) + (CASE {t}.id {when} END), "
-            f"failure = COALESCE({t}.failure, 0) + (CASE {t}.id {when} END), "
-            f"run_count = COALESCE({t}.run_count, 0) + (CASE {t}.id {when} END) "
-            f"WHERE {t}.id IN ({marks})",
-            tuple(p_time + p_success + p_failure + p_count + ids))
+            f"INSERT INTO {t} (id, test_id, success, failure, run_count, run_time) "
+            f"VALUES {values} ON DUPLICATE KEY UPDATE "
+            f"run_time = (CASE WHEN VALUES(run_count) = 0 THEN {t}.run_time "
+            f"WHEN COALESCE({t}.success, 0) + VALUES(run_count) > 0 THEN "
+            f"(COALESCE({t}.run_time, 0) * COALESCE({t}.success, 0) + VALUES(run_time)) / "
+            f"(COALESCE({t}.success, 0) + VALUES(run_count)) END), "
+            f"run_count = COALESCE({t}.run_count, 0) + VALUES(success) + VALUES(failure), "
+            f"success = COALESCE({t}.success, 0) + VALUES(success), "
+            f"failure = COALESCE({t}.failure, 0) + VALUES(failure)",
+            tuple(params))
 
 
 #: keys per IN (...) list: well under every engine's bind-parameter limit
