@@ -16,6 +16,11 @@ also as a whole command, and the ratio of the medians.
 * 500 streams of 1,500 shared tests as one command (one process, one
   connection): runs/s and results/s.
 
+Two figures say what this machine allows: the time of a fixed pure-Python loop
+(machines here differ by up to twice from one session to the next), and per
+engine the import floor, a command that only imports SQLAlchemy, the driver and
+its dialect; the 1,500-test figure less that floor is ci-health's own work.
+
 subunit2sql cannot build its schema on MariaDB 10.11 (see --baseline); its
 rates for the large streams are taken from the 1,500-test stream unless
 --s2s-large (10k: about a minute per run).
@@ -64,6 +69,18 @@ def _large_verdict(target: tuple[int, bool], new_rate: float, known_rate: float)
             f"{_verdict(met)}; known/new {known_rate / new_rate:.2f}]")
 
 
+#: what every ingest on an engine imports before it can do anything: SQLAlchemy, the
+#: driver and SQLAlchemy's dialect for it (by URL scheme)
+FLOOR_IMPORTS = {"sqlite": "sqlalchemy, sqlite3, sqlalchemy.dialects.sqlite.pysqlite",
+                 "postgresql": "sqlalchemy, psycopg, sqlalchemy.dialects.postgresql.psycopg",
+                 "mysql": "sqlalchemy, pymysql, sqlalchemy.dialects.mysql.pymysql"}
+#: a fixed piece of pure Python, timed to tell how fast this machine is: the figures
+#: of two sessions compare only in proportion to it
+SPEED_PROBE = ("import time; t = time.perf_counter(); s = 0\n"
+               "for i in range(5_000_000): s += i\n"
+               "print(time.perf_counter() - t)")
+
+
 def _ids(count: int, family: str) -> list[str]:
     """Tempest-like ids; ``family`` makes a set of names no other family has."""
     return [test_id.replace("tempest.api.", f"tempest.{family}.", 1)
@@ -100,6 +117,22 @@ def _timed(cmd: list[str]) -> Timing:
         raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd[:4])} ...\n"
                          f"{done.stderr.decode()[-2000:]}")
     return elapsed
+
+
+def machine_speed(repeat: int = 5) -> str:
+    """The best of ``repeat`` runs of SPEED_PROBE, in a fresh interpreter each."""
+    best = min(float(subprocess.run([sys.executable, "-c", SPEED_PROBE], check=True,
+                                    capture_output=True, text=True).stdout)
+               for _ in range(repeat))
+    return f"machine: 5M-iteration Python loop {best:.3f} s (best of {repeat})"
+
+
+def import_floor(kind: str, runs: int) -> list[Timing]:
+    """Whole-process times of a command that only imports what an ingest on ``kind``
+    cannot do without (FLOOR_IMPORTS): no implementation on SQLAlchemy and this driver
+    ends sooner, so a target below it is out of reach on this machine."""
+    cmd = [sys.executable, "-c", f"import {FLOOR_IMPORTS[kind]}"]
+    return [_timed(cmd) for _ in range(runs)]
 
 
 def _spread(times: list[float]) -> str:
@@ -152,6 +185,7 @@ def run(engines: list[str], fresh_url, upgrade, make_engine, tmp: Path, compat: 
     compileall.compile_dir(Path(__file__).resolve().parent.parent / "health_api", quiet=1)
     print(f"whole process, {runs} runs per figure; machine shared with other work: compare "
           f"figures of the same run ({_load()})", flush=True)
+    print(machine_speed(), flush=True)
     for kind in engines:
         url = fresh_url(kind, "cih_bench_wp", tmp)
         upgrade(make_engine(url))
@@ -161,6 +195,11 @@ def run(engines: list[str], fresh_url, upgrade, make_engine, tmp: Path, compat: 
         if kind in SMALL_TARGET_S:
             line += (f" [<= {SMALL_TARGET_S[kind]} s: "
                      f"{_verdict(statistics.median(ours) <= SMALL_TARGET_S[kind])}]")
+        floor = statistics.median(import_floor(kind, runs))
+        line += (f"; import floor (SQLAlchemy and the driver only) {floor:.3f} s, "
+                 f"ci-health's own work {statistics.median(ours) - floor:.3f} s")
+        if kind in SMALL_TARGET_S and floor > SMALL_TARGET_S[kind]:
+            line += " (the target is below the floor on this machine)"
         s2s_url = (_s2s_url(kind, fresh_url, tmp, compat)
                    if s2s_engines is None or kind in s2s_engines else None)
         s2s_rate = None
