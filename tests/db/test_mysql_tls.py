@@ -8,8 +8,6 @@ from sqlalchemy.engine import make_url
 
 from health_api.db.session import _mysql_tls_args, make_engine
 
-from conftest import MYSQL_SERVER
-
 
 @pytest.mark.parametrize("url, expected", [
     ("mysql+pymysql://root@127.0.0.1/db", {"ssl_disabled": True}),
@@ -28,8 +26,10 @@ def test_tls_arguments_by_url(url, expected):
     assert _mysql_tls_args(make_url(url)) == expected
 
 
-def test_loopback_connection_goes_without_tls_context():
-    engine = make_engine(MYSQL_SERVER.rstrip("/") + "/mysql")
+def test_loopback_connection_goes_without_tls_context(migrated_urls):
+    url = migrated_urls("mysql")
+    assert make_url(url).host in ("127.0.0.1", "localhost"), "the test server is local"
+    engine = make_engine(url)
     try:
         raw = engine.raw_connection()
         try:
