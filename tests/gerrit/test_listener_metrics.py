@@ -81,7 +81,9 @@ def test_listen_command_serves_its_metrics(server, tmp_path, db_url):  # noqa: F
            "CI_HEALTH_GERRIT_KNOWN_HOSTS": settings.known_hosts,
            "CI_HEALTH_GERRIT_JOURNAL": settings.journal,
            "CI_HEALTH_GERRIT_CI_SYSTEMS": str(tmp_path / "none.yaml"),
-           "CI_HEALTH_GERRIT_METRICS_PORT": str(port)}
+           "CI_HEALTH_GERRIT_METRICS_PORT": str(port),
+           # a listener that does not stop is sent SIGABRT: every thread's stack on stderr
+           "PYTHONFAULTHANDLER": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "health_api.cli", "gerrit", "listen"],
                             env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -101,7 +103,13 @@ def test_listen_command_serves_its_metrics(server, tmp_path, db_url):  # noqa: F
         assert seen["ci_health_gerrit_event_lag_seconds"] > 0
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            _out, err = proc.communicate(timeout=30)
+            raise AssertionError("the listener did not stop within 30 s of SIGINT; where its "
+                                 "threads were:\n" + err.decode(errors="replace")[-8000:])
 
 
 def test_a_taken_metrics_port_is_one_line(server, tmp_path, db_url):  # noqa: F811
