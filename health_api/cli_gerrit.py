@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import signal
+import threading
 from pathlib import Path
 
 import click
@@ -60,6 +62,20 @@ _ci_systems_option = click.option(
     help="Per-CI settings (default: [gerrit] ci_systems, else etc/ci-systems.yaml if present).")
 
 
+def _stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM (systemd, ``docker stop``) and SIGINT (Ctrl-C) end the listener
+    after the batch in hand: its read loop sees ``stop`` within a fraction of a
+    second. SIGINT too where it was ignored when the process started, as a
+    shell starts its background jobs (``ci-health gerrit listen &``): ``kill
+    -INT`` must still stop it. A second signal stops it at once."""
+    def handle(_signum, _frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handle)
+
+
 @click.group()
 def gerrit() -> None:
     """Collect CI verdicts from Gerrit (stream events, REST backfill, journal replay)."""
@@ -74,7 +90,8 @@ def gerrit() -> None:
 @_fail_cleanly
 def listen(db_url, ci_systems_path, journal, verbose):
     """Follow `gerrit stream-events` over SSH ([gerrit] host, port, user, key_file,
-    known_hosts) and store CI verdicts until interrupted."""
+    known_hosts) and store CI verdicts until stopped (SIGINT or SIGTERM: the
+    batch in hand is stored first; a second signal stops at once)."""
     from .gerrit.listener import Listener, ListenerSettings
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -93,6 +110,7 @@ def listen(db_url, ci_systems_path, journal, verbose):
         except OSError as exc:
             raise CliError(f"[gerrit] metrics_host/metrics_port {host}:{metrics_port}: "
                            f"{exc.strerror or exc}", 2) from None
+    _stop_on_signals(listener.stop)
     try:
         stats = listener.run()
     except KeyboardInterrupt:
