@@ -70,9 +70,9 @@ def _scrape(port: int) -> dict[str, float]:
             if ln.startswith("ci_health_gerrit_")}
 
 
-def test_listen_command_serves_its_metrics(server, tmp_path, db_url):  # noqa: F811
-    lines = [line(created_event(8)), line(comment_event(8, 1, report(1), T0 + 60))]
-    server.play(lines, [{"then": "hold"}])
+def start_listen(server, tmp_path, db_url, preexec_fn=None):
+    """``ci-health gerrit listen`` against ``server``, its metrics on a free port:
+    (the process, the port)."""
     settings = settings_for(server, tmp_path)
     port = _free_port()
     env = {**os.environ, "CI_HEALTH_CONFIG": "", "CI_HEALTH_DB": db_url,
@@ -86,17 +86,37 @@ def test_listen_command_serves_its_metrics(server, tmp_path, db_url):  # noqa: F
            "PYTHONFAULTHANDLER": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "health_api.cli", "gerrit", "listen"],
                             env=env, cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, preexec_fn=preexec_fn)
+    return proc, port
+
+
+def wait_for_events(proc, port: int, events: int) -> dict[str, float]:
+    """The listener's metrics once it has counted ``events`` events (at most 30 s)."""
+    deadline, seen = time.monotonic() + 30, {}
+    while time.monotonic() < deadline and seen.get("ci_health_gerrit_events_total") != events:
+        time.sleep(0.2)
+        assert proc.poll() is None, proc.stderr.read()
+        try:
+            seen = _scrape(port)
+        except OSError:
+            continue
+    assert seen.get("ci_health_gerrit_events_total") == events, seen
+    return seen
+
+
+def stack_dump(proc) -> str:
+    """SIGABRT to a listener that hangs: where its threads were (PYTHONFAULTHANDLER)."""
+    proc.send_signal(signal.SIGABRT)
+    _out, err = proc.communicate(timeout=30)
+    return err.decode(errors="replace")[-8000:]
+
+
+def test_listen_command_serves_its_metrics(server, tmp_path, db_url):  # noqa: F811
+    lines = [line(created_event(8)), line(comment_event(8, 1, report(1), T0 + 60))]
+    server.play(lines, [{"then": "hold"}])
+    proc, port = start_listen(server, tmp_path, db_url)
     try:
-        deadline, seen = time.monotonic() + 30, {}
-        while time.monotonic() < deadline and seen.get("ci_health_gerrit_events_total") != 2:
-            time.sleep(0.2)
-            assert proc.poll() is None, proc.stderr.read()
-            try:
-                seen = _scrape(port)
-            except OSError:
-                continue
-        assert seen.get("ci_health_gerrit_events_total") == 2, seen
+        seen = wait_for_events(proc, port, 2)
         assert seen["ci_health_gerrit_connected"] == 1
         assert seen["ci_health_gerrit_connects_total"] == 1
         assert seen["ci_health_gerrit_job_results_total"] == 2
@@ -106,10 +126,8 @@ def test_listen_command_serves_its_metrics(server, tmp_path, db_url):  # noqa: F
         try:
             proc.communicate(timeout=30)
         except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGABRT)
-            _out, err = proc.communicate(timeout=30)
             raise AssertionError("the listener did not stop within 30 s of SIGINT; where its "
-                                 "threads were:\n" + err.decode(errors="replace")[-8000:])
+                                 "threads were:\n" + stack_dump(proc)) from None
 
 
 def test_a_taken_metrics_port_is_one_line(server, tmp_path, db_url):  # noqa: F811
