@@ -30,6 +30,13 @@ def _pg_bin() -> Path:
 PG_BIN = _pg_bin()
 
 
+def _kill(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:  # exited since it was listed: nothing to signal
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -68,18 +75,22 @@ class PrivatePostgres:
     def stop(self) -> None:
         self.ctl("-m", "fast", "stop")
 
-    def processes(self) -> list[int]:
-        """The postmaster and every backend and helper it forked."""
-        master = int((self.data / "postmaster.pid").read_text().split()[0])
+    def _master(self) -> int:
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
+    def _children(self, master: int) -> list[int]:
         out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
-        return [master, *map(int, out.split())]
+        return list(map(int, out.split()))
 
     def signal_all(self, signum: int) -> None:
-        for pid in self.processes():
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:  # exited between pgrep and now: nothing to signal
-                pass
+        """The postmaster first, then its children as they are after that: a
+        stopped postmaster forks no backend that an earlier list would miss. (A
+        backend forked between the list and the postmaster's SIGSTOP would go on
+        answering: the likely way /api/v1/status once got a 200 while "hung".)"""
+        master = self._master()
+        _kill(master, signum)
+        for pid in self._children(master):
+            _kill(pid, signum)
 
     def close(self) -> None:
         try:
