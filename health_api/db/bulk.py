@@ -298,9 +298,10 @@ def _add_to_test_counters_mysql(conn: Connection, t: str, rows: Sequence[Row]) -
     """``add_to_test_counters`` on MySQL/MariaDB: one INSERT ... ON DUPLICATE KEY
     UPDATE per IN_CHUNK tests, on rows that exist (their names are read and
     locked first: the INSERT needs test_id, NOT NULL without a default, even
-    for a row it only updates). PyMySQL would send an executemany UPDATE row by row, and an UPDATE
-    carrying the chunk as CASE lists compares every row with every WHEN (10,000
-    known tests: 0.39-0.44 s against 0.16-0.19 s this way). The INSERT meets the
+    for a row it only updates). PyMySQL would send an executemany UPDATE row
+    by row, and an UPDATE carrying the chunk as CASE lists compares every row
+    with every WHEN (10,000 known tests: 0.39-0.44 s against 0.16-0.19 s this
+    way). The INSERT meets the
     primary key first and updates that row in place, so, as with the UPDATE
     through the primary key it replaces, locks are taken in test id order on the
     primary key alone: two ingesters cannot deadlock on the row's index records.
@@ -314,10 +315,8 @@ def _add_to_test_counters_mysql(conn: Connection, t: str, rows: Sequence[Row]) -
         # Locked as read, through the primary key in id order, as the INSERT
         # then locks them: a row deleted meanwhile (expire) would otherwise be
         # inserted again with the deltas as its values.
-        names = dict(conn.exec_driver_sql(
-            f"SELECT id, test_id FROM {t} FORCE INDEX (PRIMARY) "
-            f"WHERE id IN ({', '.join(['%s'] * len(chunk))}) ORDER BY id FOR UPDATE",
-            tuple(row[0] for row in chunk)).all())
+        names = dict(fetch_in(conn, f"SELECT id, test_id FROM {t} FORCE INDEX (PRIMARY)",
+                              "id", [row[0] for row in chunk], " ORDER BY id FOR UPDATE"))
         params: list = []
         for test_id, passes, fails, timed, dur in chunk:
             if test_id in names:  # gone (expired meanwhile): nothing to add to
