@@ -178,7 +178,7 @@ def _timeout_args(backend: str, connect_timeout: float | None,
 
 
 #: hosts whose connections never leave the machine
-_LOOPBACK_HOSTS = frozenset({None, "", "localhost", "127.0.0.1", "::1", "[::1]"})
+_LOOPBACK_HOSTS = frozenset({None, "", "localhost", "127.0.0.1", "::1"})
 
 
 def _mysql_tls_args(parsed) -> dict:
